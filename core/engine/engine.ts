@@ -1,0 +1,740 @@
+import type { Logger } from 'pino';
+import { SluiceError } from '../errors.ts';
+import { SqliteStore } from '../store/sqlite-store.ts';
+import { StoredEntryState, type StoredMessage } from '../store/store.ts';
+import { Consumer, type ConsumerHost, type ConsumerOptions, type Settlement } from './consumer.ts';
+import { DeadMessages, deadLetter } from './dmq.ts';
+import { transition, type DeadReason } from './entry-state.ts';
+import { ExpirySweeper } from './expiry.ts';
+import { GroupCommit, type Flush } from './group-commit.ts';
+import { toMessage, type Message, type PublishInput, type PublishReceipt } from './message.ts';
+import {
+  QueueRuntime,
+  assertQueueName,
+  emptyCounters,
+  parseQueueConfig,
+  type QueueConfig,
+  type QueueConfigInput,
+  type QueueCounters,
+  type ReadyEntry,
+} from './queue.ts';
+import { ReplayManager } from './replay.ts';
+import { Retention, type RetentionLimits } from './retention.ts';
+import { Router, type LiveListener } from './router.ts';
+import { assertTopicFilter, assertTopicName } from './topic.ts';
+
+/** How the engine is set up; config.ts fills these from the one config schema. */
+export interface EngineOptions {
+  /** SQLite database file. */
+  readonly databaseFile: string;
+  /** Largest message accepted, payload + topic + properties. */
+  readonly maxMessageBytes: number;
+  readonly retention: RetentionLimits;
+  /** How often ready entries are checked for expired TTLs. */
+  readonly expiryIntervalMs: number;
+  /** Test hook: cap the database size in pages to simulate a full disk. */
+  readonly maxPageCount?: number;
+  readonly logger: Logger;
+}
+
+/** The replayable log's bounds and size, kept in memory and in the meta table. */
+export interface LogState {
+  /** First replayable id; retention advances it. */
+  startId: number;
+  /** Accept time of the newest pruned message, or null if nothing was ever pruned. */
+  prunedThroughTs: number | null;
+  /** Newest accept time: timestamps never go backwards along the log. */
+  lastTimestamp: number;
+  /** Bytes of the replayable log. */
+  bytes: number;
+}
+
+/** Broker-wide counters since start. */
+export interface EngineCounters {
+  published: number;
+  publishRefused: number;
+  delivered: number;
+  commits: number;
+  commitMsTotal: number;
+}
+
+/** A queue's state for APIs and the UI. */
+export interface QueueInfo {
+  readonly name: string;
+  readonly config: QueueConfig;
+  readonly depth: number;
+  readonly bytes: number;
+  readonly inFlight: number;
+  readonly consumers: number;
+  readonly counters: Readonly<QueueCounters>;
+  readonly createdAt: number;
+}
+
+/** A message sitting in a queue, for browsing. */
+export interface QueuedMessage {
+  readonly entryId: number;
+  readonly state: 'ready' | 'in-flight';
+  readonly deliveryCount: number;
+  readonly expiresAt: number | null;
+  readonly replayed: boolean;
+  readonly message: Message;
+}
+
+/** Everything a commit changed, used by the modules that share the engine's state. */
+export interface EngineContext {
+  readonly store: SqliteStore;
+  readonly commit: GroupCommit;
+  readonly log: LogState;
+  readonly logger: Logger;
+  queueByName(name: string): QueueRuntime | undefined;
+  queueById(id: number): QueueRuntime | undefined;
+  /** Inserts a new ready entry for `message` into `queue`. */
+  enqueue(flush: Flush, queue: QueueRuntime, message: StoredMessage, options: { replayed: boolean }): void;
+  /** Records that `queue`'s counters or depth changed in this commit. */
+  changed(queue: QueueRuntime): void;
+  /** Asks dispatch to look at `queue` in this or the next commit. */
+  wake(queue: QueueRuntime): void;
+}
+
+/**
+ * The broker engine: routing, queues, consumers, DMQ, replay, retention and expiry over one
+ * SQLite store, with every state change made durable by a group commit before anyone sees it.
+ */
+export class Engine implements ConsumerHost, EngineContext {
+  readonly commit: GroupCommit;
+  readonly log: LogState;
+  readonly counters: EngineCounters = { published: 0, publishRefused: 0, delivered: 0, commits: 0, commitMsTotal: 0 };
+  readonly deadMessages: DeadMessages;
+  readonly replays: ReplayManager;
+  readonly logger: Logger;
+
+  private readonly router = new Router();
+  private readonly queuesByName = new Map<string, QueueRuntime>();
+  private readonly queuesById = new Map<number, QueueRuntime>();
+  private readonly createdAt = new Map<number, number>();
+  private readonly consumers = new Map<QueueRuntime, Consumer[]>();
+  private readonly roundRobin = new Map<QueueRuntime, number>();
+  private readonly changedQueues = new Set<QueueRuntime>();
+  private readonly dirtyQueues = new Set<QueueRuntime>();
+  private readonly retention: Retention;
+  private readonly expiry: ExpirySweeper;
+  private closing = false;
+
+  private constructor(
+    readonly store: SqliteStore,
+    private readonly options: EngineOptions,
+  ) {
+    this.logger = options.logger;
+    this.commit = new GroupCommit(store, {
+      beforeCommit: (flush) => this.beforeCommit(flush),
+      afterRollback: () => this.afterRollback(),
+      committed: (ms) => {
+        this.counters.commits++;
+        this.counters.commitMsTotal += ms;
+      },
+      effectFailed: (error) => this.logger.error({ err: error }, 'after-commit effect failed'),
+    });
+    this.log = { startId: 1, prunedThroughTs: null, lastTimestamp: 0, bytes: 0 };
+    this.deadMessages = new DeadMessages(this);
+    this.replays = new ReplayManager(this);
+    this.retention = new Retention(this, options.retention);
+    this.expiry = new ExpirySweeper(this, options.expiryIntervalMs);
+  }
+
+  /** Opens the store, recovers state after a clean or unclean stop, and starts background jobs. */
+  static async open(options: EngineOptions): Promise<Engine> {
+    const store = SqliteStore.open({
+      file: options.databaseFile,
+      ...(options.maxPageCount !== undefined && { maxPageCount: options.maxPageCount }),
+    });
+    const engine = new Engine(store, options);
+    engine.recover();
+    engine.retention.start();
+    engine.expiry.start();
+    await engine.replays.resume();
+    return engine;
+  }
+
+  private recover(): void {
+    const { store } = this;
+    // DESIGN.md: on restart, in-flight entries become ready again with their delivery count kept.
+    const reset = store.transaction((tx) => store.resetInFlight(tx));
+    const totals = store.queueTotals();
+    for (const row of store.listQueues()) {
+      const queue = new QueueRuntime(
+        row.id,
+        row.name,
+        parseQueueConfig(JSON.parse(row.configJson)),
+        totals.get(row.id) ?? { count: 0, bytes: 0, maxId: 0 },
+        { ...emptyCounters(), ...(JSON.parse(row.countersJson) as Partial<QueueCounters>) },
+      );
+      this.register(queue, row.createdAt);
+    }
+    this.log.startId = Number(store.getMeta('log_start_id') ?? '1');
+    const pruned = store.getMeta('pruned_through_ts');
+    this.log.prunedThroughTs = pruned === undefined ? null : Number(pruned);
+    const { lastId } = store.logBounds();
+    this.log.lastTimestamp = lastId > 0 ? (store.firstAtOrAfter(lastId)?.timestamp ?? 0) : 0;
+    this.log.bytes = store.sumLogBytes(this.log.startId);
+    this.logger.info(
+      { queues: this.queuesByName.size, inFlightReset: reset, logStartId: this.log.startId },
+      'engine recovered',
+    );
+  }
+
+  private register(queue: QueueRuntime, createdAt: number): void {
+    this.queuesByName.set(queue.name, queue);
+    this.queuesById.set(queue.id, queue);
+    this.createdAt.set(queue.id, createdAt);
+    this.consumers.set(queue, []);
+    this.router.bindQueue(queue);
+  }
+
+  private unregister(queue: QueueRuntime): void {
+    this.router.unbindQueue(queue);
+    this.queuesByName.delete(queue.name);
+    this.queuesById.delete(queue.id);
+    this.createdAt.delete(queue.id);
+    this.consumers.delete(queue);
+    this.dirtyQueues.delete(queue);
+    this.changedQueues.delete(queue);
+  }
+
+  // ── context for dmq / replay / retention / expiry ───────────────────────────────────
+  queueByName(name: string): QueueRuntime | undefined {
+    return this.queuesByName.get(name);
+  }
+  queueById(id: number): QueueRuntime | undefined {
+    return this.queuesById.get(id);
+  }
+  changed(queue: QueueRuntime): void {
+    this.changedQueues.add(queue);
+  }
+  wake(queue: QueueRuntime): void {
+    this.dirtyQueues.add(queue);
+    this.commit.kick();
+  }
+
+  enqueue(flush: Flush, queue: QueueRuntime, message: StoredMessage, options: { replayed: boolean }): void {
+    const entry: ReadyEntry = {
+      id: queue.allocateEntryId(),
+      message,
+      deliveryCount: 0,
+      firstDeliveredAt: null,
+      expiresAt: entryExpiry(message, queue.config, flush.now),
+      size: message.size,
+      replayed: options.replayed,
+    };
+    this.store.insertEntry(flush.tx, {
+      ...entry,
+      queueId: queue.id,
+      messageId: message.id,
+      state: StoredEntryState.Ready,
+      lastDeliveredAt: null,
+    });
+    queue.appendReady(entry);
+    queue.counters.enqueued++;
+    this.changed(queue);
+    if ((this.consumers.get(queue)?.length ?? 0) > 0) this.dirtyQueues.add(queue);
+  }
+
+  // ── publish ─────────────────────────────────────────────────────────────────────────
+  /**
+   * authorize (adapter) → validate → appendToLog → enqueueMatches → commit → acknowledge.
+   * Resolves only once the message and its queue entries are durable.
+   */
+  async publish(input: PublishInput): Promise<PublishReceipt> {
+    try {
+      const message = this.validatePublish(input);
+      return await this.commit.submit((flush) => this.appendAndEnqueue(flush, message), 'publish');
+    } catch (error) {
+      this.counters.publishRefused++;
+      throw error;
+    }
+  }
+
+  private validatePublish(input: PublishInput): Omit<StoredMessage, 'id' | 'timestamp'> {
+    if (this.closing) throw new SluiceError('broker-closing', 'The broker is shutting down');
+    assertTopicName(input.topic);
+    const payload = typeof input.payload === 'string' ? Buffer.from(input.payload) : Buffer.from(input.payload);
+    if (
+      input.priority !== undefined &&
+      !(Number.isInteger(input.priority) && input.priority >= 0 && input.priority <= 9)
+    )
+      throw new SluiceError('invalid-input', `priority must be an integer 0–9, got ${input.priority}`);
+    if (input.ttlMs !== undefined && !(Number.isFinite(input.ttlMs) && input.ttlMs > 0))
+      throw new SluiceError('invalid-input', `ttlMs must be a positive number, got ${input.ttlMs}`);
+    for (const [key, value] of Object.entries(input.headers ?? {}))
+      if (typeof value !== 'string') throw new SluiceError('invalid-input', `header "${key}" must be a string`);
+    const props = {
+      ...(input.contentType !== undefined && { contentType: input.contentType }),
+      ...(input.headers !== undefined && Object.keys(input.headers).length > 0 && { headers: { ...input.headers } }),
+      ...(input.correlationId !== undefined && { correlationId: input.correlationId }),
+      ...(input.replyTo !== undefined && { replyTo: input.replyTo }),
+      ...(input.priority !== undefined && { priority: input.priority }),
+      ...(input.publisher !== undefined && { publisher: input.publisher }),
+      ...(input.protocol !== undefined && { protocol: input.protocol }),
+    };
+    const size = payload.length + Buffer.byteLength(input.topic) + Buffer.byteLength(JSON.stringify(props)) - 2;
+    if (size > this.options.maxMessageBytes)
+      throw new SluiceError(
+        'payload-too-large',
+        `The message is ${size} bytes; this broker accepts at most ${this.options.maxMessageBytes}`,
+      );
+    const expiresAt = input.expiresAt ?? (input.ttlMs !== undefined ? Date.now() + input.ttlMs : null);
+    return { topic: input.topic, payload, props, expiresAt, dmqEligible: input.dmqEligible ?? true, size };
+  }
+
+  private appendAndEnqueue(flush: Flush, draft: Omit<StoredMessage, 'id' | 'timestamp'>): PublishReceipt {
+    const queues = [...this.router.queuesFor(draft.topic)];
+    // Validate before writing: a reject-publisher queue that is full refuses the whole publish.
+    for (const queue of queues) {
+      if (!queue.wouldOverflow(draft.size)) continue;
+      const { overflow } = queue.config;
+      if (overflow === 'reject-publisher' || (overflow === 'drop-oldest' && queue.readyCount === 0))
+        throw new SluiceError(
+          'queue-full',
+          `Queue "${queue.name}" is full (${queue.depth}/${queue.config.maxDepthMessages} messages, ` +
+            `${queue.bytes}/${queue.config.maxDepthBytes} bytes) and its overflow policy is ${overflow}`,
+          { queue: queue.name },
+        );
+    }
+    const previousTimestamp = this.log.lastTimestamp;
+    const timestamp = Math.max(flush.now, previousTimestamp);
+    const id = this.store.appendMessage(flush.tx, { ...draft, timestamp });
+    const message: StoredMessage = { ...draft, id, timestamp };
+    this.log.lastTimestamp = timestamp;
+    this.log.bytes += draft.size;
+    flush.undo(() => {
+      this.log.lastTimestamp = previousTimestamp;
+      this.log.bytes -= draft.size;
+    });
+    for (const queue of queues) {
+      if (queue.wouldOverflow(draft.size)) {
+        if (queue.config.overflow === 'dead-letter') {
+          const expiresAt = entryExpiry(message, queue.config, flush.now);
+          deadLetter(
+            this,
+            flush,
+            queue,
+            { message, deliveryCount: 0, firstDeliveredAt: null, lastDeliveredAt: null, expiresAt },
+            'overflow',
+            {},
+          );
+          continue;
+        }
+        while (queue.wouldOverflow(draft.size) && queue.readyCount > 0) this.evictOldest(flush, queue);
+      }
+      this.enqueue(flush, queue, message, { replayed: false });
+    }
+    this.counters.published++;
+    if (this.router.hasListeners()) {
+      const listeners = this.router.listenersFor(message.topic);
+      if (listeners.size > 0) {
+        const live = toMessage(message);
+        flush.after(() => {
+          for (const listener of listeners) listener(live);
+        });
+      }
+    }
+    return { id: String(id), timestamp, queues: queues.map((q) => q.name) };
+  }
+
+  private evictOldest(flush: Flush, queue: QueueRuntime): void {
+    const oldest = queue.peekReady(this.store);
+    if (!oldest) return;
+    queue.shiftReady();
+    this.removeEntry(flush, queue, oldest, { type: 'evict' }, {});
+  }
+
+  /** Applies a terminal event to a ready entry: expiry or eviction. */
+  removeEntry(
+    flush: Flush,
+    queue: QueueRuntime,
+    entry: ReadyEntry,
+    event: { type: 'expire' } | { type: 'evict' },
+    details: { consumer?: string; error?: string },
+  ): void {
+    const effect = transition(
+      { state: 'ready', deliveryCount: entry.deliveryCount, dmqEligible: entry.message.dmqEligible },
+      event,
+      queue.config,
+    );
+    this.store.deleteEntry(flush.tx, queue.id, entry.id);
+    queue.removed(entry.size);
+    if (event.type === 'expire') queue.counters.expired++;
+    this.applyDeath(flush, queue, entry, effect, details);
+  }
+
+  private applyDeath(
+    flush: Flush,
+    queue: QueueRuntime,
+    entry: ReadyEntry & { lastDeliveredAt?: number | null },
+    effect: ReturnType<typeof transition>,
+    details: { consumer?: string; error?: string },
+  ): void {
+    if (effect.kind === 'dead-letter' || effect.kind === 'discard') {
+      const reason: DeadReason = effect.reason;
+      if (effect.kind === 'dead-letter')
+        deadLetter(this, flush, queue, { ...entry, lastDeliveredAt: entry.lastDeliveredAt ?? null }, reason, details);
+      else {
+        queue.counters.discarded++;
+        this.changed(queue);
+      }
+      this.releaseLogReference(flush, entry.message.id);
+    }
+    this.changed(queue);
+  }
+
+  /** A message older than the replayable log is deleted once no entry points at it. */
+  private releaseLogReference(flush: Flush, messageId: number): void {
+    if (messageId < this.log.startId) this.store.deleteMessageIfUnreferenced(flush.tx, messageId);
+  }
+
+  // ── live listeners ──────────────────────────────────────────────────────────────────
+  /** Taps the live flow on a topic filter (not durable); returns the function that stops it. */
+  listen(filter: string, listener: LiveListener): () => void {
+    assertTopicFilter(filter);
+    return this.router.listen(filter, listener);
+  }
+
+  // ── queues ──────────────────────────────────────────────────────────────────────────
+  async createQueue(name: string, configInput: QueueConfigInput = {}): Promise<QueueInfo> {
+    assertQueueName(name);
+    const config = parseQueueConfig(configInput);
+    return this.commit.submit((flush) => {
+      if (this.queuesByName.has(name)) throw new SluiceError('queue-exists', `Queue "${name}" already exists`);
+      const id = this.store.insertQueue(flush.tx, name, JSON.stringify(config), flush.now);
+      const queue = new QueueRuntime(id, name, config, { count: 0, bytes: 0, maxId: 0 }, emptyCounters());
+      this.register(queue, flush.now);
+      flush.undo(() => this.unregister(queue));
+      return this.queueInfo(queue);
+    });
+  }
+
+  /** Creates the queue if missing; leaves an existing one as it is. */
+  async ensureQueue(name: string, configInput: QueueConfigInput = {}): Promise<QueueInfo> {
+    const existing = this.queuesByName.get(name);
+    if (existing) return this.queueInfo(existing);
+    try {
+      return await this.createQueue(name, configInput);
+    } catch (error) {
+      const raced = this.queuesByName.get(name);
+      if (error instanceof SluiceError && error.code === 'queue-exists' && raced) return this.queueInfo(raced);
+      throw error;
+    }
+  }
+
+  async updateQueue(name: string, changes: QueueConfigInput): Promise<QueueInfo> {
+    const queue = this.requireQueue(name);
+    const config = parseQueueConfig({ ...queue.config, ...changes });
+    return this.commit.submit((flush) => {
+      this.store.updateQueueConfig(flush.tx, queue.id, JSON.stringify(config));
+      const previous = queue.config;
+      this.router.unbindQueue(queue);
+      queue.config = config;
+      this.router.bindQueue(queue);
+      flush.undo(() => {
+        this.router.unbindQueue(queue);
+        queue.config = previous;
+        this.router.bindQueue(queue);
+      });
+      this.wake(queue);
+      return this.queueInfo(queue);
+    });
+  }
+
+  /** Deletes a queue and its entries. With consumers attached it needs `force`, which detaches them. */
+  async deleteQueue(name: string, options: { force?: boolean } = {}): Promise<void> {
+    const queue = this.requireQueue(name);
+    const attached = this.consumers.get(queue) ?? [];
+    if (attached.length > 0 && !options.force)
+      throw new SluiceError(
+        'queue-in-use',
+        `Queue "${name}" has ${attached.length} consumer(s); use force to delete it`,
+      );
+    await this.commit.submit((flush) => {
+      if (this.queuesByName.get(name) !== queue)
+        throw new SluiceError('queue-not-found', `Queue "${name}" does not exist`);
+      this.store.deleteQueue(flush.tx, queue.id);
+      const createdAt = this.createdAt.get(queue.id) ?? flush.now;
+      const consumers = this.consumers.get(queue) ?? [];
+      this.unregister(queue);
+      flush.undo(() => {
+        this.register(queue, createdAt);
+        this.consumers.set(queue, consumers);
+      });
+      flush.after(() => {
+        for (const consumer of consumers) consumer.closedByBroker(`queue "${name}" was deleted`);
+      });
+    });
+  }
+
+  /** Removes every ready entry; in-flight ones stay with their consumers. Returns how many went. */
+  async purgeQueue(name: string): Promise<number> {
+    const queue = this.requireQueue(name);
+    return this.commit.submit((flush) => {
+      const { count } = this.store.purgeReady(flush.tx, queue.id);
+      queue.reload(this.store.queueTotalsOf(queue.id));
+      this.changed(queue);
+      return count;
+    });
+  }
+
+  getQueue(name: string): QueueInfo {
+    return this.queueInfo(this.requireQueue(name));
+  }
+
+  listQueues(): QueueInfo[] {
+    return [...this.queuesByName.values()].sort((a, b) => a.name.localeCompare(b.name)).map((q) => this.queueInfo(q));
+  }
+
+  /** Messages in a queue in delivery order, without consuming them. */
+  browseQueue(name: string, options: { afterEntryId?: number; limit?: number } = {}): QueuedMessage[] {
+    const queue = this.requireQueue(name);
+    return this.store
+      .browseEntries(queue.id, options.afterEntryId ?? 0, Math.min(options.limit ?? 100, 1000))
+      .map((row) => ({
+        entryId: row.id,
+        state: queue.inFlight.has(row.id) || row.state === StoredEntryState.InFlight ? 'in-flight' : 'ready',
+        deliveryCount: row.deliveryCount,
+        expiresAt: row.expiresAt,
+        replayed: row.replayed,
+        message: toMessage(row.message, row.replayed),
+      }));
+  }
+
+  requireQueue(name: string): QueueRuntime {
+    const queue = this.queuesByName.get(name);
+    if (!queue) throw new SluiceError('queue-not-found', `Queue "${name}" does not exist`, { queue: name });
+    return queue;
+  }
+
+  private queueInfo(queue: QueueRuntime): QueueInfo {
+    return {
+      name: queue.name,
+      config: queue.config,
+      depth: queue.depth,
+      bytes: queue.bytes,
+      inFlight: queue.inFlight.size,
+      consumers: this.consumers.get(queue)?.length ?? 0,
+      counters: { ...queue.counters },
+      createdAt: this.createdAt.get(queue.id) ?? 0,
+    };
+  }
+
+  // ── consumers ───────────────────────────────────────────────────────────────────────
+  /** Attaches a consumer to a queue. An exclusive queue's second consumer stands by. */
+  consume(queueName: string, options: ConsumerOptions): Consumer {
+    if (this.closing) throw new SluiceError('broker-closing', 'The broker is shutting down');
+    const queue = this.requireQueue(queueName);
+    const consumer = new Consumer(this, queue, options);
+    this.consumers.get(queue)!.push(consumer);
+    this.wake(queue);
+    return consumer;
+  }
+
+  creditAdded(consumer: Consumer): void {
+    this.wake(consumer.queue);
+  }
+
+  settle(consumer: Consumer, deliveryId: number, outcome: Settlement, error?: string): Promise<void> {
+    return this.commit.submit((flush) => this.settleInFlush(flush, consumer, deliveryId, outcome, error));
+  }
+
+  private settleInFlush(
+    flush: Flush,
+    consumer: Consumer,
+    deliveryId: number,
+    outcome: Settlement,
+    error?: string,
+  ): void {
+    const queue = consumer.queue;
+    const entry = queue.inFlight.get(deliveryId);
+    if (!entry || entry.consumerId !== consumer.id || this.queuesById.get(queue.id) !== queue)
+      throw new SluiceError(
+        'unknown-delivery',
+        `Delivery ${deliveryId} is not in flight to this consumer on "${queue.name}"`,
+      );
+    const effect = transition(
+      { state: 'in-flight', deliveryCount: entry.deliveryCount, dmqEligible: entry.message.dmqEligible },
+      { type: outcome },
+      queue.config,
+    );
+    queue.inFlight.delete(deliveryId);
+    consumer.inFlight--;
+    const creditBack = consumer.prefetchMode && !consumer.closed ? 1 : 0;
+    consumer.credit += creditBack;
+    flush.undo(() => {
+      queue.inFlight.set(deliveryId, entry);
+      consumer.inFlight++;
+      consumer.credit -= creditBack;
+    });
+    switch (effect.kind) {
+      case 'remove':
+        this.store.deleteEntry(flush.tx, queue.id, entry.id);
+        queue.removed(entry.size);
+        queue.counters.acked++;
+        this.releaseLogReference(flush, entry.message.id);
+        break;
+      case 'make-ready':
+        this.store.makeReady(flush.tx, queue.id, entry.id, effect.deliveryCount);
+        queue.returnReady({ ...entry, deliveryCount: effect.deliveryCount });
+        break;
+      case 'dead-letter':
+      case 'discard':
+        this.store.deleteEntry(flush.tx, queue.id, entry.id);
+        queue.removed(entry.size);
+        this.applyDeath(flush, queue, entry, effect, {
+          consumer: consumer.label,
+          ...(error !== undefined && { error }),
+        });
+        break;
+      case 'mark-in-flight':
+      case 'illegal':
+        throw new SluiceError(
+          'unknown-delivery',
+          `Cannot ${outcome} delivery ${deliveryId}: ${JSON.stringify(effect)}`,
+        );
+    }
+    this.changed(queue);
+    this.dirtyQueues.add(queue);
+  }
+
+  async detach(consumer: Consumer, failInFlight: boolean): Promise<void> {
+    if (consumer.closed && !this.consumers.get(consumer.queue)?.includes(consumer)) return;
+    consumer.closed = true;
+    const list = this.consumers.get(consumer.queue);
+    if (list) list.splice(list.indexOf(consumer), 1);
+    const held = [...consumer.queue.inFlight.values()].filter((e) => e.consumerId === consumer.id);
+    if (held.length === 0 || !failInFlight || this.closing) return;
+    await this.commit.submit((flush) => {
+      for (const entry of held)
+        if (consumer.queue.inFlight.get(entry.id) === entry)
+          this.settleInFlush(flush, consumer, entry.id, 'fail', 'consumer detached before settling');
+    });
+  }
+
+  // ── dispatch, inside each commit ────────────────────────────────────────────────────
+  private beforeCommit(flush: Flush): void {
+    for (const queue of this.dirtyQueues) this.dispatch(flush, queue);
+    this.dirtyQueues.clear();
+    for (const queue of this.changedQueues)
+      this.store.updateQueueCounters(flush.tx, queue.id, JSON.stringify(queue.counters));
+    this.changedQueues.clear();
+  }
+
+  private dispatch(flush: Flush, queue: QueueRuntime): void {
+    for (;;) {
+      const consumer = this.nextConsumer(queue);
+      if (!consumer) return;
+      const entry = queue.peekReady(this.store);
+      if (!entry) return;
+      queue.shiftReady();
+      this.changed(queue);
+      if (entry.expiresAt !== null && entry.expiresAt <= flush.now) {
+        this.removeEntry(flush, queue, entry, { type: 'expire' }, {});
+        continue;
+      }
+      const effect = transition(
+        { state: 'ready', deliveryCount: entry.deliveryCount, dmqEligible: entry.message.dmqEligible },
+        { type: 'deliver' },
+        queue.config,
+      );
+      if (effect.kind !== 'mark-in-flight') throw new Error(`dispatch: unexpected ${effect.kind}`);
+      this.store.markInFlight(flush.tx, queue.id, entry.id, effect.deliveryCount, flush.now);
+      const held = {
+        ...entry,
+        deliveryCount: effect.deliveryCount,
+        firstDeliveredAt: entry.firstDeliveredAt ?? flush.now,
+        lastDeliveredAt: flush.now,
+        consumerId: consumer.id,
+      };
+      queue.inFlight.set(entry.id, held);
+      consumer.inFlight++;
+      consumer.credit--;
+      queue.counters.delivered++;
+      flush.undo(() => {
+        queue.inFlight.delete(entry.id);
+        consumer.inFlight--;
+        consumer.credit++;
+      });
+      const delivery = {
+        queue: queue.name,
+        deliveryId: entry.id,
+        message: toMessage(entry.message, entry.replayed),
+        deliveryCount: effect.deliveryCount,
+        replayed: entry.replayed,
+      };
+      flush.after(() => {
+        this.counters.delivered++;
+        consumer.deliver(delivery);
+      });
+    }
+  }
+
+  private nextConsumer(queue: QueueRuntime): Consumer | undefined {
+    const list = this.consumers.get(queue);
+    if (!list || list.length === 0) return undefined;
+    if (queue.config.accessType === 'exclusive') {
+      const active = list[0]!;
+      return active.credit > 0 ? active : undefined;
+    }
+    const start = this.roundRobin.get(queue) ?? 0;
+    for (let i = 0; i < list.length; i++) {
+      const index = (start + i) % list.length;
+      const candidate = list[index]!;
+      if (candidate.credit > 0) {
+        this.roundRobin.set(queue, index + 1);
+        return candidate;
+      }
+    }
+    return undefined;
+  }
+
+  private afterRollback(): void {
+    // Depth, bytes and ready buffers mirror the store: re-read them rather than trust memory.
+    const stored = new Map(this.store.listQueues().map((row) => [row.id, row]));
+    for (const queue of this.changedQueues) {
+      queue.reload(this.store.queueTotalsOf(queue.id));
+      const row = stored.get(queue.id);
+      if (row) queue.counters = { ...emptyCounters(), ...(JSON.parse(row.countersJson) as Partial<QueueCounters>) };
+      this.dirtyQueues.add(queue);
+    }
+    this.changedQueues.clear();
+    this.log.bytes = this.store.sumLogBytes(this.log.startId);
+    this.commit.kick();
+  }
+
+  // ── stats and lifecycle ─────────────────────────────────────────────────────────────
+  /** Database size and log bounds, for stats and the retention horizon in the UI. */
+  storageInfo(): { databaseBytes: number; logStartId: number; logBytes: number; firstTimestamp: number | null } {
+    const first = this.store.firstAtOrAfter(this.log.startId);
+    return {
+      databaseBytes: this.store.databaseBytes(),
+      logStartId: this.log.startId,
+      logBytes: this.log.bytes,
+      firstTimestamp: first?.timestamp ?? null,
+    };
+  }
+
+  /** Stops background work, commits what is pending, and closes the store. In-flight entries stay in flight on disk and return to ready on the next open. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.retention.stop();
+    this.expiry.stop();
+    await this.replays.stop();
+    await this.commit.close();
+    for (const list of this.consumers.values()) for (const consumer of list) consumer.closedByBroker('broker closing');
+    this.store.close();
+  }
+}
+
+/** An entry's expiry: the message's own, or the queue's default TTL from now, whichever is sooner. */
+function entryExpiry(message: StoredMessage, config: QueueConfig, now: number): number | null {
+  const fromQueue = config.defaultTtlMs === null ? null : now + config.defaultTtlMs;
+  if (message.expiresAt === null) return fromQueue;
+  if (fromQueue === null) return message.expiresAt;
+  return Math.min(message.expiresAt, fromQueue);
+}

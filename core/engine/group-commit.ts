@@ -1,0 +1,168 @@
+import { SluiceError } from '../errors.ts';
+import type { SqliteStore } from '../store/sqlite-store.ts';
+import type { Tx } from '../store/store.ts';
+
+/**
+ * One group commit in progress. Operations write through `tx`; what others may observe
+ * (resolving a publisher, handing a message to a consumer) is deferred with `after`,
+ * so nothing is acknowledged or delivered before its commit (DESIGN.md: durability contract).
+ */
+export interface Flush {
+  readonly tx: Tx;
+  /** Wall-clock time of this commit, shared by every operation in it. */
+  readonly now: number;
+  /** Runs once the commit is durable. */
+  after(effect: () => void): void;
+  /** Reverses an in-memory change if the commit fails. */
+  undo(revert: () => void): void;
+}
+
+/** An operation run inside a group commit. Throwing a SluiceError fails this operation only. */
+export type Operation<T> = (flush: Flush) => T;
+
+/** Publishes are told apart so they can be refused alone when the disk is full. */
+export type OperationKind = 'publish' | 'other';
+
+interface Pending {
+  readonly run: Operation<unknown>;
+  readonly kind: OperationKind;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: SluiceError };
+
+/** What the engine does at the edges of each commit. */
+export interface CommitHooks {
+  /** Inside the transaction, after the operations: dispatch to consumers, persist counters. */
+  beforeCommit(flush: Flush): void;
+  /** After a failed commit: rebuild in-memory state that mirrors the store. */
+  afterRollback(): void;
+  /** After each successful commit, for metrics. */
+  committed(durationMs: number, operations: number): void;
+  /** An after-commit effect threw (a consumer callback, say); the commit stands. */
+  effectFailed(error: unknown): void;
+}
+
+/**
+ * Group commit (DESIGN.md): every operation submitted while the event loop is busy (including
+ * while a commit fsyncs) joins the next commit, so throughput rises with load and each
+ * operation waits for at most one commit in progress plus its own.
+ */
+export class GroupCommit {
+  private pending: Pending[] = [];
+  private scheduled = false;
+  private closed = false;
+
+  constructor(
+    private readonly store: SqliteStore,
+    private readonly hooks: CommitHooks,
+  ) {}
+
+  /** Queues `run` for the next commit; resolves with its result once durable. */
+  submit<T>(run: Operation<T>, kind: OperationKind = 'other'): Promise<T> {
+    if (this.closed) return Promise.reject(new SluiceError('broker-closing', 'The broker is shutting down'));
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ run, kind, resolve: resolve as (value: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
+  /** Asks for a commit even with no operation pending (e.g. new consumer credit to dispatch). */
+  kick(): void {
+    if (!this.closed) this.schedule();
+  }
+
+  /** Commits what is pending, then refuses new work. */
+  async close(): Promise<void> {
+    if (this.pending.length > 0) await this.submit(() => undefined);
+    this.closed = true;
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // setImmediate runs after the I/O callbacks of this loop turn: everything that arrived
+    // in one read burst shares the commit.
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    const started = performance.now();
+    let outcomes: Outcome[];
+    try {
+      outcomes = this.attempt(batch);
+    } catch (firstError) {
+      const error = asStoreError(firstError);
+      if (error.code !== 'store-full') {
+        for (const op of batch) op.reject(error);
+        return;
+      }
+      // DESIGN.md: disk full refuses publishes but keeps serving consumers. Acks and other
+      // settlements usually free space, so retry them alone.
+      const others = batch.filter((op) => op.kind !== 'publish');
+      for (const op of batch) if (op.kind === 'publish') op.reject(error);
+      try {
+        outcomes = this.attempt(others);
+      } catch (secondError) {
+        for (const op of others) op.reject(asStoreError(secondError));
+        return;
+      }
+      batch.length = 0;
+      batch.push(...others);
+    }
+    this.hooks.committed(performance.now() - started, batch.length);
+    batch.forEach((op, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) op.resolve(outcome.value);
+      else op.reject(outcome.error);
+    });
+  }
+
+  /** One transaction over `ops`; returns per-operation outcomes, or throws if the commit failed. */
+  private attempt(ops: Pending[]): Outcome[] {
+    const afters: Array<() => void> = [];
+    const undos: Array<() => void> = [];
+    const outcomes: Outcome[] = [];
+    try {
+      this.store.transaction((tx) => {
+        const flush: Flush = {
+          tx,
+          now: Date.now(),
+          after: (effect) => afters.push(effect),
+          undo: (revert) => undos.push(revert),
+        };
+        for (const op of ops) {
+          try {
+            outcomes.push({ ok: true, value: op.run(flush) });
+          } catch (error) {
+            // Operations validate before they write, so a SluiceError leaves nothing behind.
+            if (!(error instanceof SluiceError)) throw error;
+            outcomes.push({ ok: false, error });
+          }
+        }
+        this.hooks.beforeCommit(flush);
+      });
+    } catch (error) {
+      for (let i = undos.length - 1; i >= 0; i--) undos[i]!();
+      this.hooks.afterRollback();
+      throw error;
+    }
+    for (const effect of afters) {
+      try {
+        effect();
+      } catch (error) {
+        this.hooks.effectFailed(error);
+      }
+    }
+    return outcomes;
+  }
+}
+
+function asStoreError(error: unknown): SluiceError {
+  if (error instanceof SluiceError) return error;
+  return new SluiceError('store-error', error instanceof Error ? error.message : String(error));
+}

@@ -1,0 +1,229 @@
+import { z } from 'zod';
+import { SluiceError } from '../errors.ts';
+import type { SqliteStore } from '../store/sqlite-store.ts';
+import type { EntryWithMessage, StoredMessage } from '../store/store.ts';
+import { assertTopicFilter } from './topic.ts';
+
+/** Default DMQ every queue dead-letters into unless configured otherwise. */
+export const defaultDeadMessageQueue = '#DMQ';
+
+/** Queue names: printable, no wildcards, no whitespace; `/` allowed (e.g. `mqtt/<clientId>`). */
+export const queueNamePattern = /^[^\s+#*?\p{Cc}]{1,255}$/u;
+
+const topicFilter = z.string().superRefine((value, ctx) => {
+  try {
+    assertTopicFilter(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+  }
+});
+
+/** A queue's configuration: what it collects and how it behaves when stressed. */
+export const queueConfigSchema = z.object({
+  /** Topic filters (MQTT wildcards); a message matching any is enqueued once. */
+  subscriptions: z.array(topicFilter).max(1000).default([]),
+  /** Depth limit in messages (ready + in flight). */
+  maxDepthMessages: z.number().int().positive().default(1_000_000),
+  /** Depth limit in bytes of the messages it holds. */
+  maxDepthBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024 * 1024),
+  /** What a full queue does with one more message. */
+  overflow: z.enum(['reject-publisher', 'drop-oldest', 'dead-letter']).default('reject-publisher'),
+  /** Redeliveries allowed after the first delivery before the entry is dead-lettered. */
+  maxRedelivery: z.number().int().min(0).max(1_000_000).default(10),
+  /** TTL applied to messages that carry none; null for none. */
+  defaultTtlMs: z.number().int().positive().nullable().default(null),
+  /** Where its dead messages go. */
+  deadMessageQueue: z.string().min(1).max(255).default(defaultDeadMessageQueue),
+  /** exclusive: one active consumer at a time, the others stand by; non-exclusive: round robin. */
+  accessType: z.enum(['exclusive', 'non-exclusive']).default('non-exclusive'),
+});
+
+/** A queue's configuration, every field filled in. */
+export type QueueConfig = Readonly<z.infer<typeof queueConfigSchema>>;
+/** What a caller may give when creating or updating a queue. */
+export type QueueConfigInput = z.input<typeof queueConfigSchema>;
+
+export function assertQueueName(name: string): void {
+  if (!queueNamePattern.test(name))
+    throw new SluiceError(
+      'invalid-queue-name',
+      `"${name}" is not a valid queue name: 1–255 printable characters, without spaces, '+', '#', '*' or '?'`,
+    );
+}
+
+/** Parses a config, turning zod's issues into one clear invalid-input error. */
+export function parseQueueConfig(input: unknown): QueueConfig {
+  const parsed = queueConfigSchema.safeParse(input ?? {});
+  if (!parsed.success)
+    throw new SluiceError(
+      'invalid-input',
+      parsed.error.issues.map((i) => `${i.path.join('.') || 'config'}: ${i.message}`).join('; '),
+    );
+  return Object.freeze(parsed.data);
+}
+
+/** Lifetime counters of a queue (persisted with each commit that changes them). */
+export interface QueueCounters {
+  enqueued: number;
+  delivered: number;
+  acked: number;
+  deadLettered: number;
+  discarded: number;
+  expired: number;
+}
+
+export const emptyCounters = (): QueueCounters => ({
+  enqueued: 0,
+  delivered: 0,
+  acked: 0,
+  deadLettered: 0,
+  discarded: 0,
+  expired: 0,
+});
+
+/** An entry waiting in memory for a consumer, with its message at hand. */
+export interface ReadyEntry {
+  readonly id: number;
+  readonly message: StoredMessage;
+  readonly deliveryCount: number;
+  readonly firstDeliveredAt: number | null;
+  readonly expiresAt: number | null;
+  readonly size: number;
+  readonly replayed: boolean;
+}
+
+/** An entry a consumer holds. */
+export interface InFlightEntry extends ReadyEntry {
+  readonly consumerId: string;
+  readonly lastDeliveredAt: number;
+}
+
+/** How many ready entries a queue keeps in memory; the rest stay on disk (bounded memory). */
+const readyBufferSize = 512;
+
+/**
+ * A queue's in-memory mirror of the store: depth, the head of its ready entries and what is in
+ * flight. The ready buffer always holds the lowest-id ready entries, so delivery stays in order
+ * while a million-message backlog stays on disk.
+ */
+export class QueueRuntime {
+  /** Entries held (ready + in flight). */
+  depth = 0;
+  /** Bytes held. */
+  bytes = 0;
+  readonly inFlight = new Map<number, InFlightEntry>();
+  counters: QueueCounters;
+  /** Set when counters changed since the last commit. */
+  countersChanged = false;
+
+  private ready: ReadyEntry[] = [];
+  /** More ready entries exist in the store beyond `lastBufferedId`. */
+  private backlogInStore: boolean;
+  private lastBufferedId = 0;
+  private nextEntryId: number;
+
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    public config: QueueConfig,
+    totals: { count: number; bytes: number; maxId: number },
+    counters: QueueCounters,
+  ) {
+    this.depth = totals.count;
+    this.bytes = totals.bytes;
+    this.nextEntryId = totals.maxId + 1;
+    this.backlogInStore = totals.count > 0;
+    this.counters = counters;
+  }
+
+  /** Entries waiting for a consumer. */
+  get readyCount(): number {
+    return this.depth - this.inFlight.size;
+  }
+
+  allocateEntryId(): number {
+    return this.nextEntryId++;
+  }
+
+  /** True when one more message of `size` bytes would break a depth limit. */
+  wouldOverflow(size: number): boolean {
+    return this.depth + 1 > this.config.maxDepthMessages || this.bytes + size > this.config.maxDepthBytes;
+  }
+
+  /** A new entry (highest id so far) becomes ready. */
+  appendReady(entry: ReadyEntry): void {
+    this.depth++;
+    this.bytes += entry.size;
+    if (!this.backlogInStore && this.ready.length < readyBufferSize) {
+      this.ready.push(entry);
+      this.lastBufferedId = entry.id;
+    } else {
+      this.backlogInStore = true;
+    }
+  }
+
+  /** An in-flight entry comes back (released or failed): it goes before later entries. */
+  returnReady(entry: ReadyEntry): void {
+    let i = this.ready.length;
+    while (i > 0 && this.ready[i - 1]!.id > entry.id) i--;
+    this.ready.splice(i, 0, entry);
+  }
+
+  /** The oldest ready entry, reading the next page from the store when the buffer ran dry. */
+  peekReady(store: SqliteStore): ReadyEntry | undefined {
+    if (this.ready.length === 0 && this.backlogInStore) this.refill(store);
+    return this.ready[0];
+  }
+
+  /** Removes the oldest ready entry (the one peekReady returned). */
+  shiftReady(): ReadyEntry | undefined {
+    return this.ready.shift();
+  }
+
+  /** Removes a specific ready entry from memory if buffered (expiry sweep). */
+  dropBuffered(entryId: number): void {
+    const i = this.ready.findIndex((e) => e.id === entryId);
+    if (i >= 0) this.ready.splice(i, 1);
+  }
+
+  /** A held entry left the queue for good (acked, dead, discarded, purged). */
+  removed(size: number): void {
+    this.depth--;
+    this.bytes -= size;
+  }
+
+  /** Forget memory state that may disagree with the store (after a failed commit, a purge). */
+  reload(totals: { count: number; bytes: number }): void {
+    this.depth = totals.count;
+    this.bytes = totals.bytes;
+    this.ready = [];
+    this.lastBufferedId = 0;
+    this.backlogInStore = true;
+  }
+
+  private refill(store: SqliteStore): void {
+    const rows = store.readReady(this.id, this.lastBufferedId, readyBufferSize);
+    // After a reload, entries returned since may already be buffered: never hold one twice.
+    const buffered = new Set(this.ready.map((e) => e.id));
+    for (const row of rows)
+      if (!this.inFlight.has(row.id) && !buffered.has(row.id)) this.returnReady(toReadyEntry(row));
+    if (rows.length > 0) this.lastBufferedId = rows[rows.length - 1]!.id;
+    if (rows.length < readyBufferSize) this.backlogInStore = false;
+  }
+}
+
+export function toReadyEntry(row: EntryWithMessage): ReadyEntry {
+  return {
+    id: row.id,
+    message: row.message,
+    deliveryCount: row.deliveryCount,
+    firstDeliveredAt: row.firstDeliveredAt,
+    expiresAt: row.expiresAt,
+    size: row.size,
+    replayed: row.replayed,
+  };
+}

@@ -1,0 +1,10 @@
+import * as m001 from './001-initial.ts';
+
+/** A schema step; `version` is stored in PRAGMA user_version once applied. */
+export interface Migration {
+  readonly version: number;
+  readonly up: string;
+}
+
+/** All migrations in order. Append only: a released migration is never edited. */
+export const migrations: readonly Migration[] = [m001];

@@ -1,0 +1,103 @@
+// Dependency direction, denied by default (STYLE.md §2–3). Every source file belongs to a zone;
+// a zone may import only the zones and npm packages listed for it. A violation names the fix.
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+
+/** Zones, most specific first: [zone, path prefix]. */
+const zones = [
+  ['contract', 'core/api/contract.ts'],
+  ['shared', 'core/errors.ts'],
+  ['shared', 'core/log.ts'],
+  ['store', 'core/store/'],
+  ['engine', 'core/engine/'],
+  ['security', 'core/security/'],
+  ['api', 'core/api/'],
+  ['mqtt', 'core/protocols/mqtt/'],
+  ['amqp', 'core/protocols/amqp/'],
+  ['http', 'core/protocols/http/'],
+  ['host', 'core/'],
+  ['electron', 'electron/'],
+  ['renderer', 'renderer/'],
+  ['tooling', 'test/'],
+  ['tooling', 'bench/'],
+  ['tooling', 'scripts/'],
+  ['tooling', 'bin/'],
+];
+
+/** Which zones each zone may import. */
+const allowedZones = {
+  shared: ['shared'],
+  store: ['shared', 'store'],
+  engine: ['shared', 'store', 'engine'],
+  security: ['shared', 'store', 'engine', 'security'],
+  contract: ['shared', 'engine', 'contract'],
+  api: ['shared', 'engine', 'security', 'contract', 'api'],
+  mqtt: ['shared', 'engine', 'security', 'contract', 'api', 'store', 'mqtt'],
+  amqp: ['shared', 'engine', 'security', 'contract', 'api', 'amqp'],
+  http: ['shared', 'engine', 'security', 'contract', 'api', 'http'],
+  host: ['shared', 'store', 'engine', 'security', 'contract', 'api', 'mqtt', 'amqp', 'http', 'host'],
+  electron: ['shared', 'contract', 'host', 'electron'],
+  renderer: ['contract', 'renderer'],
+  tooling: zones.map(([zone]) => zone),
+};
+
+/** npm packages that belong to one layer only; any other package is free to all. */
+const ownedPackages = {
+  'better-sqlite3': ['store', 'tooling'],
+  aedes: ['mqtt'],
+  'aedes-persistence': ['mqtt', 'tooling'],
+  rhea: ['amqp', 'tooling'],
+  electron: ['electron'],
+  react: ['renderer'],
+  'react-dom': ['renderer'],
+};
+
+const root = resolve(dirname(new URL(import.meta.url).pathname), '..');
+const zoneOf = (file) => zones.find(([, prefix]) => file === prefix || file.startsWith(prefix))?.[0];
+
+function sources(dir) {
+  let entries;
+  try {
+    entries = readdirSync(join(root, dir));
+  } catch {
+    return [];
+  }
+  return entries.flatMap((name) => {
+    const path = join(dir, name);
+    if (name === 'node_modules' || name === 'dist' || name === 'out') return [];
+    if (statSync(join(root, path)).isDirectory()) return sources(path);
+    return /\.(ts|tsx|mts|mjs)$/.test(name) && !name.endsWith('.d.ts') ? [path] : [];
+  });
+}
+
+const importPattern = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
+const problems = [];
+for (const file of ['core', 'electron', 'renderer', 'test', 'bench', 'scripts', 'bin'].flatMap(sources)) {
+  const zone = zoneOf(file);
+  if (!zone) {
+    problems.push(`${file}: belongs to no zone; add it to the zones table in scripts/check-layers.mjs`);
+    continue;
+  }
+  const text = readFileSync(join(root, file), 'utf8');
+  for (const match of text.matchAll(importPattern)) {
+    const spec = match[1] ?? match[2];
+    if (spec.startsWith('.')) {
+      const target = relative(root, resolve(root, dirname(file), spec));
+      const targetZone = zoneOf(target);
+      if (targetZone && !allowedZones[zone].includes(targetZone))
+        problems.push(
+          `${file}: the ${zone} layer may not import ${target} (${targetZone}); ` +
+            `depend on ${allowedZones[zone].join(', ')} only, or move the shared piece down a layer`,
+        );
+    } else if (!spec.startsWith('node:')) {
+      const pkg = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
+      const owners = ownedPackages[pkg];
+      if (owners && !owners.includes(zone))
+        problems.push(`${file}: ${pkg} belongs to the ${owners[0]} layer; go through that layer instead`);
+    }
+  }
+}
+if (problems.length > 0) {
+  console.error(`Layer check failed:\n  ${problems.join('\n  ')}`);
+  process.exit(1);
+}
