@@ -1,37 +1,11 @@
-import { z } from 'zod';
 import { SluiceError } from '../errors.ts';
 import type { StoredReplay } from '../store/store.ts';
 import type { EngineContext } from './engine.ts';
-import { queueConfigSchema } from './queue.ts';
+import { replaySpecSchema, type ReplaySpec } from './replay-spec.ts';
+
+export { replaySpecSchema, type ReplaySpec } from './replay-spec.ts';
 import { firstIdAtOrAfterTime } from './retention.ts';
 import { assertTopicFilter, topicMatches } from './topic.ts';
-
-const fromTimestamp = z.object({ kind: z.literal('timestamp'), at: z.number().int().nonnegative() });
-const fromMessageId = z.object({
-  kind: z.literal('message-id'),
-  id: z.string().regex(/^\d+$/, 'a message id is a decimal number'),
-});
-const position = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('beginning') }),
-  fromTimestamp,
-  fromMessageId,
-]);
-
-/** What to replay, from where, into what. */
-export const replaySpecSchema = z.object({
-  /** The queue that receives the copies; `create` makes it first if missing (a new consumer's queue). */
-  target: z.object({
-    queue: z.string().min(1),
-    create: queueConfigSchema.partial().optional(),
-  }),
-  start: position,
-  /** Inclusive end; default: the log's end when the replay starts. */
-  end: z.discriminatedUnion('kind', [fromTimestamp, fromMessageId]).optional(),
-  /** Only messages whose topic matches this MQTT filter. */
-  topicFilter: z.string().optional(),
-});
-
-export type ReplaySpec = z.infer<typeof replaySpecSchema>;
 
 /** Lifecycle of a replay job. */
 export type ReplayState = 'running' | 'completed' | 'cancelled' | 'failed';

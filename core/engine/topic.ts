@@ -1,5 +1,7 @@
 import { SluiceError } from '../errors.ts';
 
+const utf8 = new TextEncoder();
+
 /** Longest topic name or filter in UTF-8 bytes [MQTT-4.7.3-3]. */
 export const maxTopicBytes = 65_535;
 
@@ -35,7 +37,7 @@ export function assertTopicFilter(filter: string): void {
 
 function assertCommon(value: string, code: 'invalid-topic' | 'invalid-topic-filter'): void {
   if (value.includes('\u0000')) throw new SluiceError(code, 'A topic must not contain the NUL character');
-  if (Buffer.byteLength(value, 'utf8') > maxTopicBytes)
+  if (utf8.encode(value).length > maxTopicBytes)
     throw new SluiceError(code, `A topic is at most ${maxTopicBytes} bytes long`);
 }
 

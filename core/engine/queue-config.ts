@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { assertTopicFilter } from './topic.ts';
+
+// Pure schema module: no Node APIs, so the API contract (and the renderer) can import it.
+
+/** Default DMQ every queue dead-letters into unless configured otherwise. */
+export const defaultDeadMessageQueue = '#DMQ';
+
+/** Queue names: printable, no wildcards, no whitespace; `/` allowed (e.g. `mqtt/<clientId>`). */
+export const queueNamePattern = /^[^\s+#*?\p{Cc}]{1,255}$/u;
+
+const topicFilter = z.string().superRefine((value, ctx) => {
+  try {
+    assertTopicFilter(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+  }
+});
+
+/** A queue's configuration: what it collects and how it behaves when stressed. */
+export const queueConfigSchema = z.object({
+  /** Topic filters (MQTT wildcards); a message matching any is enqueued once. */
+  subscriptions: z.array(topicFilter).max(1000).default([]),
+  /** Depth limit in messages (ready + in flight). */
+  maxDepthMessages: z.number().int().positive().default(1_000_000),
+  /** Depth limit in bytes of the messages it holds. */
+  maxDepthBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024 * 1024),
+  /** What a full queue does with one more message. */
+  overflow: z.enum(['reject-publisher', 'drop-oldest', 'dead-letter']).default('reject-publisher'),
+  /** Redeliveries allowed after the first delivery before the entry is dead-lettered. */
+  maxRedelivery: z.number().int().min(0).max(1_000_000).default(10),
+  /** TTL applied to messages that carry none; null for none. */
+  defaultTtlMs: z.number().int().positive().nullable().default(null),
+  /** Where its dead messages go. */
+  deadMessageQueue: z.string().min(1).max(255).default(defaultDeadMessageQueue),
+  /** exclusive: one active consumer at a time, the others stand by; non-exclusive: round robin. */
+  accessType: z.enum(['exclusive', 'non-exclusive']).default('non-exclusive'),
+});
+
+/** A queue's configuration, every field filled in. */
+export type QueueConfig = Readonly<z.infer<typeof queueConfigSchema>>;
+/** What a caller may give when creating or updating a queue. */
+export type QueueConfigInput = z.input<typeof queueConfigSchema>;
