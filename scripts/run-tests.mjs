@@ -5,6 +5,7 @@ import { join } from 'node:path';
 
 function collect(dir) {
   if (!existsSync(dir)) return [];
+  if (!statSync(dir).isDirectory()) return [dir];
   return readdirSync(dir)
     .sort()
     .flatMap((name) => {

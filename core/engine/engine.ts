@@ -626,10 +626,11 @@ export class Engine implements ConsumerHost, EngineContext {
 
   private dispatch(flush: Flush, queue: QueueRuntime): void {
     for (;;) {
-      const consumer = this.nextConsumer(queue);
-      if (!consumer) return;
+      // Entry first: choosing a consumer advances the round robin, so only choose one for real work.
       const entry = queue.peekReady(this.store);
       if (!entry) return;
+      const consumer = this.nextConsumer(queue);
+      if (!consumer) return;
       queue.shiftReady();
       this.changed(queue);
       if (entry.expiresAt !== null && entry.expiresAt <= flush.now) {
