@@ -1,0 +1,116 @@
+// Disk full (DESIGN.md: durability contract): refuse new publishes with a clear reason, keep serving
+// consumers, never corrupt what is stored, and accept publishes again once there is room.
+// SQLite's max_page_count stands in for a full disk: both surface as SQLITE_FULL.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Delivery } from '../../core/engine/consumer.ts';
+import { Engine, type QueuedMessage } from '../../core/engine/engine.ts';
+import { SluiceError, errorCatalog } from '../../core/errors.ts';
+import { tempDir, testEngineOptions } from '../helpers/engine.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+/** Small enough to fill in well under a second with 200-byte messages (a 4 KiB page each). */
+const maxPageCount = 80;
+
+function browseAll(engine: Engine, queue: string): QueuedMessage[] {
+  const all: QueuedMessage[] = [];
+  for (;;) {
+    const page = engine.browseQueue(queue, { afterEntryId: all.at(-1)?.entryId ?? 0, limit: 1000 });
+    all.push(...page);
+    if (page.length < 1000) return all;
+  }
+}
+
+const isStoreFull = (error: unknown): error is SluiceError =>
+  error instanceof SluiceError && error.code === 'store-full';
+
+/** Twenty 200-byte publishes at once: they share one commit, which fits whole or fails whole. */
+function publishBurst(engine: Engine, tag: string) {
+  return Promise.allSettled(
+    Array.from({ length: 20 }, (_, i) => {
+      const body = `order ${tag}.${i} `.padEnd(200, '#');
+      return engine.publish({ topic: 'orders/new', payload: body }).then((r) => [r.id, body] as const);
+    }),
+  );
+}
+
+/** Asserts a whole burst was refused with store-full (a smaller message might still squeeze in). */
+async function assertBurstRefused(engine: Engine, tag: string): Promise<void> {
+  const results = await publishBurst(engine, tag);
+  for (const result of results)
+    assert.ok(result.status === 'rejected' && isStoreFull(result.reason), `burst ${tag} is refused as store-full`);
+}
+
+describe('disk full', () => {
+  test('a full store refuses publishes with store-full, keeps serving consumers, and recovers when space returns', async () => {
+    const { dir, cleanup } = tempDir();
+    const options = testEngineOptions(dir, { maxPageCount });
+    let engine = await Engine.open(options);
+    try {
+      await engine.createQueue('orders', { subscriptions: ['orders/#'] });
+      const acknowledged = new Map<string, string>();
+      let refusal: SluiceError | undefined;
+      // Publish in concurrent bursts (one commit each) until the store says it is full.
+      for (let burst = 0; refusal === undefined; burst++) {
+        assert.ok(burst < 1000, 'the store never filled up');
+        const results = await publishBurst(engine, String(burst));
+        for (const result of results) {
+          if (result.status === 'fulfilled') acknowledged.set(result.value[0], result.value[1]);
+          else if (isStoreFull(result.reason)) refusal = result.reason;
+          else throw result.reason;
+        }
+      }
+      assert.ok(acknowledged.size > 50, `${acknowledged.size} messages fit before the store was full`);
+      assert.equal(refusal.mapping.http, errorCatalog['store-full'].http);
+      assert.match(refusal.detail, /disk or database size limit/);
+      // Still full on the next try: the refusal is a state, not a one-off.
+      await assertBurstRefused(engine, 'again');
+      assert.ok(engine.counters.publishRefused >= 20);
+      // Squeeze in single messages until even one is refused: the store is now as full as it gets.
+      for (let i = 0; ; i++) {
+        assert.ok(i < 1000, 'single publishes never filled the last page');
+        const body = `order last.${i} `.padEnd(200, '#');
+        try {
+          acknowledged.set((await engine.publish({ topic: 'orders/new', payload: body })).id, body);
+        } catch (error) {
+          if (!isStoreFull(error)) throw error;
+          break;
+        }
+      }
+
+      // While full, a consumer still receives and its acks still commit.
+      const deliveries: Delivery[] = [];
+      const consumer = engine.consume('orders', {
+        flow: { mode: 'prefetch', prefetch: 10 },
+        onDelivery: (d) => deliveries.push(d),
+      });
+      await waitFor(() => deliveries.length >= 10, { what: 'deliveries while full' });
+      const consumed = deliveries.slice(0, 10);
+      for (const delivery of consumed) await consumer.ack(delivery.deliveryId);
+      await consumer.close({ failInFlight: false });
+      assert.equal(engine.store.integrityCheck(), 'ok');
+      await engine.close();
+
+      // Everything acknowledged before is intact after a reopen, minus what was consumed.
+      engine = await Engine.open(options);
+      assert.equal(engine.store.integrityCheck(), 'ok');
+      const gone = new Set(consumed.map((d) => d.message.id));
+      const held = browseAll(engine, 'orders');
+      assert.deepEqual(
+        held.map((e) => [e.message.id, e.message.payload.toString()]),
+        [...acknowledged].filter(([id]) => !gone.has(id)),
+      );
+      await assertBurstRefused(engine, 'after-reopen');
+
+      // Space returns: publishing resumes on the same engine.
+      engine.store.setMaxPageCount(maxPageCount * 4);
+      const resumed = await engine.publish({ topic: 'orders/new', payload: 'room again' });
+      assert.deepEqual(resumed.queues, ['orders']);
+      assert.equal(engine.getQueue('orders').depth, held.length + 1);
+      assert.equal(engine.store.integrityCheck(), 'ok');
+    } finally {
+      await engine.close();
+      cleanup();
+    }
+  });
+});
