@@ -89,6 +89,14 @@ export class SqliteStore {
     }
   }
 
+  /**
+   * The open database, for other store modules only (core/store/mqtt-*.ts): they prepare their
+   * own statements and write only inside `transaction()` / a group commit's `tx`.
+   */
+  get database(): Database.Database {
+    return this.db;
+  }
+
   /** Changes the page cap at run time (tests: "space returns"). */
   setMaxPageCount(pages: number): void {
     this.db.pragma(`max_page_count = ${pages}`);

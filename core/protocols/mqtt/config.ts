@@ -1,0 +1,76 @@
+import { z } from 'zod';
+
+/** Engine queue settings an MQTT-made queue may override (subscriptions and access type are MQTT's). */
+const queueDefaultsSchema = z
+  .object({
+    maxDepthMessages: z.number().int().positive(),
+    maxDepthBytes: z.number().int().positive(),
+    overflow: z.enum(['reject-publisher', 'drop-oldest', 'dead-letter']),
+    maxRedelivery: z.number().int().min(0).max(1_000_000),
+    defaultTtlMs: z.number().int().positive().nullable(),
+    deadMessageQueue: z.string().min(1).max(255),
+  })
+  .partial();
+
+/** The MQTT listener's configuration (one section of the broker's config schema). */
+export const mqttConfigSchema = z.object({
+  /** Off switch for the whole listener. */
+  enabled: z.boolean().default(true),
+  /** Plain MQTT over TCP. */
+  tcp: z
+    .object({
+      enabled: z.boolean().default(true),
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(1883),
+    })
+    .prefault({}),
+  /** MQTT over WebSocket (subprotocol mqtt). */
+  ws: z
+    .object({
+      enabled: z.boolean().default(true),
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8083),
+      path: z.string().startsWith('/').default('/mqtt'),
+    })
+    .prefault({}),
+  /** MQTT over TLS; started only when both a certificate and a key are configured. */
+  tls: z
+    .object({
+      host: z.string().default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8883),
+      /** PEM text, or a path to a PEM file. */
+      cert: z.string().optional(),
+      key: z.string().optional(),
+      ca: z.string().optional(),
+    })
+    .prefault({}),
+  /** Largest MQTT packet accepted (remaining length); a larger one closes the connection. */
+  maxPacketBytes: z
+    .number()
+    .int()
+    .min(64)
+    .max(256 * 1024 * 1024)
+    .default(1024 * 1024),
+  /** Connected clients at most; one more gets CONNACK 3 (server unavailable). */
+  maxConnections: z.number().int().positive().default(10_000),
+  /**
+   * Unacknowledged messages per client in each direction: inbound QoS 2 awaiting PUBREL
+   * (one more closes the connection) and outbound queue deliveries awaiting PUBACK/PUBCOMP.
+   */
+  maxInFlightPerClient: z.number().int().min(1).max(65_000).default(100),
+  /** Live (clean session) messages buffered for a slow client; beyond this they are dropped and counted. */
+  maxQueuedPerClient: z.number().int().min(1).default(100_000),
+  /** Time a client may take to send CONNECT after opening the connection. */
+  connectTimeoutMs: z.number().int().positive().default(30_000),
+  /** aedes heartbeat; the wills of clients of a broker that died are published after 4 × this. */
+  heartbeatIntervalMs: z.number().int().positive().default(60_000),
+  /** Settings of the engine queue behind each persistent session (`mqtt/<clientId>`). */
+  persistentSessionQueue: queueDefaultsSchema.default({}),
+  /** Settings of the engine queue behind each shared subscription group (`mqtt/$share/<group>/<filter>`). */
+  sharedSubscriptionQueue: queueDefaultsSchema.default({}),
+});
+
+/** The MQTT config, defaults filled in. */
+export type MqttConfig = Readonly<z.infer<typeof mqttConfigSchema>>;
+/** What a caller may give. */
+export type MqttConfigInput = z.input<typeof mqttConfigSchema>;

@@ -1,0 +1,65 @@
+import { SluiceError } from '../errors.ts';
+
+// DESIGN.md: Security. Every adapter asks the same authorize(); until the security issue lands
+// the only policy is allow-all, and authenticate() accepts everyone as anonymous unless the
+// config installs a real authenticator.
+
+/** Who is acting: an authenticated user, or anonymous (user null). */
+export interface Principal {
+  /** User name; null for anonymous. */
+  readonly user: string | null;
+  /** The door it came through: mqtt, amqp, http… */
+  readonly protocol: string;
+  /** Client id or connection label, for logs and audit. */
+  readonly clientId?: string;
+}
+
+/** DESIGN.md permissions. */
+export type Action = 'publish' | 'subscribe' | 'consume' | 'browse' | 'replay' | 'manage';
+
+/** What a principal presents when connecting. */
+export interface Credentials {
+  readonly username?: string;
+  readonly password?: Buffer | string;
+  readonly protocol: string;
+  readonly clientId?: string;
+}
+
+/** A security policy: checks credentials and decides each action on a topic filter or queue name. */
+export interface SecurityPolicy {
+  /** Returns the principal, or throws SluiceError('not-authenticated'). */
+  authenticate(credentials: Credentials): Promise<Principal>;
+  /** True when `principal` may perform `action` on `resource` (a topic, filter or queue name). */
+  allows(principal: Principal, action: Action, resource: string): boolean;
+}
+
+/** The default until users and roles exist: everyone is anonymous and may do everything. */
+export const allowAllPolicy: SecurityPolicy = {
+  async authenticate(credentials) {
+    return {
+      user: credentials.username ?? null,
+      protocol: credentials.protocol,
+      ...(credentials.clientId !== undefined && { clientId: credentials.clientId }),
+    };
+  },
+  allows: () => true,
+};
+
+/** Throws SluiceError('not-authorized') unless `policy` allows the action. */
+export function authorize(
+  principal: Principal,
+  action: Action,
+  resource: string,
+  policy: SecurityPolicy = allowAllPolicy,
+): void {
+  if (!policy.allows(principal, action, resource))
+    throw new SluiceError('not-authorized', `${principal.user ?? 'anonymous'} may not ${action} "${resource}"`, {
+      action,
+      resource,
+    });
+}
+
+/** Authenticates through `policy` (default: allow all as anonymous). */
+export function authenticate(credentials: Credentials, policy: SecurityPolicy = allowAllPolicy): Promise<Principal> {
+  return policy.authenticate(credentials);
+}
