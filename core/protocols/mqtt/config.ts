@@ -66,7 +66,7 @@ export const mqttConfigSchema = z.object({
   heartbeatIntervalMs: z.number().int().positive().default(60_000),
   /** Settings of the engine queue behind each persistent session (`mqtt/<clientId>`). */
   persistentSessionQueue: queueDefaultsSchema.default({}),
-  /** Settings of the engine queue behind each shared subscription group (`mqtt/$share/<group>/<filter>`). */
+  /** Settings of the engine queue behind each shared subscription group (`mqtt-share/<group>/<filter>`). */
   sharedSubscriptionQueue: queueDefaultsSchema.default({}),
 });
 

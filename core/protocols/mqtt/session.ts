@@ -1,0 +1,373 @@
+import type { Logger } from 'pino';
+import type { Consumer, Delivery } from '../../engine/consumer.ts';
+import type { Engine } from '../../engine/engine.ts';
+import type { Message } from '../../engine/message.ts';
+import { assertTopicFilter, topicMatches } from '../../engine/topic.ts';
+import { SluiceError } from '../../errors.ts';
+import { authorize, type Principal, type SecurityPolicy } from '../../security/authorize.ts';
+import type { MqttConfig } from './config.ts';
+
+/** Header carrying the QoS an MQTT message was published with (delivery QoS = min(publish, subscription)). */
+export const mqttQosHeader = 'mqtt-qos';
+
+/** Subscriptions to `$queue/<name>` consume the named engine queue. */
+export const queuePrefix = '$queue/';
+/** Subscriptions to `$share/<group>/<filter>` share an engine queue among the group's members. */
+export const sharePrefix = '$share/';
+
+/** The part of an aedes Client a session drives (node_modules/aedes/lib/client.js). */
+export interface AedesClient {
+  readonly id: string;
+  readonly clean: boolean;
+  readonly closed: boolean;
+  /** aedes' packet identifier counter, shared with its own deliveries so ids never collide. */
+  _nextId: number;
+  /** aedes' one way to send a PUBLISH to this client: QoS 0 or with a packet id, honouring drain. */
+  deliverQoS(packet: OutgoingPacket, done: (error?: unknown) => void): void;
+}
+
+/** A PUBLISH Sluice sends. */
+export interface OutgoingPacket {
+  cmd: 'publish';
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+  dup: boolean;
+  messageId?: number;
+}
+
+type Qos = 0 | 1 | 2;
+
+/** How one MQTT subscription is served by the engine. */
+type Binding =
+  /** Clean session: a live engine listener (not durable). */
+  | { readonly kind: 'live'; readonly filter: string; qos: Qos }
+  /** Persistent session: a filter of the session's queue `mqtt/<clientId>`. */
+  | { readonly kind: 'session'; readonly filter: string; qos: Qos }
+  /** `$queue/<name>` or `$share/<group>/<filter>`: a consumer on an engine queue. */
+  | { readonly kind: 'queue'; readonly queue: string; qos: Qos; consumer: Consumer | null };
+
+/** What every session shares. */
+export interface SessionContext {
+  readonly engine: Engine;
+  readonly config: MqttConfig;
+  readonly logger: Logger;
+  readonly security: SecurityPolicy;
+  /** Counters across sessions. */
+  readonly counters: { liveDropped: number };
+}
+
+/**
+ * One MQTT connection's view of the engine (DESIGN.md: MQTT sessions are queues). Clean
+ * sessions tap the live flow; persistent sessions consume their queue `mqtt/<clientId>`;
+ * `$queue/` and `$share/` subscriptions consume engine queues. Every PUBLISH to the client
+ * goes through `send` (STYLE.md §11: aedes is wrapped at one boundary), and PUBACK/PUBCOMP
+ * settle the engine delivery through `acknowledged`.
+ */
+export class Session {
+  private readonly bindings = new Map<string, Binding>();
+  private stopLive: (() => void) | null = null;
+  private sessionConsumer: Consumer | null = null;
+  /** Packet id → the queue delivery it carries, until PUBACK/PUBCOMP. */
+  private readonly pending = new Map<number, { consumer: Consumer; deliveryId: number }>();
+  /** Session-queue updates run one at a time (a SUBSCRIBE's filters are handled in parallel). */
+  private queueUpdates: Promise<unknown> = Promise.resolve();
+  /** Live messages written but not yet flushed to the socket. */
+  private liveBuffered = 0;
+  private started = false;
+  private closed = false;
+
+  constructor(
+    private readonly context: SessionContext,
+    readonly client: AedesClient,
+    readonly principal: Principal,
+  ) {}
+
+  /** The engine queue behind this client's persistent session. */
+  get queueName(): string {
+    return sessionQueueName(this.client.id);
+  }
+
+  /**
+   * Binds one subscription to the engine. Resolves false when it is refused (SUBACK 0x80):
+   * unknown queue, invalid share name, not authorized.
+   */
+  async subscribe(topic: string, qos: Qos): Promise<boolean> {
+    if (this.closed) return false;
+    const { engine, security } = this.context;
+    const existing = this.bindings.get(topic);
+    if (existing) {
+      existing.qos = qos;
+      return true;
+    }
+    if (topic.startsWith(queuePrefix)) {
+      const queue = topic.slice(queuePrefix.length);
+      authorize(this.principal, 'consume', queue, security);
+      if (!engine.queueByName(queue)) throw new SluiceError('queue-not-found', `Queue "${queue}" does not exist`);
+      this.addQueueBinding(topic, queue, qos);
+      return true;
+    }
+    if (topic.startsWith(sharePrefix)) {
+      const { group, filter } = parseShare(topic);
+      authorize(this.principal, 'subscribe', filter, security);
+      const queue = sharedQueueName(group, filter);
+      await engine.ensureQueue(queue, {
+        ...this.context.config.sharedSubscriptionQueue,
+        subscriptions: [filter],
+        accessType: 'non-exclusive',
+      });
+      this.addQueueBinding(topic, queue, qos);
+      return true;
+    }
+    assertTopicFilter(topic);
+    authorize(this.principal, 'subscribe', topic, security);
+    if (this.client.clean) {
+      this.bindings.set(topic, { kind: 'live', filter: topic, qos });
+      this.relisten();
+      return true;
+    }
+    await this.updateSessionQueue([topic], []);
+    this.bindings.set(topic, { kind: 'session', filter: topic, qos });
+    if (this.started) this.attachSessionConsumer();
+    return true;
+  }
+
+  /** Removes subscriptions (UNSUBSCRIBE); a persistent session's queue stops collecting them. */
+  async unsubscribe(topics: readonly string[]): Promise<void> {
+    const sessionFilters: string[] = [];
+    const closing: Promise<void>[] = [];
+    let live = false;
+    for (const topic of topics) {
+      const binding = this.bindings.get(topic);
+      if (!binding) continue;
+      this.bindings.delete(topic);
+      if (binding.kind === 'live') live = true;
+      else if (binding.kind === 'session') sessionFilters.push(binding.filter);
+      else if (binding.consumer) closing.push(binding.consumer.close());
+    }
+    if (live) this.relisten();
+    if (sessionFilters.length > 0) await this.updateSessionQueue([], sessionFilters);
+    await Promise.all(closing);
+  }
+
+  /** [MQTT-3.1.2-6] A clean session discards the previous persistent session: its queue goes. */
+  async discardPersistentSession(): Promise<void> {
+    const { engine } = this.context;
+    if (engine.queueByName(this.queueName)) {
+      await engine.deleteQueue(this.queueName, { force: true });
+      this.context.logger.info({ clientId: this.client.id }, 'mqtt: clean session discarded the persistent session');
+    }
+  }
+
+  /** After CONNACK: queue deliveries may flow (never before CONNACK [MQTT-3.2.0-1]). */
+  start(): void {
+    if (this.closed || this.started) return;
+    this.started = true;
+    if (!this.client.clean && this.context.engine.queueByName(this.queueName)) this.attachSessionConsumer();
+    for (const binding of this.bindings.values()) if (binding.kind === 'queue') this.attachQueueConsumer(binding);
+  }
+
+  /** The connection ended: live taps stop, consumers detach and their unacknowledged deliveries are redelivered. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopLive?.();
+    this.stopLive = null;
+    const consumers = [
+      this.sessionConsumer,
+      ...[...this.bindings.values()].map((b) => (b.kind === 'queue' ? b.consumer : null)),
+    ];
+    this.sessionConsumer = null;
+    this.pending.clear();
+    // DESIGN.md: release (redeliver) = disconnect before ack; the attempt counts toward max redelivery.
+    await Promise.all(consumers.map((c) => c?.close().catch((error) => this.logError(error, 'detaching consumer'))));
+  }
+
+  /** PUBACK (QoS 1) or PUBCOMP (QoS 2) for `messageId` arrived. */
+  acknowledged(messageId: number | undefined): void {
+    if (messageId === undefined) return;
+    const held = this.pending.get(messageId);
+    if (!held) return;
+    this.pending.delete(messageId);
+    held.consumer.ack(held.deliveryId).catch((error) => this.logError(error, 'acking a delivery'));
+  }
+
+  // ── engine → client ────────────────────────────────────────────────────────────────
+  private readonly onLive = (message: Message): void => {
+    if (this.closed) return;
+    const qos = deliveryQos(message, this.bindings.values(), 'live');
+    if (qos === null) return;
+    // Backpressure for live flow: a client that cannot keep up loses live messages, counted,
+    // instead of the broker buffering without bound (DESIGN.md: backpressure, not unbounded memory).
+    if (this.liveBuffered >= this.context.config.maxQueuedPerClient) {
+      this.context.counters.liveDropped++;
+      return;
+    }
+    this.liveBuffered++;
+    this.send(
+      { cmd: 'publish', topic: message.topic, payload: message.payload, qos, retain: false, dup: false },
+      () => {
+        this.liveBuffered--;
+      },
+    );
+  };
+
+  private deliverQueued(consumer: Consumer, delivery: Delivery, qos: Qos): void {
+    if (this.closed) return;
+    const { message } = delivery;
+    const packet: OutgoingPacket = {
+      cmd: 'publish',
+      topic: message.topic,
+      payload: message.payload,
+      qos,
+      retain: false,
+      // [MQTT-3.3.1-1] DUP marks a redelivery of a message the client may have seen.
+      dup: delivery.deliveryCount > 1,
+    };
+    if (qos === 0) {
+      // At most once: settled as soon as it is written.
+      this.send(packet, () => {
+        consumer.ack(delivery.deliveryId).catch((error) => this.logError(error, 'acking a QoS 0 delivery'));
+      });
+      return;
+    }
+    packet.messageId = this.nextMessageId();
+    this.pending.set(packet.messageId, { consumer, deliveryId: delivery.deliveryId });
+    this.send(packet, () => {});
+  }
+
+  /** The one place a PUBLISH leaves for the client. */
+  private send(packet: OutgoingPacket, written: () => void): void {
+    this.client.deliverQoS(packet, () => written());
+  }
+
+  private nextMessageId(): number {
+    for (let i = 0; i < 65_535; i++) {
+      const id = this.client._nextId;
+      this.client._nextId = id >= 65_535 ? 1 : id + 1;
+      if (!this.pending.has(id)) return id;
+    }
+    throw new SluiceError('internal', 'no free MQTT packet identifier');
+  }
+
+  // ── bindings ───────────────────────────────────────────────────────────────────────
+  /** One live listener for all live filters: the engine calls it once per message however many match. */
+  private relisten(): void {
+    this.stopLive?.();
+    this.stopLive = null;
+    const filters = [...this.bindings.values()].filter((b) => b.kind === 'live').map((b) => b.filter);
+    if (filters.length === 0) return;
+    const stops = filters.map((filter) => this.context.engine.listen(filter, this.onLive));
+    this.stopLive = () => stops.forEach((stop) => stop());
+  }
+
+  private addQueueBinding(topic: string, queue: string, qos: Qos): void {
+    const binding: Binding = { kind: 'queue', queue, qos, consumer: null };
+    this.bindings.set(topic, binding);
+    if (this.started) this.attachQueueConsumer(binding);
+  }
+
+  private attachQueueConsumer(binding: Extract<Binding, { kind: 'queue' }>): void {
+    if (binding.consumer || this.closed) return;
+    const consumer = this.context.engine.consume(binding.queue, {
+      label: `mqtt:${this.client.id}`,
+      flow: { mode: 'prefetch', prefetch: this.context.config.maxInFlightPerClient },
+      onDelivery: (delivery) =>
+        this.deliverQueued(consumer, delivery, Math.min(binding.qos, messageQos(delivery.message)) as Qos),
+      onClosed: (reason) => {
+        binding.consumer = null;
+        this.context.logger.info(
+          { clientId: this.client.id, queue: binding.queue, reason },
+          'mqtt: queue consumer closed',
+        );
+      },
+    });
+    binding.consumer = consumer;
+  }
+
+  private attachSessionConsumer(): void {
+    if (this.sessionConsumer || this.closed) return;
+    const consumer = this.context.engine.consume(this.queueName, {
+      label: `mqtt:${this.client.id}`,
+      flow: { mode: 'prefetch', prefetch: this.context.config.maxInFlightPerClient },
+      onDelivery: (delivery) => {
+        // A filter removed while the message waited: deliver it anyway at the message's QoS.
+        const qos = deliveryQos(delivery.message, this.bindings.values(), 'session') ?? messageQos(delivery.message);
+        this.deliverQueued(consumer, delivery, qos);
+      },
+      onClosed: () => {
+        if (this.sessionConsumer === consumer) this.sessionConsumer = null;
+      },
+    });
+    this.sessionConsumer = consumer;
+  }
+
+  private updateSessionQueue(add: string[], remove: string[]): Promise<void> {
+    const { engine, config } = this.context;
+    const run = async (): Promise<void> => {
+      const name = this.queueName;
+      const info = engine.queueByName(name)
+        ? engine.getQueue(name)
+        : await engine.ensureQueue(name, { ...config.persistentSessionQueue, accessType: 'exclusive' });
+      const current = new Set(info.config.subscriptions);
+      const next = new Set(current);
+      for (const filter of add) next.add(filter);
+      for (const filter of remove) next.delete(filter);
+      if (next.size === current.size && [...next].every((f) => current.has(f))) return;
+      await engine.updateQueue(name, { subscriptions: [...next] });
+    };
+    const done = this.queueUpdates.then(run, run);
+    this.queueUpdates = done.catch(() => {});
+    return done;
+  }
+
+  private logError(error: unknown, doing: string): void {
+    const level = error instanceof SluiceError && error.code === 'unknown-delivery' ? 'debug' : 'warn';
+    this.context.logger[level]({ err: error, clientId: this.client.id }, `mqtt: ${doing} failed`);
+  }
+}
+
+/** The QoS an MQTT publisher used; messages from other protocols count as QoS 2 (the subscription decides). */
+function messageQos(message: Message): Qos {
+  const value = message.headers[mqttQosHeader];
+  return value === '0' ? 0 : value === '1' ? 1 : 2;
+}
+
+/** min(publish QoS, highest QoS of the matching subscriptions of `kind`), or null when none matches. */
+function deliveryQos(message: Message, bindings: Iterable<Binding>, kind: 'live' | 'session'): Qos | null {
+  let best: Qos | null = null;
+  for (const binding of bindings)
+    if (binding.kind === kind && topicMatches(binding.filter, message.topic) && (best === null || binding.qos > best))
+      best = binding.qos;
+  return best === null ? null : (Math.min(best, messageQos(message)) as Qos);
+}
+
+/** `$share/<group>/<filter>` → its parts [MQTT 5 §4.8.2; the same syntax is accepted from 3.1.1 clients]. */
+export function parseShare(topic: string): { group: string; filter: string } {
+  const rest = topic.slice(sharePrefix.length);
+  const slash = rest.indexOf('/');
+  const group = slash < 0 ? '' : rest.slice(0, slash);
+  const filter = slash < 0 ? '' : rest.slice(slash + 1);
+  if (group.length === 0 || /[+#]/.test(group) || filter.length === 0)
+    throw new SluiceError('invalid-topic-filter', `"${topic}" is not $share/<group>/<filter>`);
+  assertTopicFilter(filter);
+  return { group, filter };
+}
+
+/** Engine queue names exclude whitespace, `+ # * ?` and control characters: percent-encode those. */
+function escapeQueuePart(text: string): string {
+  return text.replace(/[\s+#*?%\p{Cc}]/gu, (char) =>
+    [...Buffer.from(char)].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+  );
+}
+
+/** DESIGN.md: a persistent session is the engine queue `mqtt/<clientId>`. */
+export function sessionQueueName(clientId: string): string {
+  return `mqtt/${escapeQueuePart(clientId)}`;
+}
+
+/** The engine queue shared by the members of `$share/<group>/<filter>`. */
+export function sharedQueueName(group: string, filter: string): string {
+  return `mqtt-share/${escapeQueuePart(group)}/${escapeQueuePart(filter)}`;
+}
