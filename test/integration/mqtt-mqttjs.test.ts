@@ -278,7 +278,7 @@ describe('refusals', () => {
   test('a packet larger than maxPacketBytes closes the connection and nothing is published', async () => {
     const broker = await openMqttBroker({ maxPacketBytes: 1024 });
     const big = await connect(broker.url(), { clientId: 'big' });
-    const closed = new Promise((resolve) => big.once('close', resolve));
+    const closed = new Promise<void>((resolve) => big.once('close', () => resolve()));
     big.publish('big/x', Buffer.alloc(4096), { qos: 1 });
     await closed;
     assert.equal(broker.engine.counters.published, 0);
@@ -295,7 +295,7 @@ describe('refusals', () => {
     await broker.engine.createQueue('tiny', { subscriptions: ['tiny/#'], maxDepthMessages: 1 });
     const pub = await connect(broker.url(), { clientId: 'filler' });
     await pub.publishAsync('tiny/1', 'fits', { qos: 1 });
-    const closed = new Promise((resolve) => pub.once('close', resolve));
+    const closed = new Promise<void>((resolve) => pub.once('close', () => resolve()));
     pub.publish('tiny/2', 'overflows', { qos: 1 }, () => {});
     await closed;
     assert.equal(broker.engine.getQueue('tiny').depth, 1);
