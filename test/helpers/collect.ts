@@ -5,6 +5,12 @@ import type { ConsumerOptions } from '../../core/engine/consumer.ts';
 /** Attaches a consumer that records every delivery it receives. */
 export function collectingConsumer(engine: Engine, queue: string, options: Partial<ConsumerOptions> = {}) {
   const deliveries: Delivery[] = [];
-  const consumer = engine.consume(queue, { ...options, onDelivery: (d) => deliveries.push(d) });
+  const consumer = engine.consume(queue, {
+    ...options,
+    onDelivery: (d) => {
+      deliveries.push(d);
+      options.onDelivery?.(d);
+    },
+  });
   return { consumer, deliveries };
 }
