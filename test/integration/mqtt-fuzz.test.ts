@@ -41,7 +41,8 @@ test('malformed, truncated and random frames never take the broker down; other c
     else if (kind === 3) frames.push(Buffer.concat([validConnect, noise]));
     else {
       const flipped = Buffer.concat([validConnect, validPublish]);
-      flipped[Math.floor(next() * flipped.length)] ^= 1 << Math.floor(next() * 8);
+      const at = Math.floor(next() * flipped.length);
+      flipped[at] = flipped[at]! ^ (1 << Math.floor(next() * 8));
       frames.push(flipped);
     }
   }
