@@ -165,7 +165,7 @@ export class Engine implements ConsumerHost, EngineContext {
         row.id,
         row.name,
         parseQueueConfig(JSON.parse(row.configJson)),
-        totals.get(row.id) ?? { count: 0, bytes: 0, maxId: 0 },
+        withLastEntryId(totals.get(row.id), row.lastEntryId),
         { ...emptyCounters(), ...(JSON.parse(row.countersJson) as Partial<QueueCounters>) },
       );
       this.register(queue, row.createdAt);
@@ -620,7 +620,7 @@ export class Engine implements ConsumerHost, EngineContext {
     for (const queue of this.dirtyQueues) this.dispatch(flush, queue);
     this.dirtyQueues.clear();
     for (const queue of this.changedQueues)
-      this.store.updateQueueCounters(flush.tx, queue.id, JSON.stringify(queue.counters));
+      this.store.updateQueueCounters(flush.tx, queue.id, JSON.stringify(queue.counters), queue.lastEntryId);
     this.changedQueues.clear();
   }
 
@@ -730,6 +730,15 @@ export class Engine implements ConsumerHost, EngineContext {
     for (const list of this.consumers.values()) for (const consumer of list) consumer.closedByBroker('broker closing');
     this.store.close();
   }
+}
+
+/** Queue totals for recovery, with entry ids continuing after the highest ever assigned. */
+function withLastEntryId(
+  totals: { count: number; bytes: number; maxId: number } | undefined,
+  lastEntryId: number,
+): { count: number; bytes: number; maxId: number } {
+  const t = totals ?? { count: 0, bytes: 0, maxId: 0 };
+  return { ...t, maxId: Math.max(t.maxId, lastEntryId) };
 }
 
 /** An entry's expiry: the message's own, or the queue's default TTL from now, whichever is sooner. */

@@ -108,6 +108,11 @@ export class QueueRuntime {
     return this.nextEntryId++;
   }
 
+  /** The highest entry id handed out so far (persisted so ids never repeat). */
+  get lastEntryId(): number {
+    return this.nextEntryId - 1;
+  }
+
   /** True when one more message of `size` bytes would break a depth limit. */
   wouldOverflow(size: number): boolean {
     return this.depth + 1 > this.config.maxDepthMessages || this.bytes + size > this.config.maxDepthBytes;

@@ -75,6 +75,7 @@ export class ReplayManager {
     const draft = {
       specJson: JSON.stringify(spec),
       state: 'running',
+      startId,
       cursor: startId - 1,
       endId,
       scanned: 0,
@@ -95,7 +96,7 @@ export class ReplayManager {
   async resume(): Promise<void> {
     for (const row of this.ctx.store.listReplays()) {
       const spec = replaySpecSchema.parse(JSON.parse(row.specJson));
-      const job: Job = { row, spec, startId: row.cursor + 1, waiting: false, cancelRequested: false };
+      const job: Job = { row, spec, startId: row.startId, waiting: false, cancelRequested: false };
       this.jobs.set(row.id, job);
       if (row.state === 'running') this.launch(job);
     }

@@ -222,6 +222,7 @@ export class SqliteStore {
       name: r['name'] as string,
       configJson: r['config'] as string,
       countersJson: r['counters'] as string,
+      lastEntryId: r['last_entry_id'] as number,
       createdAt: r['created_at'] as number,
     }));
   }
@@ -231,8 +232,9 @@ export class SqliteStore {
   updateQueueConfig(_tx: Tx, id: number, configJson: string): void {
     this.s.updateQueueConfig.run(configJson, id);
   }
-  updateQueueCounters(_tx: Tx, id: number, countersJson: string): void {
-    this.s.updateQueueCounters.run(countersJson, id);
+  /** Persists a queue's counters and the highest entry id it assigned. */
+  updateQueueCounters(_tx: Tx, id: number, countersJson: string, lastEntryId: number): void {
+    this.s.updateQueueCounters.run(countersJson, lastEntryId, id);
   }
   deleteQueue(_tx: Tx, id: number): void {
     this.s.deleteQueueEntries.run(id);
@@ -362,6 +364,7 @@ export class SqliteStore {
       this.s.insertReplay.run(
         r.specJson,
         r.state,
+        r.startId,
         r.cursor,
         r.endId,
         r.scanned,
@@ -447,7 +450,9 @@ function prepareStatements(db: Database.Database) {
     listQueues: db.prepare('SELECT * FROM queues ORDER BY name'),
     insertQueue: db.prepare('INSERT INTO queues (name, config, created_at) VALUES (?, ?, ?)'),
     updateQueueConfig: db.prepare('UPDATE queues SET config = ? WHERE id = ?'),
-    updateQueueCounters: db.prepare('UPDATE queues SET counters = ? WHERE id = ?'),
+    updateQueueCounters: db.prepare(
+      'UPDATE queues SET counters = ?, last_entry_id = max(last_entry_id, ?) WHERE id = ?',
+    ),
     deleteQueue: db.prepare('DELETE FROM queues WHERE id = ?'),
     deleteQueueEntries: db.prepare('DELETE FROM queue_entries WHERE queue_id = ?'),
     insertEntry: db.prepare(
@@ -499,8 +504,8 @@ function prepareStatements(db: Database.Database) {
     deleteDead: db.prepare('DELETE FROM dead_messages WHERE id = ?'),
     deadCounts: db.prepare('SELECT dmq, queue, count(*) AS count FROM dead_messages GROUP BY dmq, queue'),
     insertReplay: db.prepare(
-      `INSERT INTO replays (spec, state, cursor, end_id, scanned, replayed, total, created_at, finished_at, error)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO replays (spec, state, start_id, cursor, end_id, scanned, replayed, total, created_at, finished_at, error)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     updateReplay: db.prepare(
       'UPDATE replays SET state = ?, cursor = ?, scanned = ?, replayed = ?, finished_at = ?, error = ? WHERE id = ?',
@@ -564,6 +569,7 @@ function decodeReplay(r: Row): StoredReplay {
     id: r['id'] as number,
     specJson: r['spec'] as string,
     state: r['state'] as string,
+    startId: r['start_id'] as number,
     cursor: r['cursor'] as number,
     endId: r['end_id'] as number,
     scanned: r['scanned'] as number,

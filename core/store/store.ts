@@ -73,6 +73,8 @@ export interface StoredQueue {
   readonly configJson: string;
   readonly createdAt: number;
   readonly countersJson: string;
+  /** Highest entry id ever assigned in this queue. */
+  readonly lastEntryId: number;
 }
 
 /** A dead message: a full copy of the original plus why it died. */
@@ -109,6 +111,8 @@ export interface StoredReplay {
   readonly id: number;
   readonly specJson: string;
   readonly state: string;
+  /** First log id in range, as resolved when the replay started. */
+  readonly startId: number;
   /** Last log id handled. */
   readonly cursor: number;
   /** Last log id the replay will read. */

@@ -182,29 +182,24 @@ describe('queues', () => {
     }
   });
 
-  // Known engine gap, reported to the engine owner: a drained
-  // queue restarts its entry ids at 1, so a delivery id handed out before the restart names a
-  // different message after it. Kept as a todo so it flips to a pass once the engine persists it.
-  test(
-    'entry ids of a drained queue continue after a reopen instead of restarting at 1',
-    { todo: 'engine derives the next entry id from max(id) of the remaining entries only' },
-    async () => {
-      const t = await openTestEngine();
-      try {
-        await t.engine.createQueue('ids', { subscriptions: ['ids'] });
-        await t.engine.publish({ topic: 'ids', payload: 'a' });
-        const { consumer, deliveries } = collect(t.engine, 'ids', 10);
-        await waitFor(() => deliveries.length === 1, { what: 'delivery' });
-        await consumer.ack(deliveries[0]!.deliveryId);
-        const lastEntry = deliveries[0]!.deliveryId;
+  // A drained queue must not restart its entry ids at 1: a delivery id handed out before the
+  // restart would otherwise name a different message after it.
+  test('entry ids of a drained queue continue after a reopen instead of restarting at 1', async () => {
+    const t = await openTestEngine();
+    try {
+      await t.engine.createQueue('ids', { subscriptions: ['ids'] });
+      await t.engine.publish({ topic: 'ids', payload: 'a' });
+      const { consumer, deliveries } = collect(t.engine, 'ids', 10);
+      await waitFor(() => deliveries.length === 1, { what: 'delivery' });
+      await consumer.ack(deliveries[0]!.deliveryId);
+      const lastEntry = deliveries[0]!.deliveryId;
 
-        const reopened = await t.reopen();
-        await reopened.publish({ topic: 'ids', payload: 'b' });
-        const [entry] = browseAll(reopened, 'ids');
-        assert.ok(entry && entry.entryId > lastEntry, `entry id ${entry?.entryId} follows ${lastEntry}`);
-      } finally {
-        await t.cleanup();
-      }
-    },
-  );
+      const reopened = await t.reopen();
+      await reopened.publish({ topic: 'ids', payload: 'b' });
+      const [entry] = browseAll(reopened, 'ids');
+      assert.ok(entry && entry.entryId > lastEntry, `entry id ${entry?.entryId} follows ${lastEntry}`);
+    } finally {
+      await t.cleanup();
+    }
+  });
 });

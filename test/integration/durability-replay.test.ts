@@ -88,7 +88,7 @@ describe('replay', () => {
       await engine.close();
 
       engine = await Engine.open(options);
-      // startId is checked by the todo test below; everything else must be as it was.
+      // startId is checked by the test below; everything else must be as it was.
       const { startId: _startId, ...rest } = engine.replays.get(started.id);
       const { startId: _doneStartId, ...expected } = done;
       assert.deepEqual(rest, { ...expected, waiting: false });
@@ -99,31 +99,25 @@ describe('replay', () => {
     }
   });
 
-  // Known engine gap, reported to the engine owner: replays.resume() rebuilds startId from the
-  // stored cursor (cursor + 1), so after a reopen the status shows where the replay got to, not
-  // where it began (a finished one shows endId + 1). Flips to a pass once the start is persisted.
-  test(
-    'a replay keeps the start position it was given in its status after a reopen',
-    { todo: 'replays table has no start column; resume() uses cursor + 1' },
-    async () => {
-      const { dir, cleanup } = tempDir();
-      const options = testEngineOptions(dir);
-      let engine = await Engine.open(options);
-      try {
-        const ids: string[] = [];
-        for (let i = 0; i < 20; i++) ids.push((await engine.publish({ topic: 'cells/1', payload: `c${i}` })).id);
-        const started = await engine.replays.start({
-          target: { queue: 'target', create: {} },
-          start: { kind: 'message-id', id: ids[5]! },
-        });
-        await engine.replays.finished(started.id);
-        await engine.close();
-        engine = await Engine.open(options);
-        assert.equal(engine.replays.get(started.id).startId, ids[5]);
-      } finally {
-        await engine.close();
-        cleanup();
-      }
-    },
-  );
+  // The status must show where a replay began, not where it got to, after a reopen.
+  test('a replay keeps the start position it was given in its status after a reopen', async () => {
+    const { dir, cleanup } = tempDir();
+    const options = testEngineOptions(dir);
+    let engine = await Engine.open(options);
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i++) ids.push((await engine.publish({ topic: 'cells/1', payload: `c${i}` })).id);
+      const started = await engine.replays.start({
+        target: { queue: 'target', create: {} },
+        start: { kind: 'message-id', id: ids[5]! },
+      });
+      await engine.replays.finished(started.id);
+      await engine.close();
+      engine = await Engine.open(options);
+      assert.equal(engine.replays.get(started.id).startId, ids[5]);
+    } finally {
+      await engine.close();
+      cleanup();
+    }
+  });
 });

@@ -26,6 +26,8 @@ CREATE TABLE queues (
   name       TEXT    NOT NULL UNIQUE,
   config     TEXT    NOT NULL,
   counters   TEXT    NOT NULL DEFAULT '{}',
+  -- Highest entry id ever assigned: delivery ids never repeat, even after the queue drains.
+  last_entry_id INTEGER NOT NULL DEFAULT 0,
   created_at INTEGER NOT NULL
 );
 
@@ -75,6 +77,7 @@ CREATE TABLE replays (
   id          INTEGER PRIMARY KEY AUTOINCREMENT,
   spec        TEXT    NOT NULL,
   state       TEXT    NOT NULL,
+  start_id    INTEGER NOT NULL,
   cursor      INTEGER NOT NULL,
   end_id      INTEGER NOT NULL,
   scanned     INTEGER NOT NULL DEFAULT 0,
