@@ -1,0 +1,530 @@
+/**
+ * The one typed API contract (STYLE.md §9, after ts-rest): every operation declared as data —
+ * summary, zod input and output, the error codes it may answer with, and its HTTP binding.
+ * The service, the HTTP routes, the OpenAPI document, the typed client and the CLI are all
+ * derived from this table, so an operation is added here once.
+ *
+ * Browser-safe: imports only zod, the error catalog and the pure schema modules.
+ *
+ * Wire conventions:
+ * - Message, entry, dead-message and replay ids are decimal strings (DESIGN.md: ids are strings).
+ * - Times are milliseconds since the Unix epoch (numbers); durations end in `Ms`.
+ * - Payloads travel as `payload` + `payloadEncoding`: `utf8` text when the bytes are valid
+ *   UTF-8, otherwise `base64`. Inputs choose their encoding (default `utf8`).
+ * - HTTP: path params and (for GET/DELETE) query parameters, or a JSON body, together form the
+ *   input object; errors are `application/problem+json` (see `problemSchema`).
+ */
+import { z } from 'zod';
+import { SluiceError, type ErrorCode } from '../errors.ts';
+import { queueConfigSchema, queueNamePattern } from '../engine/queue-config.ts';
+import { replaySpecSchema } from '../engine/replay-spec.ts';
+import { assertTopicFilter, assertTopicName } from '../engine/topic.ts';
+
+// ── building blocks ──────────────────────────────────────────────────────────────────
+
+/** Turns a schema module's assertion into a zod check that keeps the SluiceError's code. */
+function checkedString(assert: (value: string) => void) {
+  return z.string().superRefine((value, ctx) => {
+    try {
+      assert(value);
+    } catch (error) {
+      if (!(error instanceof SluiceError)) throw error;
+      ctx.addIssue({ code: 'custom', message: error.detail, params: { code: error.code } });
+    }
+  });
+}
+
+/** A topic a message is published to: `/`-separated levels, no wildcards. */
+export const topicNameSchema = checkedString(assertTopicName).meta({
+  description: 'Topic name: `/`-separated levels, no wildcards',
+});
+/** A subscription filter with MQTT wildcards `+` and `#`. */
+export const topicFilterSchema = checkedString(assertTopicFilter).meta({
+  description: 'Topic filter with MQTT wildcards `+` (one level) and `#` (the rest)',
+});
+/** A queue name (same rule the engine enforces, checked here so every transport answers alike). */
+export const queueNameSchema = checkedString((name) => {
+  if (!queueNamePattern.test(name))
+    throw new SluiceError(
+      'invalid-queue-name',
+      `"${name}" is not a valid queue name: 1–255 printable characters, without spaces, '+', '#', '*' or '?'`,
+    );
+}).meta({ description: "Queue name: 1–255 printable characters, no spaces, '+', '#', '*' or '?'" });
+/** A log, entry, dead-message or replay id: a positive decimal number as a string. */
+export const idSchema = z.string().regex(/^[1-9]\d{0,15}$/, 'an id is a positive decimal number, as a string');
+/** Milliseconds since the Unix epoch. */
+const epochMs = z.number().int().nonnegative();
+const count = z.number().int().nonnegative();
+
+/** How a payload string is encoded on the wire. */
+export const payloadEncodingSchema = z.enum(['utf8', 'base64']);
+/** Why a message was dead-lettered (DESIGN.md: dead message). */
+export const deadReasonSchema = z.enum(['max-redelivery', 'ttl-expired', 'overflow', 'rejected']);
+
+/** A message as the API shows it. */
+export const messageSchema = z.object({
+  id: idSchema,
+  timestamp: epochMs,
+  topic: z.string(),
+  payload: z.string(),
+  payloadEncoding: payloadEncodingSchema,
+  contentType: z.string().optional(),
+  headers: z.record(z.string(), z.string()),
+  correlationId: z.string().optional(),
+  replyTo: z.string().optional(),
+  priority: z.number().int().min(0).max(9),
+  publisher: z.string().optional(),
+  protocol: z.string().optional(),
+  expiresAt: epochMs.nullable(),
+  dmqEligible: z.boolean(),
+});
+
+/** Messages per second over the last sampling interval. */
+export const ratesSchema = z.object({ inPerSec: z.number(), outPerSec: z.number(), deadPerSec: z.number() });
+
+/** Lifetime counters of a queue. */
+export const queueCountersSchema = z.object({
+  enqueued: count,
+  delivered: count,
+  acked: count,
+  deadLettered: count,
+  discarded: count,
+  expired: count,
+});
+
+/** A queue's configuration and live state. */
+export const queueInfoSchema = z.object({
+  name: z.string(),
+  config: queueConfigSchema,
+  depth: count,
+  bytes: count,
+  inFlight: count,
+  consumers: count,
+  counters: queueCountersSchema,
+  rates: ratesSchema,
+  createdAt: epochMs,
+});
+
+/**
+ * Subscriptions, re-declared with the coded filter check: queue-config.ts's own check reports
+ * a plain custom issue, which would answer invalid-input instead of invalid-topic-filter.
+ * (Drop this once queue-config.ts attaches `params: { code }` to its issue.)
+ */
+const subscriptionsSchema = z.array(topicFilterSchema).max(1000);
+
+/**
+ * Queue config changes: every field optional and without defaults, so an update touches only
+ * what it names (zod's `.partial()` would fill in the defaults and reset the rest).
+ */
+const queueConfigPatchShape = Object.fromEntries(
+  Object.entries(queueConfigSchema.shape).map(([key, field]) => [key, field.removeDefault().optional()]),
+) as {
+  [K in keyof typeof queueConfigSchema.shape]: z.ZodOptional<
+    ReturnType<(typeof queueConfigSchema.shape)[K]['removeDefault']>
+  >;
+};
+
+/** A dead message: the original message plus why, where from, how often and when. */
+export const deadMessageSchema = z.object({
+  id: idSchema,
+  dmq: z.string(),
+  queue: z.string(),
+  reason: deadReasonSchema,
+  deliveryCount: count,
+  firstDeliveredAt: epochMs.nullable(),
+  lastDeliveredAt: epochMs.nullable(),
+  deadAt: epochMs,
+  consumer: z.string().nullable(),
+  error: z.string().nullable(),
+  message: messageSchema,
+});
+
+/** Selects dead messages; every field optional and ANDed. */
+export const deadMessageFilterSchema = z.strictObject({
+  dmq: z.string().min(1).optional(),
+  queue: z.string().min(1).optional(),
+  reason: deadReasonSchema.optional(),
+  topic: topicFilterSchema.optional(),
+  deadFrom: epochMs.optional().meta({ description: 'Dead at or after (ms since epoch)' }),
+  deadUntil: epochMs.optional().meta({ description: 'Dead at or before (ms since epoch)' }),
+});
+
+/** Which dead messages an operation applies to: exactly one of ids, a non-empty filter, or all. */
+const deadMessageSelectionSchema = z
+  .strictObject({
+    ids: z.array(idSchema).min(1).max(10_000).optional(),
+    filter: deadMessageFilterSchema.optional(),
+    all: z.literal(true).optional(),
+  })
+  .superRefine((selection, ctx) => {
+    const given = (['ids', 'filter', 'all'] as const).filter((key) => selection[key] !== undefined);
+    if (given.length !== 1)
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of ids, filter or all: true', path: [] });
+    else if (selection.filter && Object.values(selection.filter).every((value) => value === undefined))
+      // Guard against "purge everything" by accident: an empty filter must be said as all: true.
+      ctx.addIssue({ code: 'custom', message: 'an empty filter selects everything; say all: true', path: ['filter'] });
+  });
+
+const page = {
+  limit: z.number().int().min(1).max(1000).default(100),
+};
+
+/** A replay's progress. */
+export const replayStatusSchema = z.object({
+  id: idSchema,
+  spec: replaySpecSchema,
+  state: z.enum(['running', 'completed', 'cancelled', 'failed']),
+  startId: z.string(),
+  endId: z.string(),
+  scanned: count,
+  replayed: count,
+  total: count,
+  waiting: z.boolean(),
+  createdAt: epochMs,
+  finishedAt: epochMs.nullable(),
+  error: z.string().nullable(),
+});
+
+const byName = z.strictObject({ name: queueNameSchema });
+const byId = z.strictObject({ id: idSchema });
+
+/** RFC 9457 problem details, as every HTTP error answers. */
+export const problemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string(),
+  /** A code from core/errors.ts, or a transport code such as `route-not-found`. */
+  code: z.string(),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+
+// ── operations ───────────────────────────────────────────────────────────────────────
+
+/** HTTP methods the API uses. */
+export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+/** How an operation is reached over HTTP. */
+export interface HttpBinding {
+  readonly method: HttpMethod;
+  /** Path under the server root; `:name` segments are input fields, `:id:cancel` a param plus a verb. */
+  readonly path: string;
+  /** Success status (default 200). */
+  readonly status?: 200 | 201;
+}
+
+/** One API operation, declared as data. */
+export interface Operation<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
+  readonly summary: string;
+  readonly input: I;
+  /** For `ndjson` operations: the schema of one line. */
+  readonly output: O;
+  /** Codes this operation answers with besides the common ones. */
+  readonly errors: readonly ErrorCode[];
+  readonly http: HttpBinding;
+  /** `ndjson`: the answer is a stream of lines (large exports), not one JSON document. */
+  readonly response?: 'json' | 'ndjson';
+}
+
+/** Codes any operation may answer with. */
+export const commonErrors: readonly ErrorCode[] = ['invalid-input', 'broker-closing', 'store-error', 'internal'];
+
+/** Declares an operation, keeping its schemas' and response kind's exact types. */
+function operation<I extends z.ZodType, O extends z.ZodType, R extends 'json' | 'ndjson' = 'json'>(
+  op: Operation<I, O> & { readonly response?: R },
+): Operation<I, O> & { readonly response?: R } {
+  return op;
+}
+
+const api = '/api/v1';
+
+/** Every operation of the Sluice API. */
+export const contract = {
+  'queues.list': operation({
+    summary: 'List queues with their depth, consumers, counters and rates',
+    input: z.strictObject({}),
+    output: z.object({ queues: z.array(queueInfoSchema) }),
+    errors: [],
+    http: { method: 'GET', path: `${api}/queues` },
+  }),
+  'queues.get': operation({
+    summary: 'Show one queue',
+    input: byName,
+    output: queueInfoSchema,
+    errors: ['queue-not-found', 'invalid-queue-name'],
+    http: { method: 'GET', path: `${api}/queues/:name` },
+  }),
+  'queues.create': operation({
+    summary: 'Create a durable queue',
+    input: queueConfigSchema.extend({ name: queueNameSchema, subscriptions: subscriptionsSchema.default([]) }).strict(),
+    output: queueInfoSchema,
+    errors: ['queue-exists', 'invalid-queue-name', 'invalid-topic-filter'],
+    http: { method: 'POST', path: `${api}/queues`, status: 201 },
+  }),
+  'queues.update': operation({
+    summary: 'Change a queue’s configuration; fields not given keep their value',
+    input: z.strictObject({
+      name: queueNameSchema,
+      ...queueConfigPatchShape,
+      subscriptions: subscriptionsSchema.optional(),
+    }),
+    output: queueInfoSchema,
+    errors: ['queue-not-found', 'invalid-queue-name', 'invalid-topic-filter'],
+    http: { method: 'PATCH', path: `${api}/queues/:name` },
+  }),
+  'queues.delete': operation({
+    summary: 'Delete a queue and its messages; with consumers attached it needs force',
+    input: z.strictObject({ name: queueNameSchema, force: z.boolean().default(false) }),
+    output: z.object({ name: z.string(), deleted: z.literal(true) }),
+    errors: ['queue-not-found', 'queue-in-use', 'invalid-queue-name'],
+    http: { method: 'DELETE', path: `${api}/queues/:name` },
+  }),
+  'queues.purge': operation({
+    summary: 'Remove every ready message from a queue (in-flight ones stay with their consumers)',
+    input: byName,
+    output: z.object({ name: z.string(), purged: count }),
+    errors: ['queue-not-found', 'invalid-queue-name'],
+    http: { method: 'POST', path: `${api}/queues/:name/messages:purge` },
+  }),
+  'queues.browse': operation({
+    summary: 'Look at the messages in a queue in delivery order without consuming them',
+    input: z.strictObject({ name: queueNameSchema, afterEntryId: idSchema.optional(), ...page }),
+    output: z.object({
+      messages: z.array(
+        z.object({
+          entryId: idSchema,
+          state: z.enum(['ready', 'in-flight']),
+          deliveryCount: count,
+          expiresAt: epochMs.nullable(),
+          replayed: z.boolean(),
+          message: messageSchema,
+        }),
+      ),
+      /** Pass as afterEntryId for the next page; null on the last page. */
+      nextAfterEntryId: idSchema.nullable(),
+    }),
+    errors: ['queue-not-found', 'invalid-queue-name'],
+    http: { method: 'GET', path: `${api}/queues/:name/messages` },
+  }),
+  'dmq.list': operation({
+    summary: 'List dead messages in death order, filtered and paged',
+    input: deadMessageFilterSchema.extend({ afterId: idSchema.optional(), ...page }).strict(),
+    output: z.object({ deadMessages: z.array(deadMessageSchema), nextAfterId: idSchema.nullable() }),
+    errors: ['invalid-topic-filter'],
+    http: { method: 'GET', path: `${api}/dead-messages` },
+  }),
+  'dmq.get': operation({
+    summary: 'Inspect one dead message',
+    input: byId,
+    output: deadMessageSchema,
+    errors: ['dead-message-not-found'],
+    http: { method: 'GET', path: `${api}/dead-messages/:id` },
+  }),
+  'dmq.counts': operation({
+    summary: 'Count dead messages per DMQ and original queue',
+    input: z.strictObject({}),
+    output: z.object({
+      counts: z.array(z.object({ dmq: z.string(), queue: z.string(), count })),
+      total: count,
+    }),
+    errors: [],
+    http: { method: 'GET', path: `${api}/dead-messages:counts` },
+  }),
+  'dmq.redeliver': operation({
+    summary: 'Send dead messages back to their original queue (by ids, a filter, or all)',
+    input: deadMessageSelectionSchema,
+    output: z.object({
+      redelivered: count,
+      failed: z.array(z.object({ id: idSchema, code: z.string(), detail: z.string() })),
+    }),
+    errors: ['invalid-topic-filter'],
+    http: { method: 'POST', path: `${api}/dead-messages:redeliver` },
+  }),
+  'dmq.purge': operation({
+    summary: 'Delete dead messages for good (by ids, a filter, or all)',
+    input: deadMessageSelectionSchema,
+    output: z.object({ purged: count }),
+    errors: ['invalid-topic-filter'],
+    http: { method: 'POST', path: `${api}/dead-messages:purge` },
+  }),
+  'dmq.export': operation({
+    summary: 'Export dead messages as NDJSON, one per line, payloads in base64',
+    input: deadMessageFilterSchema,
+    output: deadMessageSchema,
+    errors: ['invalid-topic-filter'],
+    http: { method: 'GET', path: `${api}/dead-messages:export` },
+    response: 'ndjson',
+  }),
+  'replay.start': operation({
+    summary: 'Replay messages from the log into a queue',
+    input: replaySpecSchema,
+    output: replayStatusSchema,
+    errors: ['queue-not-found', 'replay-before-retention', 'message-not-found', 'invalid-topic-filter'],
+    http: { method: 'POST', path: `${api}/replays`, status: 201 },
+  }),
+  'replay.get': operation({
+    summary: 'Show a replay’s progress',
+    input: byId,
+    output: replayStatusSchema,
+    errors: ['replay-not-found'],
+    http: { method: 'GET', path: `${api}/replays/:id` },
+  }),
+  'replay.list': operation({
+    summary: 'List replays, newest first',
+    input: z.strictObject({}),
+    output: z.object({ replays: z.array(replayStatusSchema) }),
+    errors: [],
+    http: { method: 'GET', path: `${api}/replays` },
+  }),
+  'replay.cancel': operation({
+    summary: 'Stop a running replay; what it already enqueued stays',
+    input: byId,
+    output: replayStatusSchema,
+    errors: ['replay-not-found'],
+    http: { method: 'POST', path: `${api}/replays/:id:cancel` },
+  }),
+  'messages.publish': operation({
+    summary: 'Publish a message to a topic (e.g. a test message)',
+    input: z
+      .strictObject({
+        topic: topicNameSchema,
+        payload: z.string().default(''),
+        payloadEncoding: payloadEncodingSchema.default('utf8'),
+        contentType: z.string().min(1).max(255).optional(),
+        headers: z.record(z.string(), z.string()).optional(),
+        correlationId: z.string().optional(),
+        replyTo: z.string().optional(),
+        priority: z.number().int().min(0).max(9).optional(),
+        ttlMs: z.number().int().positive().optional(),
+        dmqEligible: z.boolean().optional(),
+      })
+      .superRefine((input, ctx) => {
+        if (input.payloadEncoding === 'base64' && !isBase64(input.payload))
+          ctx.addIssue({ code: 'custom', message: 'not valid base64', path: ['payload'] });
+      }),
+    output: z.object({
+      id: idSchema,
+      timestamp: epochMs,
+      /** Queues it was enqueued to (or dead-lettered from, on overflow). */
+      queues: z.array(z.string()),
+    }),
+    errors: ['invalid-topic', 'payload-too-large', 'queue-full', 'store-full'],
+    http: { method: 'POST', path: `${api}/messages`, status: 201 },
+  }),
+  'stats.get': operation({
+    summary: 'Broker counters, rates, storage and per-queue state',
+    input: z.strictObject({}),
+    output: z.object({
+      startedAt: epochMs,
+      uptimeMs: count,
+      broker: z.object({
+        published: count,
+        publishRefused: count,
+        delivered: count,
+        commits: count,
+        commitMsAverage: z.number().nonnegative(),
+      }),
+      rates: ratesSchema,
+      storage: z.object({
+        databaseBytes: count,
+        logBytes: count,
+        logStartId: idSchema,
+        /** Accept time of the oldest replayable message, null when the log is empty. */
+        logStartTime: epochMs.nullable(),
+      }),
+      queues: z.array(queueInfoSchema.omit({ config: true, createdAt: true })),
+      dead: z.object({
+        total: count,
+        byQueue: z.array(z.object({ dmq: z.string(), queue: z.string(), count })),
+      }),
+    }),
+    errors: [],
+    http: { method: 'GET', path: `${api}/stats` },
+  }),
+  health: operation({
+    summary: 'Is the broker up, and which version',
+    input: z.strictObject({}),
+    output: z.object({ status: z.enum(['ok', 'closing']), version: z.string(), uptimeMs: count }),
+    errors: [],
+    http: { method: 'GET', path: `${api}/health` },
+  }),
+} as const satisfies Record<string, Operation>;
+
+// ── types, from z.infer only ─────────────────────────────────────────────────────────
+
+/** The contract's type. */
+export type Contract = typeof contract;
+/** Name of any operation. */
+export type OperationName = keyof Contract;
+/** Operations whose answer is an NDJSON stream. */
+export type StreamOperationName = {
+  [N in OperationName]: Contract[N] extends { readonly response?: 'ndjson' } ? N : never;
+}[OperationName];
+/** Operations answering one JSON document. */
+export type UnaryOperationName = Exclude<OperationName, StreamOperationName>;
+/** What a caller passes (defaults not yet applied). */
+export type OperationInput<N extends OperationName> = z.input<Contract[N]['input']>;
+/** The input after validation (defaults applied). */
+export type ParsedInput<N extends OperationName> = z.output<Contract[N]['input']>;
+/** What an operation answers (for streams: one line). */
+export type OperationOutput<N extends OperationName> = z.output<Contract[N]['output']>;
+/** A problem+json error body. */
+export type Problem = z.infer<typeof problemSchema>;
+/** A message on the wire. */
+export type WireMessage = z.infer<typeof messageSchema>;
+/** A queue on the wire. */
+export type WireQueueInfo = z.infer<typeof queueInfoSchema>;
+/** A dead message on the wire. */
+export type WireDeadMessage = z.infer<typeof deadMessageSchema>;
+/** Message rates. */
+export type Rates = z.infer<typeof ratesSchema>;
+
+/** All operation names, in declaration order. */
+export const operationNames = Object.keys(contract) as OperationName[];
+
+// ── helpers every transport shares ───────────────────────────────────────────────────
+
+/** Explains zod issues in one line: `field.path: problem; …`. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : 'input'}: ${issue.message}`)
+    .join('; ');
+}
+
+/**
+ * Validates an operation's input (STYLE.md §9: inputs parsed at every edge). A failed check
+ * from a schema module keeps its own code (invalid-topic, invalid-queue-name…), else invalid-input.
+ */
+export function parseInput<N extends OperationName>(name: N, input: unknown): ParsedInput<N> {
+  const result = contract[name].input.safeParse(input ?? {});
+  if (result.success) return result.data as ParsedInput<N>;
+  const issues = result.error.issues;
+  const coded = issues.find((issue) => issue.code === 'custom' && typeof issue.params?.code === 'string');
+  const code = (coded?.code === 'custom' ? coded.params?.code : undefined) as ErrorCode | undefined;
+  throw new SluiceError(code ?? 'invalid-input', describeIssues(issues));
+}
+
+/** Names of the `:params` in an HTTP path template, in order. */
+export function pathParamNames(path: string): string[] {
+  return path
+    .split('/')
+    .filter((segment) => segment.startsWith(':'))
+    .map((segment) => segment.slice(1).split(':')[0]!);
+}
+
+/** Fills a path template from input fields (URI-encoded, so `mqtt/plc-7` stays one segment). */
+export function fillPath(path: string, input: Readonly<Record<string, unknown>>): string {
+  return path
+    .split('/')
+    .map((segment) => {
+      if (!segment.startsWith(':')) return segment;
+      const [name, ...verb] = segment.slice(1).split(':');
+      const suffix = verb.length > 0 ? `:${verb.join(':')}` : '';
+      return `${encodeURIComponent(String(input[name!] ?? ''))}${suffix}`;
+    })
+    .join('/');
+}
+
+function isBase64(text: string): boolean {
+  return text.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(text);
+}

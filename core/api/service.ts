@@ -1,0 +1,186 @@
+/**
+ * The API service: implements every contract operation against the engine. The handler tables
+ * are mapped types over the contract, so a missing operation fails to compile (STYLE.md §9);
+ * every input is parsed with the contract's schema here, once, whatever transport it came by.
+ */
+import { toSluiceError } from '../errors.ts';
+import type { DeadMessageSelection } from '../engine/dmq.ts';
+import type { Engine, QueueInfo } from '../engine/engine.ts';
+import {
+  parseInput,
+  type OperationName,
+  type OperationOutput,
+  type ParsedInput,
+  type StreamOperationName,
+  type UnaryOperationName,
+} from './contract.ts';
+import { RateSampler, type CounterSnapshot } from './rates.ts';
+import { decodePayload, toWireDeadMessage, toWireMessage, toWireQueue } from './wire.ts';
+
+/** How the service is set up. */
+export interface ServiceOptions {
+  /** Reported by `health`. */
+  readonly version?: string;
+  /** How often rates are sampled (default 1 s). */
+  readonly rateIntervalMs?: number;
+}
+
+/** The API implementation every transport (HTTP, IPC, CLI through HTTP) calls. */
+export interface Service {
+  /** Validates `input` and runs a one-answer operation; failures are SluiceErrors. */
+  call<N extends UnaryOperationName>(name: N, input: unknown): Promise<OperationOutput<N>>;
+  /** Validates `input` and returns a streamed operation's NDJSON lines (each ends in `\n`). */
+  stream<N extends StreamOperationName>(name: N, input: unknown): Iterable<string>;
+  /** Every operation it implements (the contract's, checked by the compiler and by a test). */
+  readonly operations: ReadonlySet<OperationName>;
+  /** True once close() ran: health says `closing`, readiness fails. */
+  readonly closing: boolean;
+  /** Stops the rate sampler; the engine is closed by its owner. */
+  close(): void;
+}
+
+type MaybePromise<T> = T | Promise<T>;
+/** One handler per one-answer operation: a missing one is a compile error. */
+type UnaryHandlers = { [N in UnaryOperationName]: (input: ParsedInput<N>) => MaybePromise<OperationOutput<N>> };
+/** One handler per streamed operation, yielding NDJSON lines. */
+type StreamHandlers = { [N in StreamOperationName]: (input: ParsedInput<N>) => Iterable<string> };
+
+/** Builds the service over an open engine. */
+export function createService(engine: Engine, options: ServiceOptions = {}): Service {
+  const startedAt = Date.now();
+  const rates = new RateSampler(() => sampleCounters(engine), options.rateIntervalMs);
+  let closing = false;
+  const wireQueue = (info: QueueInfo) => toWireQueue(info, rates.queue(info.name));
+
+  const unary: UnaryHandlers = {
+    'queues.list': () => ({ queues: engine.listQueues().map(wireQueue) }),
+    'queues.get': ({ name }) => wireQueue(engine.getQueue(name)),
+    'queues.create': async ({ name, ...config }) => wireQueue(await engine.createQueue(name, config)),
+    'queues.update': async ({ name, ...changes }) => wireQueue(await engine.updateQueue(name, changes)),
+    'queues.delete': async ({ name, force }) => {
+      await engine.deleteQueue(name, { force });
+      return { name, deleted: true as const };
+    },
+    'queues.purge': async ({ name }) => ({ name, purged: await engine.purgeQueue(name) }),
+    'queues.browse': ({ name, afterEntryId, limit }) => {
+      const entries = engine.browseQueue(name, { afterEntryId: Number(afterEntryId ?? 0), limit });
+      return {
+        messages: entries.map((entry) => ({
+          entryId: String(entry.entryId),
+          state: entry.state,
+          deliveryCount: entry.deliveryCount,
+          expiresAt: entry.expiresAt,
+          replayed: entry.replayed,
+          message: toWireMessage(entry.message),
+        })),
+        nextAfterEntryId: entries.length === limit ? String(entries[entries.length - 1]!.entryId) : null,
+      };
+    },
+    'dmq.list': ({ afterId, limit, ...filter }) => {
+      const page = engine.deadMessages.list(filter, { limit, ...(afterId !== undefined && { afterId }) });
+      return {
+        deadMessages: page.map(toWireDeadMessage),
+        nextAfterId: page.length === limit ? page[page.length - 1]!.id : null,
+      };
+    },
+    'dmq.get': ({ id }) => toWireDeadMessage(engine.deadMessages.get(id)),
+    'dmq.counts': () => {
+      const counts = engine.deadMessages.counts();
+      return { counts, total: counts.reduce((sum, row) => sum + row.count, 0) };
+    },
+    'dmq.redeliver': async (selection) => {
+      const result = await engine.deadMessages.redeliver(toSelection(selection));
+      return { redelivered: result.redelivered, failed: [...result.failed] };
+    },
+    'dmq.purge': async (selection) => ({ purged: await engine.deadMessages.purge(toSelection(selection)) }),
+    'replay.start': (spec) => engine.replays.start(spec),
+    'replay.get': ({ id }) => engine.replays.get(id),
+    'replay.list': () => ({ replays: engine.replays.list() }),
+    'replay.cancel': ({ id }) => engine.replays.cancel(id),
+    'messages.publish': async ({ payload, payloadEncoding, ...properties }) => {
+      const receipt = await engine.publish({
+        ...properties,
+        payload: decodePayload(payload, payloadEncoding),
+        protocol: 'api',
+      });
+      return { ...receipt, queues: [...receipt.queues] };
+    },
+    'stats.get': () => {
+      const { counters } = engine;
+      const storage = engine.storageInfo();
+      const deadCounts = engine.deadMessages.counts();
+      return {
+        startedAt,
+        uptimeMs: Date.now() - startedAt,
+        broker: {
+          published: counters.published,
+          publishRefused: counters.publishRefused,
+          delivered: counters.delivered,
+          commits: counters.commits,
+          commitMsAverage: counters.commits > 0 ? counters.commitMsTotal / counters.commits : 0,
+        },
+        rates: rates.broker(),
+        storage: {
+          databaseBytes: storage.databaseBytes,
+          logBytes: storage.logBytes,
+          logStartId: String(storage.logStartId),
+          logStartTime: storage.firstTimestamp,
+        },
+        queues: engine.listQueues().map((info) => {
+          const { config: _config, createdAt: _createdAt, ...state } = wireQueue(info);
+          return state;
+        }),
+        dead: { total: deadCounts.reduce((sum, row) => sum + row.count, 0), byQueue: deadCounts },
+      };
+    },
+    health: () => ({
+      status: closing ? ('closing' as const) : ('ok' as const),
+      version: options.version ?? '0.0.0',
+      uptimeMs: Date.now() - startedAt,
+    }),
+  };
+
+  const streams: StreamHandlers = {
+    'dmq.export': (filter) => engine.deadMessages.exportNdjson(filter),
+  };
+
+  rates.start();
+  return {
+    operations: new Set([...Object.keys(unary), ...Object.keys(streams)] as OperationName[]),
+    async call(name, input) {
+      const handler = unary[name] as (input: unknown) => MaybePromise<unknown>;
+      try {
+        return (await handler(parseInput(name, input))) as OperationOutput<typeof name>;
+      } catch (error) {
+        throw toSluiceError(error);
+      }
+    },
+    stream(name, input) {
+      const handler = streams[name] as (input: unknown) => Iterable<string>;
+      return handler(parseInput(name, input));
+    },
+    get closing() {
+      return closing;
+    },
+    close() {
+      closing = true;
+      rates.stop();
+    },
+  };
+}
+
+function toSelection(selection: ParsedInput<'dmq.purge'>): DeadMessageSelection {
+  if (selection.ids) return { ids: selection.ids };
+  return { filter: selection.filter ?? {} }; // `all: true` is the empty filter
+}
+
+/** Lifetime totals for the rate sampler: broker in = published, out = delivered, dead = dead-lettered. */
+function sampleCounters(engine: Engine): CounterSnapshot {
+  const queues = new Map<string, { in: number; out: number; dead: number }>();
+  let dead = 0;
+  for (const { name, counters } of engine.listQueues()) {
+    queues.set(name, { in: counters.enqueued, out: counters.delivered, dead: counters.deadLettered });
+    dead += counters.deadLettered;
+  }
+  return { broker: { in: engine.counters.published, out: engine.counters.delivered, dead }, queues };
+}

@@ -1,0 +1,121 @@
+/**
+ * createBroker(config): opens the engine on the data directory, ensures the declared queues,
+ * builds the API service and starts the listeners; close() drains them in reverse order.
+ *
+ * Adding a listener (MQTT, AMQP): write `start…(engine or service, config, logger)` returning a
+ * `Listener`, and push it in `startListeners` below.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createService, type Service } from './api/service.ts';
+import type { SluiceConfig } from './config.ts';
+import { Engine } from './engine/engine.ts';
+import { createLogger, type Logger } from './log.ts';
+import { startHttp, type StaticFiles } from './protocols/http/server.ts';
+
+/** A running door of the broker. */
+export interface Listener {
+  /** Shown in logs: `http`, `mqtt`… */
+  readonly name: string;
+  /** Where clients reach it. */
+  readonly url: string;
+  /** Stops accepting, finishes what is running, and releases the port. */
+  close(): Promise<void>;
+}
+
+/** A started broker. */
+export interface Broker {
+  readonly engine: Engine;
+  readonly service: Service;
+  /** Base URL of the HTTP API. */
+  readonly httpUrl: string;
+  readonly listeners: readonly Listener[];
+  /** Drains cleanly: listeners closed, then the engine (pending commits written). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** What the host can add beyond the config. */
+export interface BrokerOptions {
+  /** Default: a pino logger at config.logLevel on stderr. */
+  readonly logger?: Logger;
+  /** Hook for the UI's static files over HTTP. */
+  readonly staticFiles?: StaticFiles;
+  /** Rate sampling interval (tests use a short one). */
+  readonly rateIntervalMs?: number;
+}
+
+/** The package version, for health and OpenAPI. */
+export const version: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+/** Starts a broker: openEngine → ensureDeclaredQueues → createService → startListeners. */
+export async function createBroker(config: SluiceConfig, options: BrokerOptions = {}): Promise<Broker> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const engine = await openEngine(config, logger);
+  const service = createService(engine, {
+    version,
+    ...(options.rateIntervalMs !== undefined && { rateIntervalMs: options.rateIntervalMs }),
+  });
+  const listeners: Listener[] = [];
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      service.close(); // readiness fails first, so probes stop sending work
+      for (const listener of [...listeners].reverse()) await listener.close();
+      await engine.close();
+      logger.info('broker stopped');
+    })());
+  try {
+    await ensureDeclaredQueues(engine, config, logger);
+    await startListeners(listeners, service, config, logger, options);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  logger.info({ dataDir: config.dataDir, listeners: listeners.map((l) => l.url) }, 'broker started');
+  return { engine, service, httpUrl: listeners[0]!.url, listeners, close };
+}
+
+function openEngine(config: SluiceConfig, logger: Logger): Promise<Engine> {
+  return Engine.open({
+    databaseFile: join(config.dataDir, 'sluice.db'),
+    maxMessageBytes: config.limits.maxMessageBytes,
+    retention: config.retention,
+    expiryIntervalMs: config.expiryIntervalMs,
+    logger,
+  });
+}
+
+/**
+ * Declared queues exist after startup with the declared configuration: missing ones are
+ * created, and an existing one whose configuration differs is updated to match the file.
+ */
+async function ensureDeclaredQueues(engine: Engine, config: SluiceConfig, logger: Logger): Promise<void> {
+  const existing = new Map(engine.listQueues().map((queue) => [queue.name, queue.config]));
+  for (const { name, ...declared } of config.queues) {
+    const current = existing.get(name);
+    if (!current) await engine.createQueue(name, declared);
+    else if (JSON.stringify(current) !== JSON.stringify(declared)) {
+      await engine.updateQueue(name, declared);
+      logger.info({ queue: name }, 'declared queue updated to match the configuration');
+    }
+  }
+}
+
+async function startListeners(
+  listeners: Listener[],
+  service: Service,
+  config: SluiceConfig,
+  logger: Logger,
+  options: BrokerOptions,
+): Promise<void> {
+  const http = await startHttp(service, {
+    ...config.http,
+    logger,
+    version,
+    ...(options.staticFiles && { staticFiles: options.staticFiles }),
+  });
+  listeners.push({ name: 'http', url: http.url, close: http.close });
+  // Further doors go here, e.g. listeners.push(await startMqtt(engine, config.mqtt, logger)).
+}

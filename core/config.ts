@@ -1,0 +1,218 @@
+/**
+ * The broker's configuration: one zod schema, filled from (lowest to highest) its defaults, a
+ * JSON file (`--config` or SLUICE_CONFIG), environment variables, and CLI flags. Anything
+ * invalid is one SluiceError('invalid-config') naming the field, the problem and its source.
+ *
+ * Adding a listener's section (mqtt, amqp…): add its schema to `configSchema` with
+ * `.prefault({})` so its defaults apply, and its variables to `environmentVariables`.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { queueNameSchema } from './api/contract.ts';
+import { queueConfigSchema } from './engine/queue-config.ts';
+import { SluiceError } from './errors.ts';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const dayMs = 24 * 60 * 60 * 1000;
+
+/** The HTTP API listener. */
+export const httpConfigSchema = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  /** 0 picks a free port (tests). */
+  port: z.number().int().min(0).max(65_535).default(8080),
+  /** Largest request body; room for a max-size message in base64 by default. */
+  maxBodyBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(32 * MiB),
+});
+
+/** The broker's whole configuration. */
+export const configSchema = z.strictObject({
+  /** Where the database lives. */
+  dataDir: z
+    .string()
+    .min(1)
+    .default(() => defaultDataDir()),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  http: httpConfigSchema.prefault({}),
+  limits: z
+    .strictObject({
+      /** Largest message accepted: payload + topic + properties. */
+      maxMessageBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(16 * MiB),
+    })
+    .prefault({}),
+  retention: z
+    .strictObject({
+      /** Messages older than this leave the replay log; null keeps them by age forever. */
+      maxAgeMs: z
+        .number()
+        .int()
+        .positive()
+        .nullable()
+        .default(7 * dayMs),
+      maxLogBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(2 * GiB),
+      intervalMs: z.number().int().positive().default(10_000),
+    })
+    .prefault({}),
+  /** How often ready entries are checked for expired TTLs. */
+  expiryIntervalMs: z.number().int().positive().default(1000),
+  /** Queues declared here exist after startup, with this configuration. */
+  queues: z
+    .array(queueConfigSchema.extend({ name: queueNameSchema }).strict())
+    .default([])
+    .superRefine((queues, ctx) => {
+      const seen = new Set<string>();
+      queues.forEach((queue, index) => {
+        if (seen.has(queue.name))
+          ctx.addIssue({ code: 'custom', message: `queue "${queue.name}" is declared twice`, path: [index, 'name'] });
+        seen.add(queue.name);
+      });
+    }),
+});
+
+/** The configuration with every default filled in. */
+export type SluiceConfig = Readonly<z.infer<typeof configSchema>>;
+/** Configuration as written by a user: any subset, nested. */
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Environment variables and the field each sets. */
+export const environmentVariables: Readonly<Record<string, readonly string[]>> = {
+  SLUICE_DATA_DIR: ['dataDir'],
+  SLUICE_LOG_LEVEL: ['logLevel'],
+  SLUICE_HTTP_HOST: ['http', 'host'],
+  SLUICE_HTTP_PORT: ['http', 'port'],
+};
+
+/** The per-user app-data directory for Sluice on this platform. */
+export function defaultDataDir(
+  platform: NodeJS.Platform = process.platform,
+  env: NodeJS.ProcessEnv = process.env,
+  home: string = homedir(),
+): string {
+  if (platform === 'win32') return join(env.APPDATA ?? join(home, 'AppData', 'Roaming'), 'Sluice');
+  if (platform === 'darwin') return join(home, 'Library', 'Application Support', 'Sluice');
+  return join(env.XDG_DATA_HOME || join(home, '.local', 'share'), 'sluice');
+}
+
+/** Where configuration comes from; each later source wins. */
+export interface ConfigSources {
+  /** A JSON file; defaults to env SLUICE_CONFIG. */
+  readonly file?: string;
+  /** Environment (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** CLI flags, already shaped like the config. */
+  readonly flags?: ConfigInput;
+}
+
+type Layer = {
+  readonly name: string;
+  readonly values: Record<string, unknown>;
+  readonly origin: (path: string[]) => string;
+};
+
+/** Loads, merges and validates the configuration. */
+export function loadConfig(sources: ConfigSources = {}): SluiceConfig {
+  const env = sources.env ?? process.env;
+  const file = sources.file ?? (env.SLUICE_CONFIG || undefined);
+  const layers: Layer[] = [];
+  if (file !== undefined) layers.push({ name: file, values: readConfigFile(file), origin: () => `in ${file}` });
+  const fromEnv = environmentLayer(env);
+  layers.push({ name: 'environment', values: fromEnv.values, origin: (path) => `from ${fromEnv.variableFor(path)}` });
+  layers.push({
+    name: 'flags',
+    values: (sources.flags ?? {}) as Record<string, unknown>,
+    origin: () => 'from the command line',
+  });
+
+  const merged = layers.reduce<Record<string, unknown>>((into, layer) => deepMerge(into, layer.values), {});
+  const parsed = configSchema.safeParse(merged);
+  if (parsed.success) return parsed.data;
+  const detail = parsed.error.issues
+    .map((issue) => {
+      const path = issue.path.map(String);
+      // Name the source that supplied the offending value: the last layer that set it.
+      const valuePath = issue.code === 'unrecognized_keys' ? [...path, issue.keys[0] ?? ''] : path;
+      const source = [...layers].reverse().find((layer) => hasPath(layer.values, valuePath));
+      const where = path.length > 0 ? path.join('.') : 'config';
+      return `${where}: ${issue.message}${source ? ` (${source.origin(path)})` : ''}`;
+    })
+    .join('; ');
+  throw new SluiceError('invalid-config', detail, file !== undefined ? { file } : undefined);
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new SluiceError('invalid-config', `Cannot read config file ${file}: ${(error as Error).message}`, { file });
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new SluiceError('invalid-config', `${file} is not valid JSON: ${(error as Error).message}`, { file });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new SluiceError('invalid-config', `${file} must hold a JSON object`, { file });
+  return value as Record<string, unknown>;
+}
+
+/** Environment variables as a config-shaped object; numbers are converted, the schema judges the rest. */
+function environmentLayer(env: NodeJS.ProcessEnv) {
+  const values: Record<string, unknown> = {};
+  const variables = new Map<string, string>();
+  for (const [variable, path] of Object.entries(environmentVariables)) {
+    const raw = env[variable];
+    if (raw === undefined || raw === '') continue;
+    setPath(values, path, /^\d+$/.test(raw) ? Number(raw) : raw);
+    variables.set(path.join('.'), variable);
+  }
+  return { values, variableFor: (path: string[]) => variables.get(path.join('.')) ?? 'the environment' };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Objects merge key by key; anything else (arrays included) is replaced. */
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const result = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    if (value === undefined) continue;
+    const current = result[key];
+    result[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+  }
+  return result;
+}
+
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    if (!isPlainObject(node[key])) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function hasPath(values: unknown, path: readonly string[]): boolean {
+  let node = values;
+  for (const key of path) {
+    if (typeof node !== 'object' || node === null || !(key in node)) return false;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node !== undefined;
+}

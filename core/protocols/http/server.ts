@@ -1,0 +1,193 @@
+/**
+ * The HTTP door: a node:http server whose routes all come from the API contract. Answers JSON,
+ * NDJSON for streamed operations, and problem+json for every error; bad input never crashes it.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Service } from '../../api/service.ts';
+import { SluiceError, toSluiceError } from '../../errors.ts';
+import { buildOpenApi } from './openapi.ts';
+import { sendError, sendProblem, transportProblems } from './problem.ts';
+import { assertDeclaredLength, parseJsonObject, queryInput, readBody } from './request.ts';
+import { matchRoute, type Route } from './routes.ts';
+
+/**
+ * Serves non-API GET requests (the renderer build, later). Return true when it answered;
+ * false falls through to 404.
+ */
+export type StaticFiles = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+
+/** How the HTTP listener is set up. */
+export interface HttpOptions {
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly maxBodyBytes: number;
+  readonly logger: Logger;
+  /** Reported in the OpenAPI document. */
+  readonly version?: string;
+  /** Hook for static files (the UI); tried after the API routes. */
+  readonly staticFiles?: StaticFiles;
+  /** How long close() lets running requests finish before cutting connections. */
+  readonly closeGraceMs?: number;
+}
+
+/** A running listener: where it is, and how to stop it. */
+export interface HttpListener {
+  /** Base URL, e.g. http://127.0.0.1:8080. */
+  readonly url: string;
+  readonly server: Server;
+  /** Stops accepting, lets running requests finish (up to the grace time), then closes. */
+  close(): Promise<void>;
+}
+
+const openApiPath = '/api/v1/openapi.json';
+
+/** Starts the HTTP API over a service. */
+export async function startHttp(service: Service, options: HttpOptions): Promise<HttpListener> {
+  const { logger } = options;
+  let openApi: string | undefined; // built on first request: nothing at startup
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = requestUrl(req);
+    const method = req.method ?? 'GET';
+    if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (url.pathname === '/readyz')
+      return sendJson(res, service.closing ? 503 : 200, { status: service.closing ? 'closing' : 'ready' });
+    if (url.pathname === openApiPath && method === 'GET') {
+      openApi ??= JSON.stringify(buildOpenApi(options.version ?? '0.0.0'));
+      return sendJson(res, 200, openApi);
+    }
+    const match = matchRoute(method, url.pathname);
+    if (match.kind === 'found') return runOperation(req, res, match.route, match.params, url);
+    if (match.kind === 'wrong-method') {
+      const { status, title } = transportProblems['method-not-allowed'];
+      const allow = match.allowed.join(', ');
+      const detail = `${method} is not allowed on ${url.pathname}; use ${allow}`;
+      return sendProblem(res, { status, title, detail, code: 'method-not-allowed' }, { allow });
+    }
+    if (method === 'GET' && options.staticFiles && (await options.staticFiles(req, res))) return;
+    const { status, title } = transportProblems['route-not-found'];
+    const detail = `No route for ${method} ${url.pathname}; see GET ${openApiPath}`;
+    sendProblem(res, { status, title, detail, code: 'route-not-found' });
+  };
+
+  const runOperation = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Route,
+    params: Record<string, string>,
+    url: URL,
+  ): Promise<void> => {
+    const { name, operation } = route;
+    const fromRequest =
+      route.method === 'GET' || route.method === 'DELETE'
+        ? queryInput(operation.input, url.searchParams)
+        : parseJsonObject(await readBody(req, options.maxBodyBytes));
+    const input = { ...fromRequest, ...params }; // the path names the resource; a body cannot override it
+    if (operation.response === 'ndjson') return streamLines(res, service.stream(name as 'dmq.export', input));
+    const output = await service.call(name as Exclude<typeof name, 'dmq.export'>, input);
+    sendJson(res, operation.http.status ?? 200, output);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => answerError(req, res, error, logger));
+  });
+  // Refuse an oversized upload before the client sends it (curl waits for 100-continue).
+  server.on('checkContinue', (req, res) => {
+    try {
+      assertDeclaredLength(req, options.maxBodyBytes);
+    } catch (error) {
+      answerError(req, res, error, logger);
+      return;
+    }
+    res.writeContinue();
+    server.emit('request', req, res);
+  });
+  server.on('clientError', (_error, socket) => {
+    // Malformed HTTP: answer 400 if the socket is still writable, never throw.
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+
+  await listen(server, options.host, options.port);
+  const { port } = server.address() as AddressInfo;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const url = `http://${host}:${port}`;
+  logger.info({ url }, 'HTTP API listening');
+
+  return {
+    url,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), options.closeGraceMs ?? 2000);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+function requestUrl(req: IncomingMessage): URL {
+  const target = req.url ?? '/';
+  // A target like `//x` would parse as a host; only origin-form paths are routed.
+  if (!target.startsWith('/') || target.startsWith('//'))
+    throw new SluiceError('invalid-input', `"${target}" is not a request path`);
+  return new URL(target, 'http://sluice.invalid');
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Writes NDJSON lines with backpressure; stops if the client goes away. */
+async function streamLines(res: ServerResponse, lines: Iterable<string>): Promise<void> {
+  const iterator = lines[Symbol.iterator]();
+  let next = iterator.next(); // before the headers, so a failure can still be a problem answer
+  res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+  while (!next.done) {
+    if (!res.write(next.value)) {
+      await new Promise((resolve) => {
+        res.once('drain', resolve);
+        res.once('close', resolve);
+      });
+      if (res.destroyed) {
+        iterator.return?.();
+        return;
+      }
+    }
+    next = iterator.next();
+  }
+  res.end();
+}
+
+function answerError(req: IncomingMessage, res: ServerResponse, thrown: unknown, logger: Logger): void {
+  const error = toSluiceError(thrown);
+  if (error.code === 'internal') logger.error({ err: error.cause ?? error, url: req.url }, 'HTTP request failed');
+  if (res.headersSent) {
+    res.destroy(); // mid-stream: the client sees a cut answer rather than a false end
+    return;
+  }
+  // A refused body may still be arriving: close after answering rather than read it all.
+  sendError(res, error, req.complete ? {} : { connection: 'close' });
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const failed = (error: NodeJS.ErrnoException) =>
+      reject(
+        new SluiceError('invalid-config', `Cannot listen on ${host}:${port} (http): ${error.code ?? error.message}`),
+      );
+    server.once('error', failed);
+    server.listen(port, host, () => {
+      server.off('error', failed);
+      resolve();
+    });
+  });
+}
