@@ -137,7 +137,9 @@ export function loadConfig(sources: ConfigSources = {}): SluiceConfig {
     origin: () => 'from the command line',
   });
 
-  const merged = layers.reduce<Record<string, unknown>>((into, layer) => deepMerge(into, layer.values), {});
+  // The default data directory follows the environment given, not necessarily process.env.
+  const defaults = { dataDir: defaultDataDir(process.platform, env) };
+  const merged = layers.reduce<Record<string, unknown>>((into, layer) => deepMerge(into, layer.values), defaults);
   const parsed = configSchema.safeParse(merged);
   if (parsed.success) return parsed.data;
   const detail = parsed.error.issues
