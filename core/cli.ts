@@ -15,6 +15,7 @@ import { ApiError, BrokerUnreachableError, createHttpClient, type HttpClient } f
 import {
   contract,
   deadMessageFilterSchema,
+  fieldType,
   parseInput,
   type OperationInput,
   type OperationName,
@@ -83,19 +84,6 @@ function preview(message: WireMessage, width = 40): string {
 /** Option values given as text that mean a time: ISO 8601 or ms since the epoch. */
 const timeFields = new Set(['deadFrom', 'deadUntil']);
 
-type FieldKind = { kind: string; values?: readonly string[]; nullable: boolean };
-
-/** What a schema field is under its optional/default/nullable wrappers. */
-function fieldKind(schema: z.ZodType): FieldKind {
-  let def = schema.def as { type: string; innerType?: z.ZodType; entries?: Record<string, string> };
-  let nullable = false;
-  while (def.innerType && ['optional', 'default', 'prefault', 'nullable', 'readonly'].includes(def.type)) {
-    if (def.type === 'nullable') nullable = true;
-    def = def.innerType.def as typeof def;
-  }
-  return { kind: def.type, ...(def.entries && { values: Object.values(def.entries) }), nullable };
-}
-
 const kebab = (field: string) => field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 function parseTime(text: string): number {
@@ -109,7 +97,7 @@ function parseTime(text: string): number {
 function deriveOptions(cmd: Command, shape: Record<string, z.ZodType>, skip: readonly string[] = []): string[] {
   const fields = Object.keys(shape).filter((field) => !skip.includes(field));
   for (const field of fields) {
-    const { kind, values, nullable } = fieldKind(shape[field]!);
+    const { type: kind, values, nullable } = fieldType(shape[field]!);
     const flag = `--${kebab(field)}`;
     const about = shape[field]!.description ?? '';
     if (kind === 'boolean') {

@@ -504,6 +504,17 @@ export function parseInput<N extends OperationName>(name: N, input: unknown): Pa
   throw new SluiceError(code ?? 'invalid-input', describeIssues(issues));
 }
 
+/** What an input field is under its optional/default/nullable wrappers (for query strings and CLI flags). */
+export function fieldType(schema: z.ZodType): { type: string; nullable: boolean; values?: readonly string[] } {
+  let def = schema.def as { type: string; innerType?: z.ZodType; entries?: Record<string, string> };
+  let nullable = false;
+  while (def.innerType && ['optional', 'default', 'prefault', 'nullable', 'readonly'].includes(def.type)) {
+    if (def.type === 'nullable') nullable = true;
+    def = def.innerType.def as typeof def;
+  }
+  return { type: def.type, nullable, ...(def.entries && { values: Object.values(def.entries) }) };
+}
+
 /** Names of the `:params` in an HTTP path template, in order. */
 export function pathParamNames(path: string): string[] {
   return path

@@ -1,7 +1,8 @@
 // The contract is complete everywhere it is derived: service, HTTP routes, OpenAPI, CLI.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { contract, fillPath, operationNames, parseInput, pathParamNames } from '../../core/api/contract.ts';
+import type { z } from 'zod';
+import { contract, fieldType, fillPath, operationNames, parseInput, pathParamNames } from '../../core/api/contract.ts';
 import { createService } from '../../core/api/service.ts';
 import { clientCommands, specialCommands } from '../../core/cli.ts';
 import { SluiceError } from '../../core/errors.ts';
@@ -46,13 +47,9 @@ describe('API contract', () => {
     for (const name of operationNames) {
       const { input, http } = contract[name];
       if (http.method !== 'GET' && http.method !== 'DELETE') continue;
-      const props = globalThis.Object.values((input as { shape?: object }).shape ?? {}) as {
-        def: { type: string; innerType?: unknown };
-      }[];
-      for (const field of props) {
-        let def = field.def;
-        while (def.innerType) def = (def.innerType as { def: typeof def }).def;
-        assert.ok(['string', 'number', 'boolean', 'enum'].includes(def.type), `${name} has a ${def.type} field`);
+      for (const field of Object.values((input as { shape?: Record<string, z.ZodType> }).shape ?? {})) {
+        const { type } = fieldType(field);
+        assert.ok(['string', 'number', 'boolean', 'enum'].includes(type), `${name} has a ${type} field`);
       }
     }
   });

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
+import { fieldType } from '../../api/contract.ts';
 import { SluiceError } from '../../errors.ts';
 
 /** Reads the whole body, refusing more than `limitBytes` (413) before buffering it. */
@@ -57,7 +58,7 @@ export function queryInput(schema: z.ZodType, query: URLSearchParams): Record<st
   const input: Record<string, unknown> = {};
   for (const [key, raw] of query) {
     const field = shape[key];
-    const kind = field ? baseType(field) : 'string';
+    const kind = field ? fieldType(field).type : 'string';
     input[key] = kind === 'number' ? toNumber(raw) : kind === 'boolean' ? toBoolean(raw) : raw;
   }
   return input;
@@ -65,11 +66,3 @@ export function queryInput(schema: z.ZodType, query: URLSearchParams): Record<st
 
 const toNumber = (raw: string) => (raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw);
 const toBoolean = (raw: string) => (raw === 'true' || raw === '' ? true : raw === 'false' ? false : raw);
-
-/** The zod type under optional/default/nullable wrappers. */
-function baseType(schema: z.ZodType): string {
-  let def = schema.def as { type: string; innerType?: z.ZodType };
-  while (def.innerType && ['optional', 'default', 'prefault', 'nullable', 'readonly'].includes(def.type))
-    def = def.innerType.def as typeof def;
-  return def.type;
-}
