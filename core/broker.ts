@@ -12,6 +12,7 @@ import type { SluiceConfig } from './config.ts';
 import { Engine } from './engine/engine.ts';
 import { createLogger, type Logger } from './log.ts';
 import { startHttp, type StaticFiles } from './protocols/http/server.ts';
+import { startMqtt } from './protocols/mqtt/index.ts';
 
 /** A running door of the broker. */
 export interface Listener {
@@ -68,7 +69,7 @@ export async function createBroker(config: SluiceConfig, options: BrokerOptions 
     })());
   try {
     await ensureDeclaredQueues(engine, config, logger);
-    await startListeners(listeners, service, config, logger, options);
+    await startListeners(listeners, engine, service, config, logger, options);
   } catch (error) {
     await close();
     throw error;
@@ -105,6 +106,7 @@ async function ensureDeclaredQueues(engine: Engine, config: SluiceConfig, logger
 
 async function startListeners(
   listeners: Listener[],
+  engine: Engine,
   service: Service,
   config: SluiceConfig,
   logger: Logger,
@@ -117,5 +119,15 @@ async function startListeners(
     ...(options.staticFiles && { staticFiles: options.staticFiles }),
   });
   listeners.push({ name: 'http', url: http.url, close: http.close });
-  // Further doors go here, e.g. listeners.push(await startMqtt(engine, config.mqtt, logger)).
+  if (config.mqtt.enabled) {
+    const mqtt = await startMqtt(engine, config.mqtt, logger);
+    const { tcp, ws, tls } = mqtt.ports;
+    const urls = [
+      tcp !== undefined && `mqtt://${config.mqtt.tcp.host}:${tcp}`,
+      ws !== undefined && `ws://${config.mqtt.ws.host}:${ws}${config.mqtt.ws.path}`,
+      tls !== undefined && `mqtts://${config.mqtt.tls.host}:${tls}`,
+    ].filter(Boolean);
+    // Closed before the engine: it releases its consumers' deliveries back into the queues.
+    listeners.push({ name: 'mqtt', url: urls.join(' '), close: mqtt.close });
+  }
 }

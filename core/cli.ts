@@ -574,6 +574,8 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--data-dir <dir>', 'where the database lives (env SLUICE_DATA_DIR)')
     .option('--http-port <port>', 'HTTP API port; 0 picks a free one (env SLUICE_HTTP_PORT)')
     .option('--http-host <host>', 'HTTP API address (env SLUICE_HTTP_HOST)')
+    .option('--mqtt-port <port>', 'MQTT over TCP port; 0 picks a free one (env SLUICE_MQTT_PORT)')
+    .option('--mqtt-ws-port <port>', 'MQTT over WebSocket port; 0 picks a free one (env SLUICE_MQTT_WS_PORT)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env SLUICE_LOG_LEVEL)')
     .action(async (options: Record<string, string | undefined>) => {
       setExit(await serve(options, io));
@@ -585,18 +587,26 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
 /** `sluice serve`: runs until SIGINT/SIGTERM, then closes cleanly. */
 async function serve(options: Record<string, string | undefined>, io: Output): Promise<number> {
   const port = options.httpPort;
+  // Text that is not a number goes through as is, so the schema names the problem.
+  const asPort = (value: string) => (/^\d+$/.test(value) ? Number(value) : value) as number;
   const flags: ConfigInput = {
+    ...((options.mqttPort !== undefined || options.mqttWsPort !== undefined) && {
+      mqtt: {
+        ...(options.mqttPort !== undefined && { tcp: { port: asPort(options.mqttPort) } }),
+        ...(options.mqttWsPort !== undefined && { ws: { port: asPort(options.mqttWsPort) } }),
+      },
+    }),
     ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
     ...(options.logLevel !== undefined && { logLevel: options.logLevel as ConfigInput['logLevel'] }),
     http: {
       ...(options.httpHost !== undefined && { host: options.httpHost }),
-      // Text that is not a number goes through as is, so the schema names the problem.
-      ...(port !== undefined && { port: (/^\d+$/.test(port) ? Number(port) : port) as number }),
+      ...(port !== undefined && { port: asPort(port) }),
     },
   };
   const config = loadConfig({ ...(options.config !== undefined && { file: options.config }), flags });
   const broker = await createBroker(config);
   io.out(`Sluice ${version} serving ${broker.httpUrl} (data in ${config.dataDir})\n`);
+  for (const listener of broker.listeners.slice(1)) io.out(`  ${listener.name}: ${listener.url}\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

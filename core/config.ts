@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { queueNameSchema } from './api/contract.ts';
 import { queueConfigSchema } from './engine/queue-config.ts';
 import { SluiceError } from './errors.ts';
+import { mqttConfigSchema } from './protocols/mqtt/config.ts';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -40,6 +41,8 @@ export const configSchema = z.strictObject({
     .default(() => defaultDataDir()),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   http: httpConfigSchema.prefault({}),
+  /** The MQTT listener (TCP, WebSocket, TLS); see docs/mqtt.md. */
+  mqtt: mqttConfigSchema.prefault({}),
   limits: z
     .strictObject({
       /** Largest message accepted: payload + topic + properties. */
@@ -93,6 +96,9 @@ export const environmentVariables: Readonly<Record<string, readonly string[]>> =
   SLUICE_DATA_DIR: ['dataDir'],
   SLUICE_LOG_LEVEL: ['logLevel'],
   SLUICE_HTTP_HOST: ['http', 'host'],
+  SLUICE_MQTT_PORT: ['mqtt', 'tcp', 'port'],
+  SLUICE_MQTT_WS_PORT: ['mqtt', 'ws', 'port'],
+  SLUICE_MQTT_HOST: ['mqtt', 'tcp', 'host'],
   SLUICE_HTTP_PORT: ['http', 'port'],
 };
 

@@ -9,6 +9,7 @@ import { contract } from '../../core/api/contract.ts';
 import { main } from '../../core/cli.ts';
 import { createBroker, type Broker } from '../../core/broker.ts';
 import { loadConfig } from '../../core/config.ts';
+import { testBrokerFlags } from '../helpers/broker.ts';
 import { silentLogger } from '../../core/log.ts';
 import { tempDir } from '../helpers/engine.ts';
 
@@ -44,7 +45,7 @@ describe('sluice client commands', () => {
   let broker: Broker;
   let url: string[];
   before(async () => {
-    const config = loadConfig({ env: {}, flags: { dataDir: dir, http: { port: 0 } } });
+    const config = loadConfig({ env: {}, flags: testBrokerFlags(dir) });
     broker = await createBroker(config, { logger: silentLogger() });
     url = ['--url', broker.httpUrl];
   });

@@ -14,7 +14,22 @@ describe('sluice serve', () => {
     writeFileSync(configFile, JSON.stringify({ queues: [{ name: 'declared', subscriptions: ['plant/#'] }] }));
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'core/cli.ts', 'serve', '--config', configFile, '--data-dir', dir, '--http-port', '0'],
+      [
+        '--import',
+        'tsx',
+        'core/cli.ts',
+        'serve',
+        '--config',
+        configFile,
+        '--data-dir',
+        dir,
+        '--http-port',
+        '0',
+        '--mqtt-port',
+        '0',
+        '--mqtt-ws-port',
+        '0',
+      ],
       { env: { ...process.env, SLUICE_LOG_LEVEL: 'info', SLUICE_HTTP_PORT: '1' } }, // flags beat the environment
     );
     let stdout = '';
@@ -38,6 +53,9 @@ describe('sluice serve', () => {
         body: JSON.stringify({ topic: 'plant/line-1', payload: 'before stop' }),
       });
       assert.equal(published.status, 201);
+
+      const mqttUrl = /mqtt: (mqtt:\/\/\S+)/.exec(stdout)?.[1];
+      assert.ok(mqttUrl, `the MQTT listener is announced: ${stdout}`);
 
       child.kill('SIGTERM');
       assert.equal(await exited, 0, stderr);

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { contract, type OperationName } from '../../core/api/contract.ts';
 import { createBroker, type Broker } from '../../core/broker.ts';
 import { loadConfig, type ConfigInput } from '../../core/config.ts';
+import { testBrokerFlags } from '../helpers/broker.ts';
 import { silentLogger } from '../../core/log.ts';
 import { tempDir } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -19,7 +20,7 @@ const run = promisify(execFile);
 type Json = any;
 
 async function startBroker(dir: string, flags: ConfigInput = {}): Promise<Broker> {
-  const config = loadConfig({ env: {}, flags: { dataDir: dir, http: { port: 0 }, ...flags } });
+  const config = loadConfig({ env: {}, flags: testBrokerFlags(dir, flags) });
   return createBroker(config, { logger: silentLogger(), rateIntervalMs: 50 });
 }
 
