@@ -1,18 +1,10 @@
 import { SluiceError } from '../errors.ts';
 import type { SqliteStore } from '../store/sqlite-store.ts';
 import type { EntryWithMessage, StoredMessage } from '../store/store.ts';
-import { queueConfigSchema, queueNamePattern, type QueueConfig } from './queue-config.ts';
+import { queueConfigSchema, type QueueConfig } from './queue-config.ts';
 
-export { defaultDeadMessageQueue, queueConfigSchema, queueNamePattern } from './queue-config.ts';
+export { assertQueueName, defaultDeadMessageQueue, queueConfigSchema, queueNamePattern } from './queue-config.ts';
 export type { QueueConfig, QueueConfigInput } from './queue-config.ts';
-
-export function assertQueueName(name: string): void {
-  if (!queueNamePattern.test(name))
-    throw new SluiceError(
-      'invalid-queue-name',
-      `"${name}" is not a valid queue name: 1–255 printable characters, without spaces, '+', '#', '*' or '?'`,
-    );
-}
 
 /** Parses a config, turning zod's issues into one clear invalid-input error. */
 export function parseQueueConfig(input: unknown): QueueConfig {
