@@ -463,6 +463,25 @@ export const clientCommands: ReadonlyArray<ClientCommand<UnaryOperationName>> = 
       ].join('\n'),
   }),
   command({
+    words: ['topics'],
+    op: 'topics.tree',
+    human: (out) =>
+      table(
+        ['TOPIC', 'MESSAGES', 'RATE/S', 'LAST', 'LAST PAYLOAD'],
+        out.topics.map((t) => [
+          t.topic,
+          t.messages,
+          rate(t.ratePerSec),
+          time(t.lastTimestamp),
+          preview({ ...t.lastMessage } as unknown as WireMessage),
+        ]),
+      ) +
+      (out.matched > out.topics.length ? `\n${out.matched - out.topics.length} more: raise --limit` : '') +
+      (out.untrackedMessages > 0
+        ? `\n${out.untrackedMessages} message(s) on topics beyond the ${out.maxTracked}-topic tracking cap`
+        : ''),
+  }),
+  command({
     words: ['health'],
     op: 'health',
     human: (h) => `${h.status} (Sluice ${h.version}, up ${Math.round(h.uptimeMs / 1000)} s)`,
@@ -472,6 +491,7 @@ export const clientCommands: ReadonlyArray<ClientCommand<UnaryOperationName>> = 
 /** Commands outside the one-call pattern, with the operation each runs. */
 export const specialCommands: ReadonlyArray<{ readonly words: readonly string[]; readonly op: OperationName }> = [
   { words: ['dmq', 'export'], op: 'dmq.export' },
+  { words: ['watch'], op: 'events.stream' },
 ];
 
 // ── program ──────────────────────────────────────────────────────────────────────────
@@ -566,6 +586,43 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
       return '';
     });
   });
+
+  program
+    .command('watch')
+    .description(`${contract['events.stream'].summary}; runs until Ctrl-C`)
+    .argument('[topics...]', 'topic filters to watch (default: none, with --stats only stats)')
+    .option('--stats', 'also print broker stats once a second')
+    .option('--preview-bytes <n>', 'payload bytes shown per message (≤ 4096)', (text) => Number(text))
+    .option('--count <n>', 'stop after this many message events', (text) => Number(text))
+    .action(async (topics: string[], _options: unknown, self: Command) => {
+      await run(self, async ({ client, options, json }) => {
+        const input = {
+          ...(topics.length > 0 && { topics }),
+          ...(options.stats === true && { stats: true }),
+          ...(options.previewBytes !== undefined && { previewBytes: options.previewBytes as number }),
+        };
+        parseInput('events.stream', input);
+        const limit = options.count as number | undefined;
+        let seen = 0;
+        const subscription = client.subscribe('events.stream', input, (event) => {
+          if (json) io.out(`${JSON.stringify(event)}\n`);
+          else if (event.type === 'message')
+            io.out(`${time(event.timestamp)}  ${event.topic}  ${preview(event as unknown as WireMessage, 60)}\n`);
+          else if (event.type === 'stats') io.out(`stats  ${rates(event.stats.rates)}\n`);
+          else io.err(`(${event.dropped} event(s) dropped: reading too slowly)\n`);
+          if (event.type === 'message' && limit !== undefined && ++seen >= limit) subscription.close();
+        });
+        const stop = () => subscription.close();
+        process.once('SIGINT', stop);
+        try {
+          await subscription.ready;
+          await subscription.closed;
+        } finally {
+          process.off('SIGINT', stop);
+        }
+        return '';
+      });
+    });
 
   program
     .command('serve')

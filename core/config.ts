@@ -30,6 +30,15 @@ export const httpConfigSchema = z.strictObject({
     .int()
     .positive()
     .default(32 * MiB),
+  /** Server-sent events (`GET /api/v1/events`). */
+  events: z
+    .strictObject({
+      /** A `: ping` comment is sent this often on an idle stream. */
+      heartbeatMs: z.number().int().positive().default(15_000),
+      /** Bytes buffered for one slow client before its events are dropped (and counted). */
+      maxBufferedBytes: z.number().int().positive().default(MiB),
+    })
+    .prefault({}),
 });
 
 /** The broker's whole configuration. */

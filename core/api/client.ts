@@ -9,6 +9,7 @@ import {
   fillPath,
   pathParamNames,
   problemSchema,
+  type EventOperationName,
   type OperationInput,
   type OperationName,
   type OperationOutput,
@@ -45,21 +46,54 @@ export class BrokerUnreachableError extends Error {
   }
 }
 
+/** How the client authenticates: a bearer token (from `auth.login`) or a user name and password (Basic). */
+export type ClientAuth = { readonly token: string } | { readonly username: string; readonly password: string };
+
+/** A live subscription started by `subscribe`. */
+export interface EventSubscription {
+  /** Resolves once the broker accepted the subscription (events flow from then on); rejects with ApiError or BrokerUnreachableError. */
+  readonly ready: Promise<void>;
+  /** Resolves when the stream ends, from either side; never rejects (a failure before ready rejects `ready`). */
+  readonly closed: Promise<void>;
+  /** Ends the subscription. */
+  close(): void;
+}
+
 /** The typed API over HTTP. */
 export interface HttpClient {
   readonly baseUrl: string;
+  /** Changes the credentials sent with every later request (null: none). */
+  setAuth(auth: ClientAuth | null): void;
   /** Runs an operation; rejects with ApiError or BrokerUnreachableError. */
   call<N extends UnaryOperationName>(name: N, input: OperationInput<N>): Promise<OperationOutput<N>>;
   /** Runs a streamed operation, yielding one parsed line at a time. */
   stream<N extends StreamOperationName>(name: N, input: OperationInput<N>): AsyncGenerator<OperationOutput<N>>;
+  /**
+   * Subscribes to a live event operation over server-sent events (read with fetch streaming,
+   * so it works in browsers and Node alike and can carry an Authorization header). No automatic
+   * reconnect: when `closed` resolves, subscribe again if you still want events.
+   */
+  subscribe<N extends EventOperationName>(
+    name: N,
+    input: OperationInput<N>,
+    onEvent: (event: OperationOutput<N>) => void,
+  ): EventSubscription;
 }
 
 /** A client for the broker at `baseUrl` (e.g. http://127.0.0.1:8080, or '' for same-origin). */
-export function createHttpClient(baseUrl: string, options: { readonly fetch?: typeof fetch } = {}): HttpClient {
+export function createHttpClient(
+  baseUrl: string,
+  options: { readonly fetch?: typeof fetch; readonly auth?: ClientAuth } = {},
+): HttpClient {
   const base = baseUrl.replace(/\/+$/, '');
   const fetchImpl = options.fetch ?? ((...args: Parameters<typeof fetch>) => fetch(...args));
+  let auth: ClientAuth | null = options.auth ?? null;
 
-  async function send(name: OperationName, input: unknown): Promise<Response> {
+  async function send(
+    name: OperationName,
+    input: unknown,
+    extra: { accept?: string; signal?: AbortSignal } = {},
+  ): Promise<Response> {
     const { method, path } = contract[name].http;
     const fields: Record<string, unknown> = { ...(input as Record<string, unknown> | undefined) };
     let url = base + fillPath(path, fields);
@@ -67,7 +101,9 @@ export function createHttpClient(baseUrl: string, options: { readonly fetch?: ty
     let body: string | undefined;
     if (method === 'GET' || method === 'DELETE') {
       const query = new URLSearchParams();
-      for (const [key, value] of Object.entries(fields)) if (value !== undefined) query.set(key, String(value));
+      for (const [key, value] of Object.entries(fields))
+        if (Array.isArray(value)) for (const item of value) query.append(key, String(item));
+        else if (value !== undefined) query.set(key, String(value));
       const text = query.toString();
       if (text !== '') url += `?${text}`;
     } else body = JSON.stringify(fields);
@@ -75,8 +111,13 @@ export function createHttpClient(baseUrl: string, options: { readonly fetch?: ty
     try {
       response = await fetchImpl(url, {
         method,
-        headers: { accept: 'application/json', ...(body !== undefined && { 'content-type': 'application/json' }) },
+        headers: {
+          accept: extra.accept ?? 'application/json',
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+          ...(auth && { authorization: authorizationHeader(auth) }),
+        },
         ...(body !== undefined && { body }),
+        ...(extra.signal && { signal: extra.signal }),
       });
     } catch (error) {
       throw new BrokerUnreachableError(base || '(same origin)', networkReason(error));
@@ -87,6 +128,9 @@ export function createHttpClient(baseUrl: string, options: { readonly fetch?: ty
 
   return {
     baseUrl: base,
+    setAuth(next) {
+      auth = next;
+    },
     async call(name, input) {
       const response = await send(name, input);
       return (await response.json()) as OperationOutput<typeof name>;
@@ -107,7 +151,64 @@ export function createHttpClient(baseUrl: string, options: { readonly fetch?: ty
       }
       if (buffered.trim() !== '') yield JSON.parse(buffered) as OperationOutput<typeof name>;
     },
+    subscribe(name, input, onEvent) {
+      const abort = new AbortController();
+      let markReady!: () => void;
+      let failReady!: (error: unknown) => void;
+      const ready = new Promise<void>((resolve, reject) => {
+        markReady = resolve;
+        failReady = reject;
+      });
+      const closed = (async () => {
+        let response: Response;
+        try {
+          response = await send(name, input, { accept: 'text/event-stream', signal: abort.signal });
+        } catch (error) {
+          failReady(error);
+          return;
+        }
+        markReady();
+        if (!response.body) return;
+        try {
+          for await (const data of sseData(response.body)) onEvent(JSON.parse(data) as OperationOutput<typeof name>);
+        } catch {
+          // Aborted by close(), or the connection dropped: either way the stream is over.
+        }
+      })();
+      return { ready, closed, close: () => abort.abort() };
+    },
   };
+}
+
+/** The `data` of each server-sent event block (comments and other fields skipped). */
+async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    buffered += decoder.decode(value, { stream: !done }).replace(/\r\n?/g, '\n');
+    let end: number;
+    while ((end = buffered.indexOf('\n\n')) >= 0) {
+      const block = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      const data = block
+        .split('\n')
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5));
+      if (data.length > 0) yield data.join('\n');
+    }
+    if (done) return;
+  }
+}
+
+/** The Authorization header for `auth` (browser-safe base64 of UTF-8). */
+function authorizationHeader(auth: ClientAuth): string {
+  if ('token' in auth) return `Bearer ${auth.token}`;
+  const bytes = new TextEncoder().encode(`${auth.username}:${auth.password}`);
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return `Basic ${btoa(binary)}`;
 }
 
 async function toApiError(response: Response): Promise<ApiError> {

@@ -199,6 +199,97 @@ export const problemSchema = z.object({
   data: z.record(z.string(), z.unknown()).optional(),
 });
 
+/** Broker counters, rates, storage and per-queue state (stats.get, and the `stats` event). */
+export const statsSchema = z.object({
+  startedAt: epochMs,
+  uptimeMs: count,
+  broker: z.object({
+    published: count,
+    publishRefused: count,
+    delivered: count,
+    commits: count,
+    commitMsAverage: z.number().nonnegative(),
+  }),
+  rates: ratesSchema,
+  storage: z.object({
+    databaseBytes: count,
+    logBytes: count,
+    logStartId: idSchema,
+    /** Accept time of the oldest replayable message, null when the log is empty. */
+    logStartTime: epochMs.nullable(),
+  }),
+  queues: z.array(queueInfoSchema.omit({ config: true, createdAt: true })),
+  dead: z.object({
+    total: count,
+    byQueue: z.array(z.object({ dmq: z.string(), queue: z.string(), count })),
+  }),
+});
+
+// ── live events ──────────────────────────────────────────────────────────────────────
+
+/** Largest payload preview a live event or the topic tree carries. */
+export const payloadPreviewMaxBytes = 4096;
+
+/** The first bytes of a payload, encoded like a message payload; `truncated` when there was more. */
+const payloadPreviewShape = {
+  payload: z.string(),
+  payloadEncoding: payloadEncodingSchema,
+  /** True when `payload` holds only the first bytes of a longer payload. */
+  truncated: z.boolean(),
+};
+
+/** A message seen live on a topic (not durable, not consumed: a tap on the flow). */
+export const messageEventSchema = z.object({
+  type: z.literal('message'),
+  id: idSchema,
+  topic: z.string(),
+  timestamp: epochMs,
+  /** Payload size in bytes (the whole payload, not the preview). */
+  size: count,
+  contentType: z.string().optional(),
+  headers: z.record(z.string(), z.string()),
+  protocol: z.string().optional(),
+  publisher: z.string().optional(),
+  ...payloadPreviewShape,
+});
+
+/** Broker stats, once per rate-sampling interval (1 s), to subscribers that asked for them. */
+export const statsEventSchema = z.object({ type: z.literal('stats'), stats: statsSchema });
+
+/** Events were dropped because this subscriber read too slowly (its buffer was full). */
+export const droppedEventSchema = z.object({
+  type: z.literal('dropped'),
+  /** Dropped since the previous `dropped` event. */
+  dropped: count,
+  /** Dropped since this subscription started. */
+  totalDropped: count,
+});
+
+/** One live event: a union discriminated by `type`. */
+export const brokerEventSchema = z.discriminatedUnion('type', [
+  messageEventSchema,
+  statsEventSchema,
+  droppedEventSchema,
+]);
+
+/** One topic in the live topic tree. */
+export const topicNodeSchema = z.object({
+  topic: z.string(),
+  /** Messages seen on this topic since the broker started. */
+  messages: count,
+  /** Messages per second over the last sampling interval. */
+  ratePerSec: z.number().nonnegative(),
+  lastTimestamp: epochMs,
+  lastMessage: z.object({
+    id: idSchema,
+    /** Payload size in bytes. */
+    size: count,
+    contentType: z.string().optional(),
+    protocol: z.string().optional(),
+    ...payloadPreviewShape,
+  }),
+});
+
 // ── operations ───────────────────────────────────────────────────────────────────────
 
 /** HTTP methods the API uses. */
@@ -222,15 +313,21 @@ export interface Operation<I extends z.ZodType = z.ZodType, O extends z.ZodType 
   /** Codes this operation answers with besides the common ones. */
   readonly errors: readonly ErrorCode[];
   readonly http: HttpBinding;
-  /** `ndjson`: the answer is a stream of lines (large exports), not one JSON document. */
-  readonly response?: 'json' | 'ndjson';
+  /**
+   * `ndjson`: the answer is a stream of lines (large exports), not one JSON document.
+   * `events`: a live subscription; `output` is the schema of one event (HTTP: server-sent events).
+   */
+  readonly response?: ResponseKind;
 }
+
+/** How an operation answers: one JSON document, NDJSON lines, or live events. */
+export type ResponseKind = 'json' | 'ndjson' | 'events';
 
 /** Codes any operation may answer with. */
 export const commonErrors: readonly ErrorCode[] = ['invalid-input', 'broker-closing', 'store-error', 'internal'];
 
 /** Declares an operation, keeping its schemas' and response kind's exact types. */
-function operation<I extends z.ZodType, O extends z.ZodType, R extends 'json' | 'ndjson' = 'json'>(
+function operation<I extends z.ZodType, O extends z.ZodType, R extends ResponseKind = 'json'>(
   op: Operation<I, O> & { readonly response?: R },
 ): Operation<I, O> & { readonly response?: R } {
   return op;
@@ -414,32 +511,53 @@ export const contract = {
   'stats.get': operation({
     summary: 'Broker counters, rates, storage and per-queue state',
     input: z.strictObject({}),
-    output: z.object({
-      startedAt: epochMs,
-      uptimeMs: count,
-      broker: z.object({
-        published: count,
-        publishRefused: count,
-        delivered: count,
-        commits: count,
-        commitMsAverage: z.number().nonnegative(),
-      }),
-      rates: ratesSchema,
-      storage: z.object({
-        databaseBytes: count,
-        logBytes: count,
-        logStartId: idSchema,
-        /** Accept time of the oldest replayable message, null when the log is empty. */
-        logStartTime: epochMs.nullable(),
-      }),
-      queues: z.array(queueInfoSchema.omit({ config: true, createdAt: true })),
-      dead: z.object({
-        total: count,
-        byQueue: z.array(z.object({ dmq: z.string(), queue: z.string(), count })),
-      }),
-    }),
+    output: statsSchema,
     errors: [],
     http: { method: 'GET', path: `${api}/stats` },
+  }),
+  'events.stream': operation({
+    summary:
+      'Live events: messages on topic filters (payload preview ≤ 4 KiB) and broker stats once a second; HTTP answers text/event-stream',
+    input: z.strictObject({
+      topics: z
+        .array(topicFilterSchema)
+        .max(100)
+        .optional()
+        .meta({ description: 'Topic filters to watch (repeat the query parameter); none: no message events' }),
+      stats: z.boolean().default(false).meta({ description: 'Also send a stats event once a second' }),
+      previewBytes: z
+        .number()
+        .int()
+        .min(0)
+        .max(payloadPreviewMaxBytes)
+        .default(payloadPreviewMaxBytes)
+        .meta({ description: 'Payload bytes each message event carries (at most 4096)' }),
+    }),
+    output: brokerEventSchema,
+    errors: ['invalid-topic-filter'],
+    http: { method: 'GET', path: `${api}/events` },
+    response: 'events',
+  }),
+  'topics.tree': operation({
+    summary: 'Snapshot of the live topic tree: every topic seen since start with count, rate and last message',
+    input: z.strictObject({
+      filter: topicFilterSchema.default('#').meta({ description: 'Only topics matching this filter' }),
+      limit: z.number().int().min(1).max(100_000).default(10_000),
+    }),
+    output: z.object({
+      /** Sorted by topic. */
+      topics: z.array(topicNodeSchema),
+      /** Topics matching the filter (may exceed the returned ones when limited). */
+      matched: count,
+      /** Topics tracked in all. */
+      tracked: count,
+      /** The tracking cap: topics first seen after it is reached are not tracked. */
+      maxTracked: count,
+      /** Messages on topics not tracked because the cap was reached. */
+      untrackedMessages: count,
+    }),
+    errors: ['invalid-topic-filter'],
+    http: { method: 'GET', path: `${api}/topics:tree` },
   }),
   health: operation({
     summary: 'Is the broker up, and which version',
@@ -460,8 +578,12 @@ export type OperationName = keyof Contract;
 export type StreamOperationName = {
   [N in OperationName]: Contract[N] extends { readonly response?: 'ndjson' } ? N : never;
 }[OperationName];
+/** Operations that are live event subscriptions. */
+export type EventOperationName = {
+  [N in OperationName]: Contract[N] extends { readonly response?: 'events' } ? N : never;
+}[OperationName];
 /** Operations answering one JSON document. */
-export type UnaryOperationName = Exclude<OperationName, StreamOperationName>;
+export type UnaryOperationName = Exclude<OperationName, StreamOperationName | EventOperationName>;
 /** What a caller passes (defaults not yet applied). */
 export type OperationInput<N extends OperationName> = z.input<Contract[N]['input']>;
 /** The input after validation (defaults applied). */
@@ -478,6 +600,14 @@ export type WireQueueInfo = z.infer<typeof queueInfoSchema>;
 export type WireDeadMessage = z.infer<typeof deadMessageSchema>;
 /** Message rates. */
 export type Rates = z.infer<typeof ratesSchema>;
+/** Broker stats on the wire. */
+export type WireStats = z.infer<typeof statsSchema>;
+/** One live event. */
+export type BrokerEvent = z.infer<typeof brokerEventSchema>;
+/** A live message event. */
+export type MessageEvent = z.infer<typeof messageEventSchema>;
+/** One topic of the topic tree. */
+export type TopicNode = z.infer<typeof topicNodeSchema>;
 
 /** All operation names, in declaration order. */
 export const operationNames = Object.keys(contract) as OperationName[];

@@ -29,6 +29,8 @@ export class RateSampler {
   constructor(
     private readonly read: () => CounterSnapshot,
     private readonly intervalMs = 1000,
+    /** Runs after each sample with the interval's length (live stats, topic rates). */
+    private readonly sampled: (seconds: number) => void = () => {},
   ) {}
 
   start(): void {
@@ -64,6 +66,7 @@ export class RateSampler {
     for (const [name, sample] of snapshot.queues)
       queueRates.set(name, rate(previous.snapshot.queues.get(name) ?? sample, sample, seconds));
     this.queueRates = queueRates;
+    this.sampled(seconds);
   }
 }
 

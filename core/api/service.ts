@@ -8,22 +8,31 @@ import type { DeadMessageSelection } from '../engine/dmq.ts';
 import type { Engine, QueueInfo } from '../engine/engine.ts';
 import {
   parseInput,
+  type BrokerEvent,
+  type EventOperationName,
   type OperationName,
   type OperationOutput,
   type ParsedInput,
   type StreamOperationName,
   type UnaryOperationName,
+  type WireStats,
 } from './contract.ts';
 import { RateSampler, type CounterSnapshot } from './rates.ts';
-import { decodePayload, toWireDeadMessage, toWireMessage, toWireQueue } from './wire.ts';
+import { TopicTree, defaultTopicTreeLimits, type TopicTreeLimits } from './topic-tree.ts';
+import { decodePayload, toMessageEvent, toWireDeadMessage, toWireMessage, toWireQueue } from './wire.ts';
 
 /** How the service is set up. */
 export interface ServiceOptions {
   /** Reported by `health`. */
   readonly version?: string;
-  /** How often rates are sampled (default 1 s). */
+  /** How often rates are sampled and stats events sent (default 1 s). */
   readonly rateIntervalMs?: number;
+  /** Topic tree bounds (default 100 000 topics, 256-byte previews). */
+  readonly topicTree?: Partial<TopicTreeLimits>;
 }
+
+/** Receives one live event; called synchronously after the commit that made it visible. */
+export type EventSink<N extends EventOperationName = EventOperationName> = (event: OperationOutput<N>) => void;
 
 /** The API implementation every transport (HTTP, IPC, CLI through HTTP) calls. */
 export interface Service {
@@ -31,6 +40,12 @@ export interface Service {
   call<N extends UnaryOperationName>(name: N, input: unknown): Promise<OperationOutput<N>>;
   /** Validates `input` and returns a streamed operation's NDJSON lines (each ends in `\n`). */
   stream<N extends StreamOperationName>(name: N, input: unknown): Iterable<string>;
+  /**
+   * Validates `input` and starts a live subscription; returns the function that ends it.
+   * Events arrive synchronously from the engine: a transport that cannot keep up must buffer
+   * boundedly and drop (see the HTTP SSE writer), never block or grow without limit.
+   */
+  subscribe<N extends EventOperationName>(name: N, input: unknown, onEvent: EventSink<N>): () => void;
   /** Every operation it implements (the contract's, checked by the compiler and by a test). */
   readonly operations: ReadonlySet<OperationName>;
   /** True once close() ran: health says `closing`, readiness fails. */
@@ -44,13 +59,68 @@ type MaybePromise<T> = T | Promise<T>;
 type UnaryHandlers = { [N in UnaryOperationName]: (input: ParsedInput<N>) => MaybePromise<OperationOutput<N>> };
 /** One handler per streamed operation, yielding NDJSON lines. */
 type StreamHandlers = { [N in StreamOperationName]: (input: ParsedInput<N>) => Iterable<string> };
+/** One handler per event operation: subscribes and returns the unsubscribe function. */
+type EventHandlers = { [N in EventOperationName]: (input: ParsedInput<N>, onEvent: EventSink<N>) => () => void };
 
 /** Builds the service over an open engine. */
 export function createService(engine: Engine, options: ServiceOptions = {}): Service {
   const startedAt = Date.now();
-  const rates = new RateSampler(() => sampleCounters(engine), options.rateIntervalMs);
+  const topicTree = new TopicTree({ ...defaultTopicTreeLimits, ...options.topicTree });
+  const statsSinks = new Set<(stats: WireStats) => void>();
+  const rates = new RateSampler(
+    () => sampleCounters(engine),
+    options.rateIntervalMs,
+    (seconds) => {
+      topicTree.sample(seconds);
+      if (statsSinks.size === 0) return;
+      const stats = brokerStats(); // computed once per interval, shared by every subscriber
+      for (const sink of statsSinks) sink(stats);
+    },
+  );
+  // One listener on '#' feeds the topic tree; '#' does not match '$'-topics [MQTT-4.7.2-1].
+  const stopTopicTree = engine.listen('#', (message) => topicTree.record(message));
   let closing = false;
   const wireQueue = (info: QueueInfo) => toWireQueue(info, rates.queue(info.name));
+
+  function brokerStats(): WireStats {
+    const { counters } = engine;
+    const storage = engine.storageInfo();
+    const deadCounts = engine.deadMessages.counts();
+    return {
+      startedAt,
+      uptimeMs: Date.now() - startedAt,
+      broker: {
+        published: counters.published,
+        publishRefused: counters.publishRefused,
+        delivered: counters.delivered,
+        commits: counters.commits,
+        commitMsAverage: counters.commits > 0 ? counters.commitMsTotal / counters.commits : 0,
+      },
+      rates: rates.broker(),
+      storage: {
+        databaseBytes: storage.databaseBytes,
+        logBytes: storage.logBytes,
+        logStartId: String(storage.logStartId),
+        logStartTime: storage.firstTimestamp,
+      },
+      queues: engine.listQueues().map((info) => {
+        const { config: _config, createdAt: _createdAt, ...state } = wireQueue(info);
+        return state;
+      }),
+      dead: { total: deadCounts.reduce((sum, row) => sum + row.count, 0), byQueue: deadCounts },
+    };
+  }
+
+  /** Calls a subscriber, keeping its failure away from the engine's commit path. */
+  const guarded =
+    <E>(sink: (event: E) => void) =>
+    (event: E) => {
+      try {
+        sink(event);
+      } catch (error) {
+        engine.logger.warn({ err: error }, 'live event subscriber failed');
+      }
+    };
 
   const unary: UnaryHandlers = {
     'queues.list': () => ({ queues: engine.listQueues().map(wireQueue) }),
@@ -105,34 +175,8 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
       });
       return { ...receipt, queues: [...receipt.queues] };
     },
-    'stats.get': () => {
-      const { counters } = engine;
-      const storage = engine.storageInfo();
-      const deadCounts = engine.deadMessages.counts();
-      return {
-        startedAt,
-        uptimeMs: Date.now() - startedAt,
-        broker: {
-          published: counters.published,
-          publishRefused: counters.publishRefused,
-          delivered: counters.delivered,
-          commits: counters.commits,
-          commitMsAverage: counters.commits > 0 ? counters.commitMsTotal / counters.commits : 0,
-        },
-        rates: rates.broker(),
-        storage: {
-          databaseBytes: storage.databaseBytes,
-          logBytes: storage.logBytes,
-          logStartId: String(storage.logStartId),
-          logStartTime: storage.firstTimestamp,
-        },
-        queues: engine.listQueues().map((info) => {
-          const { config: _config, createdAt: _createdAt, ...state } = wireQueue(info);
-          return state;
-        }),
-        dead: { total: deadCounts.reduce((sum, row) => sum + row.count, 0), byQueue: deadCounts },
-      };
-    },
+    'stats.get': () => brokerStats(),
+    'topics.tree': ({ filter, limit }) => topicTree.snapshot(filter, limit),
     health: () => ({
       status: closing ? ('closing' as const) : ('ok' as const),
       version: options.version ?? '0.0.0',
@@ -144,9 +188,26 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     'dmq.export': (filter) => engine.deadMessages.exportNdjson(filter),
   };
 
+  const events: EventHandlers = {
+    'events.stream': ({ topics, stats, previewBytes }, onEvent) => {
+      const emit = guarded<BrokerEvent>(onEvent);
+      // One function for every filter: the router's listener set delivers a message once even
+      // when the filters overlap.
+      const onMessage = (message: Parameters<Parameters<Engine['listen']>[1]>[0]) =>
+        emit(toMessageEvent(message, previewBytes));
+      const stops = (topics ?? []).map((filter) => engine.listen(filter, onMessage));
+      const onStats = (snapshot: WireStats) => emit({ type: 'stats', stats: snapshot });
+      if (stats) statsSinks.add(onStats);
+      return () => {
+        for (const stop of stops) stop();
+        statsSinks.delete(onStats);
+      };
+    },
+  };
+
   rates.start();
   return {
-    operations: new Set([...Object.keys(unary), ...Object.keys(streams)] as OperationName[]),
+    operations: new Set([...Object.keys(unary), ...Object.keys(streams), ...Object.keys(events)] as OperationName[]),
     async call(name, input) {
       const handler = unary[name] as (input: unknown) => MaybePromise<unknown>;
       try {
@@ -159,12 +220,18 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
       const handler = streams[name] as (input: unknown) => Iterable<string>;
       return handler(parseInput(name, input));
     },
+    subscribe(name, input, onEvent) {
+      const handler = events[name] as (input: unknown, onEvent: EventSink) => () => void;
+      return handler(parseInput(name, input), onEvent as EventSink);
+    },
     get closing() {
       return closing;
     },
     close() {
       closing = true;
       rates.stop();
+      stopTopicTree();
+      statsSinks.clear();
     },
   };
 }

@@ -52,10 +52,17 @@ function describeOperation(name: string, op: Operation) {
     };
     requestBody = { required: true, content: { 'application/json': { schema: body } } };
   }
-  const media = op.response === 'ndjson' ? 'application/x-ndjson' : 'application/json';
+  const media = { json: 'application/json', ndjson: 'application/x-ndjson', events: 'text/event-stream' }[
+    op.response ?? 'json'
+  ];
+  const described = {
+    json: 'Success',
+    ndjson: 'One JSON document per line',
+    events: 'Server-sent events: `event: <type>` and `data: <one event as JSON>`; `: ping` comments keep it alive',
+  }[op.response ?? 'json'];
   const responses: Record<string, object> = {
     [String(op.http.status ?? 200)]: {
-      description: op.response === 'ndjson' ? 'One JSON document per line' : 'Success',
+      description: described,
       content: { [media]: { schema: jsonSchema(op.output, 'output') } },
     },
   };

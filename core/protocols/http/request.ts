@@ -52,6 +52,7 @@ export function parseJsonObject(body: Buffer): Record<string, unknown> {
 /**
  * Query parameters as input fields. Query values are text; numbers and booleans are converted
  * where the input schema expects them, so `?limit=10&force=true` validates like a JSON body.
+ * An array field collects every occurrence: `?topics=a/%23&topics=b/%2B`.
  */
 export function queryInput(schema: z.ZodType, query: URLSearchParams): Record<string, unknown> {
   const shape = 'shape' in schema ? (schema.shape as Record<string, z.ZodType>) : {};
@@ -59,7 +60,8 @@ export function queryInput(schema: z.ZodType, query: URLSearchParams): Record<st
   for (const [key, raw] of query) {
     const field = shape[key];
     const kind = field ? fieldType(field).type : 'string';
-    input[key] = kind === 'number' ? toNumber(raw) : kind === 'boolean' ? toBoolean(raw) : raw;
+    if (kind === 'array') input[key] = [...((input[key] as string[] | undefined) ?? []), raw];
+    else input[key] = kind === 'number' ? toNumber(raw) : kind === 'boolean' ? toBoolean(raw) : raw;
   }
   return input;
 }

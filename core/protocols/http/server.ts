@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { Service } from '../../api/service.ts';
 import { SluiceError, toSluiceError } from '../../errors.ts';
+import { serveEvents, type SseOptions } from './events.ts';
 import { buildOpenApi } from './openapi.ts';
 import { sendError, sendProblem, transportProblems } from './problem.ts';
 import { assertDeclaredLength, parseJsonObject, queryInput, readBody } from './request.ts';
@@ -31,7 +32,11 @@ export interface HttpOptions {
   readonly staticFiles?: StaticFiles;
   /** How long close() lets running requests finish before cutting connections. */
   readonly closeGraceMs?: number;
+  /** Server-sent events: heartbeat and per-client buffer bound. */
+  readonly events?: Partial<SseOptions>;
 }
+
+const defaultSseOptions: SseOptions = { heartbeatMs: 15_000, maxBufferedBytes: 1024 * 1024 };
 
 /** A running listener: where it is, and how to stop it. */
 export interface HttpListener {
@@ -48,6 +53,9 @@ const openApiPath = '/api/v1/openapi.json';
 export async function startHttp(service: Service, options: HttpOptions): Promise<HttpListener> {
   const { logger } = options;
   let openApi: string | undefined; // built on first request: nothing at startup
+  const sseOptions: SseOptions = { ...defaultSseOptions, ...options.events };
+  /** Open event streams, ended first on close (they never finish on their own). */
+  const eventStreams = new Set<() => void>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = requestUrl(req);
@@ -87,7 +95,19 @@ export async function startHttp(service: Service, options: HttpOptions): Promise
         : parseJsonObject(await readBody(req, options.maxBodyBytes));
     const input = { ...fromRequest, ...params }; // the path names the resource; a body cannot override it
     if (operation.response === 'ndjson') return streamLines(res, service.stream(name as 'dmq.export', input));
-    const output = await service.call(name as Exclude<typeof name, 'dmq.export'>, input);
+    if (operation.response === 'events') {
+      const stream = serveEvents(
+        req,
+        res,
+        (onEvent) => service.subscribe(name as 'events.stream', input, onEvent),
+        sseOptions,
+      );
+      eventStreams.add(stream.stop);
+      await stream.done;
+      eventStreams.delete(stream.stop);
+      return;
+    }
+    const output = await service.call(name as Exclude<typeof name, 'dmq.export' | 'events.stream'>, input);
     sendJson(res, operation.http.status ?? 200, output);
   };
 
@@ -127,6 +147,7 @@ export async function startHttp(service: Service, options: HttpOptions): Promise
           clearTimeout(force);
           resolve();
         });
+        for (const stop of [...eventStreams]) stop();
         server.closeIdleConnections();
       }),
   };
