@@ -15,8 +15,8 @@ function browseAll(engine: Engine, queue: string): QueuedMessage[] {
   }
 }
 
-/** More than a few replay chunks (1000 log messages each), so a close lands mid-replay. */
-const logSize = 5000;
+/** Several replay chunks whatever the chunk size (1000 today), so a close lands mid-replay. */
+const logSize = 20_000;
 
 describe('replay', () => {
   test('a replay interrupted by close resumes on reopen and ends with exactly the right count', async () => {
