@@ -64,7 +64,12 @@ export function connect(port: number, options: Partial<ConnectionOptions> = {}):
       reconnect: false,
       ...options,
     } as ConnectionOptions);
-    connection.once('connection_open', () => resolve(connection));
+    // A refusal (OPEN then CLOSE with an error) usually arrives in one read: look again after it.
+    connection.once('connection_open', () =>
+      setImmediate(() =>
+        connection.error === undefined ? resolve(connection) : reject(connection.error as unknown as Error),
+      ),
+    );
     connection.once('connection_error', (context: EventContext) =>
       reject(context.connection.error ?? new Error('connection error')),
     );
@@ -136,7 +141,12 @@ export function openReceiver(
   connection: Connection,
   source: string | Record<string, unknown>,
   options: Partial<ReceiverOptions> = {},
-): { receiver: Receiver; received: Array<{ message: Message; delivery: Delivery }>; opened: Promise<void> } {
+): {
+  receiver: Receiver;
+  received: Array<{ message: Message; delivery: Delivery }>;
+  opened: Promise<void>;
+  closed: Promise<{ condition?: string; description?: string } | undefined>;
+} {
   const received: Array<{ message: Message; delivery: Delivery }> = [];
   const receiver = connection.open_receiver({
     source: typeof source === 'string' ? { address: source } : source,
@@ -148,10 +158,16 @@ export function openReceiver(
     received.push({ message: context.message!, delivery: context.delivery! }),
   );
   const opened = new Promise<void>((resolve, reject) => {
-    receiver.once('receiver_open', () => resolve());
+    receiver.once('receiver_open', () =>
+      setImmediate(() => (receiver.error === undefined ? resolve() : reject(receiver.error))),
+    );
     receiver.once('receiver_error', (context: EventContext) => reject(context.receiver!.error));
   });
-  return { receiver, received, opened };
+  opened.catch(() => {});
+  const closed = new Promise<{ condition?: string; description?: string } | undefined>((resolve) =>
+    receiver.once('receiver_close', () => resolve(receiver.error as { condition?: string } | undefined)),
+  );
+  return { receiver, received, opened, closed };
 }
 
 /** Payload of a received message as text (data section or string body). */
