@@ -13,6 +13,7 @@ import { Engine } from './engine/engine.ts';
 import { createLogger, type Logger } from './log.ts';
 import { startHttp, type StaticFiles } from './protocols/http/server.ts';
 import { startMqtt } from './protocols/mqtt/index.ts';
+import { defaultUiDir, uiStaticFiles } from './protocols/http/static-files.ts';
 
 /** A running door of the broker. */
 export interface Listener {
@@ -112,13 +113,11 @@ async function startListeners(
   logger: Logger,
   options: BrokerOptions,
 ): Promise<void> {
-  const http = await startHttp(service, {
-    ...config.http,
-    logger,
-    version,
-    ...(options.staticFiles && { staticFiles: options.staticFiles }),
-  });
+  // The UI is served whenever its build exists (`npm run build`); the API runs either way.
+  const staticFiles = options.staticFiles ?? uiStaticFiles();
+  const http = await startHttp(service, { ...config.http, logger, version, ...(staticFiles && { staticFiles }) });
   listeners.push({ name: 'http', url: http.url, close: http.close });
+  if (staticFiles) logger.info({ url: `${http.url}/`, dir: options.staticFiles ? 'host' : defaultUiDir }, 'UI served');
   if (config.mqtt.enabled) {
     const mqtt = await startMqtt(engine, config.mqtt, logger);
     const { tcp, ws, tls } = mqtt.ports;
