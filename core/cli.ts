@@ -11,10 +11,17 @@ import { readFileSync, createWriteStream } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import type { z } from 'zod';
-import { ApiError, BrokerUnreachableError, createHttpClient, type HttpClient } from './api/client.ts';
+import {
+  ApiError,
+  BrokerUnreachableError,
+  createHttpClient,
+  type EventSubscription,
+  type HttpClient,
+} from './api/client.ts';
 import {
   contract,
   deadMessageFilterSchema,
+  type BrokerEvent,
   fieldType,
   parseInput,
   type OperationInput,
@@ -463,7 +470,49 @@ export const clientCommands: ReadonlyArray<ClientCommand<UnaryOperationName>> = 
       ].join('\n'),
   }),
   command({
-    words: ['topics'],
+    words: ['queues', 'receive'],
+    op: 'queues.receive',
+    args: ['<name>'],
+    human: (out) =>
+      out.messages.length === 0
+        ? 'No message ready'
+        : table(
+            ['DELIVERY', 'DELIVERIES', 'MESSAGE', 'TOPIC', 'VISIBLE UNTIL', 'PAYLOAD'],
+            out.messages.map((m) => [
+              m.deliveryId,
+              m.deliveryCount,
+              m.message.id,
+              m.message.topic,
+              time(m.visibleUntil),
+              preview(m.message),
+            ]),
+          ),
+  }),
+  ...(['ack', 'reject', 'release'] as const).map((outcome) =>
+    command({
+      words: ['queues', outcome],
+      op: `queues.${outcome}`,
+      args: ['<name>', '<deliveryId>'],
+      human: (out) => `${out.outcome}: delivery ${out.deliveryId} on ${out.name}`,
+    }),
+  ),
+  command({
+    words: ['topics', 'publish'],
+    op: 'topics.publish',
+    args: ['<topic>', '[payload]'],
+    extra: (cmd) => cmd.option('--file <path>', 'read the payload from a file'),
+    input: (args, options) => {
+      const derived = pick(options, Object.keys(inputShape('topics.publish')));
+      if (options.file === undefined) return { ...derived, ...args } as OperationInput<'topics.publish'>;
+      if (args.payload !== undefined) throw new UsageError('give the payload as an argument or --file, not both');
+      const payload = readFileSync(options.file as string).toString('base64');
+      return { ...derived, ...args, payload, payloadEncoding: 'base64' } as OperationInput<'topics.publish'>;
+    },
+    human: (out) =>
+      `Published message ${out.id} → ${out.queues.length > 0 ? out.queues.join(', ') : '(no queue matched)'}`,
+  }),
+  command({
+    words: ['topics', 'tree'],
     op: 'topics.tree',
     human: (out) =>
       table(
@@ -492,6 +541,7 @@ export const clientCommands: ReadonlyArray<ClientCommand<UnaryOperationName>> = 
 export const specialCommands: ReadonlyArray<{ readonly words: readonly string[]; readonly op: OperationName }> = [
   { words: ['dmq', 'export'], op: 'dmq.export' },
   { words: ['watch'], op: 'events.stream' },
+  { words: ['topics', 'stream'], op: 'topics.stream' },
 ];
 
 // ── program ──────────────────────────────────────────────────────────────────────────
@@ -550,6 +600,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     queues: 'Manage queues: list, show, create, update, delete, purge, browse',
     dmq: 'Dead messages: list, show, counts, redeliver, purge, export',
     replay: 'Replay the message log into a queue',
+    topics: 'Topics: the live tree, publish a raw payload, stream a filter',
   };
   const groups = new Map<string, Command>();
   for (const spec of clientCommands) {
@@ -602,27 +653,58 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
           ...(options.previewBytes !== undefined && { previewBytes: options.previewBytes as number }),
         };
         parseInput('events.stream', input);
-        const limit = options.count as number | undefined;
-        let seen = 0;
-        const subscription = client.subscribe('events.stream', input, (event) => {
-          if (json) io.out(`${JSON.stringify(event)}\n`);
-          else if (event.type === 'message')
-            io.out(`${time(event.timestamp)}  ${event.topic}  ${preview(event as unknown as WireMessage, 60)}\n`);
-          else if (event.type === 'stats') io.out(`stats  ${rates(event.stats.rates)}\n`);
-          else io.err(`(${event.dropped} event(s) dropped: reading too slowly)\n`);
-          if (event.type === 'message' && limit !== undefined && ++seen >= limit) subscription.close();
-        });
-        const stop = () => subscription.close();
-        process.once('SIGINT', stop);
-        try {
-          await subscription.ready;
-          await subscription.closed;
-        } finally {
-          process.off('SIGINT', stop);
-        }
-        return '';
+        const print = printer(options, json);
+        return follow(print.attach(client.subscribe('events.stream', input, print)));
       });
     });
+
+  groups
+    .get('topics')!
+    .command('stream')
+    .description(contract['topics.stream'].summary)
+    .argument('<filter>', 'topic filter')
+    .option('--preview-bytes <n>', 'payload bytes shown per message (≤ 4096)', (text) => Number(text))
+    .option('--count <n>', 'stop after this many message events', (text) => Number(text))
+    .action(async (filter: string, _options: unknown, self: Command) => {
+      await run(self, async ({ client, options, json }) => {
+        const input = {
+          filter,
+          ...(options.previewBytes !== undefined && { previewBytes: options.previewBytes as number }),
+        };
+        parseInput('topics.stream', input);
+        const print = printer(options, json);
+        return follow(print.attach(client.subscribe('topics.stream', input, print)));
+      });
+    });
+
+  /** Prints live events; closes the subscription after --count message events. */
+  function printer(options: Record<string, unknown>, json: boolean) {
+    const limit = options.count as number | undefined;
+    let seen = 0;
+    let subscription: EventSubscription | undefined;
+    const print = (event: BrokerEvent) => {
+      if (json) io.out(`${JSON.stringify(event)}\n`);
+      else if (event.type === 'message')
+        io.out(`${time(event.timestamp)}  ${event.topic}  ${preview(event as unknown as WireMessage, 60)}\n`);
+      else if (event.type === 'stats') io.out(`stats  ${rates(event.stats.rates)}\n`);
+      else io.err(`(${event.dropped} event(s) dropped: reading too slowly)\n`);
+      if (event.type === 'message' && limit !== undefined && ++seen >= limit) subscription?.close();
+    };
+    return Object.assign(print, { attach: (s: EventSubscription) => (subscription = s) });
+  }
+
+  /** Runs a subscription until it ends or Ctrl-C. */
+  async function follow(subscription: EventSubscription): Promise<string> {
+    const stop = () => subscription.close();
+    process.once('SIGINT', stop);
+    try {
+      await subscription.ready;
+      await subscription.closed;
+    } finally {
+      process.off('SIGINT', stop);
+    }
+    return '';
+  }
 
   program
     .command('serve')

@@ -98,8 +98,10 @@ export function createHttpClient(
     const fields: Record<string, unknown> = { ...(input as Record<string, unknown> | undefined) };
     let url = base + fillPath(path, fields);
     for (const param of pathParamNames(path)) delete fields[param];
-    let body: string | undefined;
-    if (method === 'GET' || method === 'DELETE') {
+    let body: string | Uint8Array | undefined;
+    let headers: Record<string, string> = {};
+    if (contract[name].http.body === 'raw') ({ body, headers } = rawPublish(fields));
+    else if (method === 'GET' || method === 'DELETE') {
       const query = new URLSearchParams();
       for (const [key, value] of Object.entries(fields))
         if (Array.isArray(value)) for (const item of value) query.append(key, String(item));
@@ -113,7 +115,8 @@ export function createHttpClient(
         method,
         headers: {
           accept: extra.accept ?? 'application/json',
-          ...(body !== undefined && { 'content-type': 'application/json' }),
+          ...(typeof body === 'string' && { 'content-type': 'application/json' }),
+          ...headers,
           ...(auth && { authorization: authorizationHeader(auth) }),
         },
         ...(body !== undefined && { body }),
@@ -200,6 +203,28 @@ async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string
     }
     if (done) return;
   }
+}
+
+/** A raw publish: the payload bytes as the body, the properties as headers (docs/http.md). */
+function rawPublish(fields: Record<string, unknown>): { body: Uint8Array; headers: Record<string, string> } {
+  const payload = String(fields.payload ?? '');
+  const body =
+    fields.payloadEncoding === 'base64'
+      ? Uint8Array.from(atob(payload), (c) => c.charCodeAt(0))
+      : new TextEncoder().encode(payload);
+  const headers: Record<string, string> = {};
+  if (fields.contentType !== undefined) headers['content-type'] = String(fields.contentType);
+  for (const [key, value] of Object.entries((fields.headers as Record<string, string> | undefined) ?? {}))
+    headers[`sluice-${key}`] = value;
+  const named = [
+    ['ttlMs', 'sluice-ttl'],
+    ['priority', 'sluice-priority'],
+    ['dmqEligible', 'sluice-dmq-eligible'],
+    ['correlationId', 'sluice-correlation-id'],
+    ['replyTo', 'sluice-reply-to'],
+  ] as const;
+  for (const [field, header] of named) if (fields[field] !== undefined) headers[header] = String(fields[field]);
+  return { body, headers };
 }
 
 /** The Authorization header for `auth` (browser-safe base64 of UTF-8). */

@@ -225,6 +225,46 @@ export const statsSchema = z.object({
   }),
 });
 
+/** A message to publish (messages.publish's JSON body; topics.publish builds it from a raw HTTP request). */
+export const publishInputSchema = z
+  .strictObject({
+    topic: topicNameSchema,
+    payload: z.string().default(''),
+    payloadEncoding: payloadEncodingSchema.default('utf8'),
+    contentType: z.string().min(1).max(255).optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    correlationId: z.string().optional(),
+    replyTo: z.string().optional(),
+    priority: z.number().int().min(0).max(9).optional(),
+    ttlMs: z.number().int().positive().optional(),
+    dmqEligible: z.boolean().optional(),
+  })
+  .superRefine((input, ctx) => {
+    if (input.payloadEncoding === 'base64' && !isBase64(input.payload))
+      ctx.addIssue({ code: 'custom', message: 'not valid base64', path: ['payload'] });
+  });
+
+/** What a publisher gets back once the message is durable. */
+const publishReceiptSchema = z.object({
+  id: idSchema,
+  timestamp: epochMs,
+  /** Queues it was enqueued to (or dead-lettered from, on overflow). */
+  queues: z.array(z.string()),
+});
+
+/** A pull receiver's handle on one delivery attempt: the entry id and a random tag. */
+export const deliveryIdSchema = z
+  .string()
+  .regex(/^[1-9]\d{0,15}-[0-9a-f]{12}$/, 'a delivery id is what messages:receive answered, e.g. 42-0a1b2c3d4e5f')
+  .meta({ description: 'Delivery id from messages:receive' });
+
+const settleInput = z.strictObject({ name: queueNameSchema, deliveryId: deliveryIdSchema });
+const settleOutput = z.object({
+  name: z.string(),
+  deliveryId: z.string(),
+  outcome: z.enum(['ack', 'reject', 'release']),
+});
+
 // ── live events ──────────────────────────────────────────────────────────────────────
 
 /** Largest payload preview a live event or the topic tree carries. */
@@ -298,10 +338,18 @@ export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 /** How an operation is reached over HTTP. */
 export interface HttpBinding {
   readonly method: HttpMethod;
-  /** Path under the server root; `:name` segments are input fields, `:id:cancel` a param plus a verb. */
+  /**
+   * Path under the server root; `:name` segments are input fields, `:id:cancel` a param plus a
+   * verb, and `:topic*` a field spanning the rest of the path, slashes included.
+   */
   readonly path: string;
   /** Success status (default 200). */
   readonly status?: 200 | 201;
+  /**
+   * `raw`: the request body is the message payload and headers carry its properties
+   * (topics.publish; the HTTP door maps them, see docs/http.md). Default: a JSON object.
+   */
+  readonly body?: 'json' | 'raw';
 }
 
 /** One API operation, declared as data. */
@@ -482,31 +530,85 @@ export const contract = {
   }),
   'messages.publish': operation({
     summary: 'Publish a message to a topic (e.g. a test message)',
-    input: z
-      .strictObject({
-        topic: topicNameSchema,
-        payload: z.string().default(''),
-        payloadEncoding: payloadEncodingSchema.default('utf8'),
-        contentType: z.string().min(1).max(255).optional(),
-        headers: z.record(z.string(), z.string()).optional(),
-        correlationId: z.string().optional(),
-        replyTo: z.string().optional(),
-        priority: z.number().int().min(0).max(9).optional(),
-        ttlMs: z.number().int().positive().optional(),
-        dmqEligible: z.boolean().optional(),
-      })
-      .superRefine((input, ctx) => {
-        if (input.payloadEncoding === 'base64' && !isBase64(input.payload))
-          ctx.addIssue({ code: 'custom', message: 'not valid base64', path: ['payload'] });
-      }),
-    output: z.object({
-      id: idSchema,
-      timestamp: epochMs,
-      /** Queues it was enqueued to (or dead-lettered from, on overflow). */
-      queues: z.array(z.string()),
-    }),
+    input: publishInputSchema,
+    output: publishReceiptSchema,
     errors: ['invalid-topic', 'payload-too-large', 'queue-full', 'store-full'],
     http: { method: 'POST', path: `${api}/messages`, status: 201 },
+  }),
+  'topics.publish': operation({
+    summary:
+      'Publish the request body to the topic in the path (Content-Type, Sluice-* headers); 201 after the durable commit',
+    input: publishInputSchema,
+    output: publishReceiptSchema,
+    errors: ['invalid-topic', 'payload-too-large', 'queue-full', 'store-full'],
+    http: { method: 'POST', path: `${api}/topics/:topic*`, status: 201, body: 'raw' },
+  }),
+  'topics.stream': operation({
+    summary: 'Live message events on the topic filter in the path (server-sent events; `#` as %23)',
+    input: z.strictObject({
+      filter: topicFilterSchema,
+      previewBytes: z.number().int().min(0).max(payloadPreviewMaxBytes).default(payloadPreviewMaxBytes),
+    }),
+    output: brokerEventSchema,
+    errors: ['invalid-topic-filter'],
+    http: { method: 'GET', path: `${api}/topics/:filter*/stream` },
+    response: 'events',
+  }),
+  'queues.receive': operation({
+    summary:
+      'Take up to max messages from a queue, each hidden from others until acked, rejected, released or its visibility timeout fails it',
+    input: z.strictObject({
+      name: queueNameSchema,
+      max: z.number().int().min(1).max(1000).default(1),
+      visibilityTimeoutMs: z
+        .number()
+        .int()
+        .min(100)
+        .max(12 * 60 * 60 * 1000)
+        .default(30_000)
+        .meta({ description: 'Unsettled this long, a delivery counts as failed and is redelivered' }),
+      waitMs: z
+        .number()
+        .int()
+        .min(0)
+        .max(30_000)
+        .default(0)
+        .meta({ description: 'Long poll: wait this long for a message when the queue is empty' }),
+    }),
+    output: z.object({
+      messages: z.array(
+        z.object({
+          deliveryId: z.string(),
+          deliveryCount: count,
+          replayed: z.boolean(),
+          visibleUntil: epochMs,
+          message: messageSchema,
+        }),
+      ),
+    }),
+    errors: ['queue-not-found', 'invalid-queue-name', 'queue-exclusive'],
+    http: { method: 'POST', path: `${api}/queues/:name/messages:receive` },
+  }),
+  'queues.ack': operation({
+    summary: 'Acknowledge a received message: it is removed from the queue',
+    input: settleInput,
+    output: settleOutput,
+    errors: ['queue-not-found', 'invalid-queue-name', 'unknown-delivery'],
+    http: { method: 'POST', path: `${api}/queues/:name/messages/:deliveryId:ack` },
+  }),
+  'queues.reject': operation({
+    summary: 'Reject a received message: it goes to the dead message queue with the error given',
+    input: settleInput.extend({ error: z.string().max(4096).optional() }).strict(),
+    output: settleOutput,
+    errors: ['queue-not-found', 'invalid-queue-name', 'unknown-delivery'],
+    http: { method: 'POST', path: `${api}/queues/:name/messages/:deliveryId:reject` },
+  }),
+  'queues.release': operation({
+    summary: 'Give a received message back unprocessed: redelivered, the attempt not counted',
+    input: settleInput,
+    output: settleOutput,
+    errors: ['queue-not-found', 'invalid-queue-name', 'unknown-delivery'],
+    http: { method: 'POST', path: `${api}/queues/:name/messages/:deliveryId:release` },
   }),
   'stats.get': operation({
     summary: 'Broker counters, rates, storage and per-queue state',
@@ -650,7 +752,7 @@ export function pathParamNames(path: string): string[] {
   return path
     .split('/')
     .filter((segment) => segment.startsWith(':'))
-    .map((segment) => segment.slice(1).split(':')[0]!);
+    .map((segment) => segment.slice(1).split(':')[0]!.replace(/\*$/, ''));
 }
 
 /** Fills a path template from input fields (URI-encoded, so `mqtt/plc-7` stays one segment). */
@@ -661,7 +763,12 @@ export function fillPath(path: string, input: Readonly<Record<string, unknown>>)
       if (!segment.startsWith(':')) return segment;
       const [name, ...verb] = segment.slice(1).split(':');
       const suffix = verb.length > 0 ? `:${verb.join(':')}` : '';
-      return `${encodeURIComponent(String(input[name!] ?? ''))}${suffix}`;
+      const value = String(input[name!.replace(/\*$/, '')] ?? '');
+      // A rest field (`:topic*`) keeps its slashes as path separators; each level is encoded.
+      const encoded = name!.endsWith('*')
+        ? value.split('/').map(encodeURIComponent).join('/')
+        : encodeURIComponent(value);
+      return `${encoded}${suffix}`;
     })
     .join('/');
 }

@@ -18,6 +18,7 @@ import {
   type WireStats,
 } from './contract.ts';
 import { RateSampler, type CounterSnapshot } from './rates.ts';
+import { PullReceivers, type PullSettlement } from './receivers.ts';
 import { TopicTree, defaultTopicTreeLimits, type TopicTreeLimits } from './topic-tree.ts';
 import { decodePayload, toMessageEvent, toWireDeadMessage, toWireMessage, toWireQueue } from './wire.ts';
 
@@ -81,6 +82,24 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
   const stopTopicTree = engine.listen('#', (message) => topicTree.record(message));
   let closing = false;
   const wireQueue = (info: QueueInfo) => toWireQueue(info, rates.queue(info.name));
+  const receivers = new PullReceivers(engine, (error, what) =>
+    engine.logger.warn({ err: error }, `pull receiver: ${what} failed`),
+  );
+  const publish = async ({ payload, payloadEncoding, ...properties }: ParsedInput<'messages.publish'>) => {
+    const receipt = await engine.publish({
+      ...properties,
+      payload: decodePayload(payload, payloadEncoding),
+      protocol: 'api',
+    });
+    return { ...receipt, queues: [...receipt.queues] };
+  };
+  const settle =
+    (outcome: PullSettlement) =>
+    async ({ name, deliveryId, error }: { name: string; deliveryId: string; error?: string | undefined }) => {
+      engine.getQueue(name); // queue-not-found first
+      await receivers.settle(name, deliveryId, outcome, error);
+      return { name, deliveryId, outcome };
+    };
 
   function brokerStats(): WireStats {
     const { counters } = engine;
@@ -167,14 +186,23 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     'replay.get': ({ id }) => engine.replays.get(id),
     'replay.list': () => ({ replays: engine.replays.list() }),
     'replay.cancel': ({ id }) => engine.replays.cancel(id),
-    'messages.publish': async ({ payload, payloadEncoding, ...properties }) => {
-      const receipt = await engine.publish({
-        ...properties,
-        payload: decodePayload(payload, payloadEncoding),
-        protocol: 'api',
-      });
-      return { ...receipt, queues: [...receipt.queues] };
+    'messages.publish': publish,
+    'topics.publish': publish,
+    'queues.receive': async ({ name, max, visibilityTimeoutMs, waitMs }) => {
+      const received = await receivers.receive(name, { max, visibilityTimeoutMs, waitMs, label: 'http:receive' });
+      return {
+        messages: received.map(({ deliveryId, delivery, visibleUntil }) => ({
+          deliveryId,
+          deliveryCount: delivery.deliveryCount,
+          replayed: delivery.replayed,
+          visibleUntil,
+          message: toWireMessage(delivery.message),
+        })),
+      };
     },
+    'queues.ack': settle('ack'),
+    'queues.reject': settle('reject'),
+    'queues.release': settle('release'),
     'stats.get': () => brokerStats(),
     'topics.tree': ({ filter, limit }) => topicTree.snapshot(filter, limit),
     health: () => ({
@@ -202,6 +230,10 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
         for (const stop of stops) stop();
         statsSinks.delete(onStats);
       };
+    },
+    'topics.stream': ({ filter, previewBytes }, onEvent) => {
+      const emit = guarded<BrokerEvent>(onEvent);
+      return engine.listen(filter, (message) => emit(toMessageEvent(message, previewBytes)));
     },
   };
 
@@ -232,6 +264,7 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
       rates.stop();
       stopTopicTree();
       statsSinks.clear();
+      receivers.close();
     },
   };
 }

@@ -22,9 +22,19 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
   return rest;
 }
 
-/** `/queues/:name` → `/queues/{name}`. */
+/** Headers a raw publish reads (core/protocols/http/publish.ts). */
+const rawPublishHeaders: ReadonlyArray<readonly [string, string]> = [
+  ['Sluice-TTL', 'Time to live in ms'],
+  ['Sluice-Priority', 'Priority 0–9'],
+  ['Sluice-DMQ-Eligible', 'true/false: dead-letter (true, default) or discard when it dies'],
+  ['Sluice-Correlation-Id', 'Correlation id'],
+  ['Sluice-Reply-To', 'Reply-to address'],
+  ['Sluice-*', 'Any other Sluice-<name> header becomes message header <name>'],
+];
+
+/** `/queues/:name` → `/queues/{name}`; a rest field `:topic*` → `{topic}` (its slashes are literal). */
 export function openApiPath(path: string): string {
-  return path.replace(/:([A-Za-z]\w*)/g, '{$1}');
+  return path.replace(/:([A-Za-z]\w*)\*?/g, '{$1}');
 }
 
 function describeOperation(name: string, op: Operation) {
@@ -44,6 +54,14 @@ function describeOperation(name: string, op: Operation) {
   if (method === 'GET' || method === 'DELETE') {
     for (const key of rest)
       parameters.push({ name: key, in: 'query', required: required.has(key), schema: properties[key] });
+  } else if (op.http.body === 'raw') {
+    requestBody = {
+      required: false,
+      description: 'The message payload, as is',
+      content: { '*/*': { schema: { type: 'string', format: 'binary' } } },
+    };
+    for (const [header, about] of rawPublishHeaders)
+      parameters.push({ name: header, in: 'header', required: false, description: about, schema: { type: 'string' } });
   } else if (rest.length > 0) {
     const body = {
       ...input,

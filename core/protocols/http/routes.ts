@@ -29,14 +29,17 @@ export type RouteMatch =
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** Compiles a path template: `:name` matches one segment, `:id:cancel` a segment ending in `:cancel`. */
+/**
+ * Compiles a path template: `:name` matches one segment, `:id:cancel` a segment ending in
+ * `:cancel`, `:topic*` one or more segments (slashes included).
+ */
 function compilePath(path: string): RegExp {
   const source = path
     .split('/')
     .map((segment) => {
       if (!segment.startsWith(':')) return escape(segment);
-      const verb = segment.slice(1).split(':').slice(1);
-      return `([^/]+)${verb.length > 0 ? escape(`:${verb.join(':')}`) : ''}`;
+      const [name, ...verb] = segment.slice(1).split(':');
+      return `(${name!.endsWith('*') ? '.+' : '[^/]+'})${verb.length > 0 ? escape(`:${verb.join(':')}`) : ''}`;
     })
     .join('/');
   return new RegExp(`^${source}$`);

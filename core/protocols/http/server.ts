@@ -9,6 +9,7 @@ import type { Service } from '../../api/service.ts';
 import { SluiceError, toSluiceError } from '../../errors.ts';
 import { serveEvents, type SseOptions } from './events.ts';
 import { buildOpenApi } from './openapi.ts';
+import { rawPublishInput } from './publish.ts';
 import { sendError, sendProblem, transportProblems } from './problem.ts';
 import { assertDeclaredLength, parseJsonObject, queryInput, readBody } from './request.ts';
 import { matchRoute, type Route } from './routes.ts';
@@ -92,14 +93,16 @@ export async function startHttp(service: Service, options: HttpOptions): Promise
     const fromRequest =
       route.method === 'GET' || route.method === 'DELETE'
         ? queryInput(operation.input, url.searchParams)
-        : parseJsonObject(await readBody(req, options.maxBodyBytes));
+        : operation.http.body === 'raw'
+          ? rawPublishInput(req.headers, await readBody(req, options.maxBodyBytes), params.topic ?? '')
+          : parseJsonObject(await readBody(req, options.maxBodyBytes));
     const input = { ...fromRequest, ...params }; // the path names the resource; a body cannot override it
     if (operation.response === 'ndjson') return streamLines(res, service.stream(name as 'dmq.export', input));
     if (operation.response === 'events') {
       const stream = serveEvents(
         req,
         res,
-        (onEvent) => service.subscribe(name as 'events.stream', input, onEvent),
+        (onEvent) => service.subscribe(name as 'events.stream' | 'topics.stream', input, onEvent),
         sseOptions,
       );
       eventStreams.add(stream.stop);
@@ -107,7 +110,10 @@ export async function startHttp(service: Service, options: HttpOptions): Promise
       eventStreams.delete(stream.stop);
       return;
     }
-    const output = await service.call(name as Exclude<typeof name, 'dmq.export' | 'events.stream'>, input);
+    const output = await service.call(
+      name as Exclude<typeof name, 'dmq.export' | 'events.stream' | 'topics.stream'>,
+      input,
+    );
     sendJson(res, operation.http.status ?? 200, output);
   };
 
