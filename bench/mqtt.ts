@@ -2,28 +2,54 @@
 // Debian's Mosquitto (no persistence, max_queued_messages 0 so it drops nothing) in the same run.
 // 200-byte payloads; scenarios 1→1, 16→1, 1→16 at QoS 0 and QoS 1; deliveries are counted.
 //
-//   npm run bench:mqtt            (MESSAGES=20000 by default; set MESSAGES to change)
-import { spawn } from 'node:child_process';
+// Fair by construction: each broker runs in a process of its own (bench/mqtt-broker-child.ts for
+// Sluice, `mosquitto -c` for Mosquitto), and the clients run in a third process
+// (bench/mqtt-load.ts), identical for both. Every scenario runs REPEAT times with a fresh broker,
+// Sluice and Mosquitto interleaved (the order alternates per round); the table shows medians.
+//
+//   npm run bench:mqtt    MESSAGES=50000 per scenario (1→16: MESSAGES/16 published), REPEAT=3,
+//                         ONLY=sluice|mosquitto, SCENARIOS=0:1x1,1:16x1 (QoS:PxS),
+//                         SLUICE_CPU_PROF=<dir> writes a CPU profile of each Sluice broker run,
+//                         SLUICE_BASELINE=<checkout> adds a third broker, Sluice from another checkout
+//                         (e.g. a git worktree of an older commit, with these bench files copied in),
+//                         interleaved with the other two, for before/after figures from one run.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import mqtt, { type MqttClient } from 'mqtt';
-import { Engine } from '../core/engine/engine.ts';
-import { silentLogger } from '../core/log.ts';
-import { startMqtt } from '../core/protocols/mqtt/index.ts';
-import { tempDir, testEngineOptions } from '../test/helpers/engine.ts';
+import { createInterface } from 'node:readline';
+import { tempDir } from '../test/helpers/engine.ts';
+import type { LoadResult, LoadSpec } from './mqtt-load.ts';
 
-const messages = Number(process.env.MESSAGES ?? 20_000);
-const payloadBytes = 200;
-const windowPerPublisher = 100;
+const messages = Number(process.env.MESSAGES ?? 50_000);
+const repeat = Number(process.env.REPEAT ?? 3);
+const only = process.env.ONLY;
+const cpuProfDir = process.env.SLUICE_CPU_PROF;
+const baselineDir = process.env.SLUICE_BASELINE;
+const here = new URL('.', import.meta.url).pathname;
 
-interface Result {
-  delivered: number;
-  expected: number;
-  msgPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
+type Broker = 'sluice' | 'mosquitto' | 'baseline';
+interface Scenario {
+  qos: 0 | 1;
+  publishers: number;
+  subscribers: number;
 }
+
+const allScenarios: Scenario[] = [0, 1].flatMap((qos) =>
+  [
+    [1, 1],
+    [16, 1],
+    [1, 16],
+  ].map(([publishers, subscribers]) => ({ qos: qos as 0 | 1, publishers: publishers!, subscribers: subscribers! })),
+);
+const scenarios = process.env.SCENARIOS
+  ? process.env.SCENARIOS.split(',').map((s) => {
+      const [qos, shape] = s.split(':');
+      const [publishers, subscribers] = shape!.split('x').map(Number);
+      return { qos: Number(qos) as 0 | 1, publishers: publishers!, subscribers: subscribers! };
+    })
+  : allScenarios;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -33,76 +59,55 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-const connect = (url: string, clientId: string): Promise<MqttClient> =>
-  mqtt.connectAsync(url, { clientId, protocolVersion: 4, reconnectPeriod: 0, clean: true });
-
-async function scenario(url: string, qos: 0 | 1, publishers: number, subscribers: number): Promise<Result> {
-  const total = subscribers === 1 ? messages : Math.max(1000, Math.floor(messages / subscribers));
-  const expected = total * subscribers;
-  const latencies: number[] = [];
-  let delivered = 0;
-  const topic = `bench/${qos}/${publishers}/${subscribers}/${Math.random().toString(36).slice(2)}`;
-  const subs = await Promise.all(Array.from({ length: subscribers }, (_, i) => connect(url, `bsub-${i}-${topic}`)));
-  for (const sub of subs) {
-    await sub.subscribeAsync(topic, { qos });
-    sub.on('message', (_t, payload) => {
-      delivered++;
-      latencies.push(performance.now() - payload.readDoubleLE(0));
+/** Resolves with the first stdout line of `child` that matches, rejects if it exits first. */
+function firstLine(child: ChildProcess, match: RegExp): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const onExit = (code: number | null) => reject(new Error(`child exited (${code}) before printing ${match}`));
+    child.once('exit', onExit);
+    lines.on('line', (line) => {
+      const found = line.match(match);
+      if (!found) return;
+      child.off('exit', onExit);
+      lines.close();
+      resolve(found);
     });
-  }
-  const pubs = await Promise.all(Array.from({ length: publishers }, (_, i) => connect(url, `bpub-${i}-${topic}`)));
-  const started = performance.now();
-  await Promise.all(
-    pubs.map(async (pub, p) => {
-      const share = Math.floor(total / publishers) + (p < total % publishers ? 1 : 0);
-      let sent = 0;
-      const send = (): Promise<void> => {
-        const payload = Buffer.alloc(payloadBytes);
-        payload.writeDoubleLE(performance.now(), 0);
-        return new Promise((resolve, reject) =>
-          pub.publish(topic, payload, { qos }, (e) => (e ? reject(e) : resolve())),
-        );
-      };
-      const lanes = Array.from({ length: windowPerPublisher }, async () => {
-        while (sent < share) {
-          sent++;
-          await send();
-        }
-      });
-      await Promise.all(lanes);
-    }),
-  );
-  const deadline = performance.now() + 30_000;
-  let last = -1;
-  let stillSince = performance.now();
-  while (delivered < expected && performance.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    if (delivered !== last) {
-      last = delivered;
-      stillSince = performance.now();
-    } else if (performance.now() - stillSince > 3000) break;
-  }
-  const seconds = (performance.now() - started - (delivered < expected ? 3 : 0)) / 1000;
-  await Promise.all([...subs, ...pubs].map((c) => c.endAsync()));
-  latencies.sort((a, b) => a - b);
-  const pct = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { delivered, expected, msgPerSec: delivered / seconds, p50Ms: pct(0.5), p99Ms: pct(0.99) };
+  });
 }
 
-async function withSluice<T>(run: (url: string) => Promise<T>): Promise<T> {
-  const { dir, cleanup } = tempDir('sluice-bench-mqtt-');
-  const engine = await Engine.open(testEngineOptions(dir));
-  const listener = await startMqtt(engine, { tcp: { port: 0 }, ws: { enabled: false } }, silentLogger());
-  try {
-    return await run(`mqtt://127.0.0.1:${listener.ports.tcp}`);
-  } finally {
-    await listener.close();
-    await engine.close();
-    cleanup();
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Starts a broker in its own process; returns its URL and how to stop it. */
+async function startBroker(broker: Broker): Promise<{ url: string; stop: () => Promise<void> }> {
+  if (broker === 'sluice' || broker === 'baseline') {
+    const profile = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
+    const script =
+      broker === 'sluice' ? join(here, 'mqtt-broker-child.ts') : join(baselineDir!, 'bench/mqtt-broker-child.ts');
+    const child = spawn(process.execPath, [...profile, '--import', 'tsx', script], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const [, port] = await firstLine(child, /^ready (\d+)$/);
+    return { url: `mqtt://127.0.0.1:${port}`, stop: () => stopChild(child) };
+  }
+  // The free port may be taken again before mosquitto binds it (other processes share the
+  // machine): try a few ports.
+  for (let attempt = 1; ; attempt++) {
+    const started = await startMosquitto().catch((error: unknown) => {
+      if (attempt >= 3) throw error;
+      return null;
+    });
+    if (started) return started;
   }
 }
 
-async function withMosquitto<T>(run: (url: string) => Promise<T>): Promise<T> {
+async function startMosquitto(): Promise<{ url: string; stop: () => Promise<void> }> {
   const { dir, cleanup } = tempDir('sluice-bench-mosquitto-');
   const port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
@@ -111,46 +116,114 @@ async function withMosquitto<T>(run: (url: string) => Promise<T>): Promise<T> {
     `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\nmax_inflight_messages 0\n`,
   );
   const child = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
-  try {
-    for (let i = 0; ; i++) {
-      try {
-        (await connect(`mqtt://127.0.0.1:${port}`, 'probe')).end(true);
-        break;
-      } catch (error) {
-        if (i > 100) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    }
-    return await run(`mqtt://127.0.0.1:${port}`);
-  } finally {
-    child.kill('SIGTERM');
+  const stop = async () => {
+    await stopChild(child);
     cleanup();
+  };
+  const url = `mqtt://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const bound = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(true));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)));
+    });
+    if (bound && child.exitCode === null) break;
+    if (i > 400 || child.exitCode !== null) {
+      await stop();
+      throw new Error(`mosquitto did not start on port ${port}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return { url, stop };
+}
+
+/** One measured run: a fresh broker, the load generator in its own process. */
+async function run(broker: Broker, scenario: Scenario): Promise<LoadResult> {
+  const { url, stop } = await startBroker(broker);
+  try {
+    const total = scenario.subscribers === 1 ? messages : Math.max(1000, Math.floor(messages / scenario.subscribers));
+    const spec: LoadSpec = { url, ...scenario, total };
+    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'mqtt-load.ts'), JSON.stringify(spec)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const [line] = await firstLine(child, /^\{.*\}$/);
+    await once(child, 'exit');
+    return JSON.parse(line) as LoadResult;
+  } finally {
+    await stop();
   }
 }
 
-const shapes: Array<[number, number]> = [
-  [1, 1],
-  [16, 1],
-  [1, 16],
-];
-const rows: string[] = [];
+const median = (values: number[]): number => {
+  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+
+const brokers: Broker[] = only
+  ? [only as Broker]
+  : baselineDir
+    ? ['sluice', 'mosquitto', 'baseline']
+    : ['sluice', 'mosquitto'];
+const results = new Map<string, Record<Broker, LoadResult[]>>();
+const key = (s: Scenario) => `${s.qos}:${s.publishers}→${s.subscribers}`;
+for (const s of scenarios) results.set(key(s), { sluice: [], mosquitto: [], baseline: [] });
+
 console.log(
-  `MQTT benchmark: ${messages} × ${payloadBytes} B per scenario, ${windowPerPublisher} in flight per publisher`,
+  `MQTT benchmark: ${messages} × 200 B per scenario (1→16: ${Math.floor(messages / 16)} published), ` +
+    `100 in flight per publisher, ${repeat} rounds, brokers and clients in separate processes`,
 );
-rows.push(
-  '| QoS | shape | Sluice msg/s | Mosquitto msg/s | ratio | Sluice p50 / p99 ms | Mosquitto p50 / p99 ms | delivered (Sluice / Mosquitto / expected) |',
-);
-rows.push('|---|---|---|---|---|---|---|---|');
-for (const qos of [0, 1] as const)
-  for (const [publishers, subscribers] of shapes) {
-    const sluice = await withSluice((url) => scenario(url, qos, publishers, subscribers));
-    const mosquitto = await withMosquitto((url) => scenario(url, qos, publishers, subscribers));
-    rows.push(
-      `| ${qos} | ${publishers}→${subscribers} | ${fmt(sluice.msgPerSec)} | ${fmt(mosquitto.msgPerSec)} | ` +
-        `${fmt(sluice.msgPerSec / mosquitto.msgPerSec, 2)} | ${fmt(sluice.p50Ms, 1)} / ${fmt(sluice.p99Ms, 1)} | ` +
-        `${fmt(mosquitto.p50Ms, 1)} / ${fmt(mosquitto.p99Ms, 1)} | ${sluice.delivered} / ${mosquitto.delivered} / ${sluice.expected} |`,
-    );
-    console.log(rows[rows.length - 1]);
+for (let round = 0; round < repeat; round++)
+  for (const scenario of scenarios) {
+    // Interleaved, the order rotating and reversing per round: drift on a shared machine
+    // (other processes, disk load) hits every broker alike.
+    const rotated = brokers.map((_, i) => brokers[(i + Math.floor(round / 2)) % brokers.length]!);
+    const order = round % 2 === 0 ? rotated : rotated.reverse();
+    for (const broker of order) {
+      const result = await run(broker, scenario);
+      results.get(key(scenario))![broker].push(result);
+      console.log(
+        `round ${round + 1} QoS ${key(scenario)} ${broker.padEnd(9)} ${fmt(result.msgPerSec).padStart(7)} msg/s ` +
+          `p50 ${fmt(result.p50Ms, 1)} p99 ${fmt(result.p99Ms, 1)} ms, delivered ${result.delivered}/${result.expected}`,
+      );
+    }
   }
-console.log(`\n${rows.join('\n')}`);
+
+const m = (list: LoadResult[], field: keyof LoadResult) => median(list.map((r) => r[field]));
+const delivered = (list: LoadResult[]) => (list.length ? Math.min(...list.map((r) => r.delivered)) : NaN);
+const rows = [
+  '| QoS | shape | Sluice msg/s | Mosquitto msg/s | ratio | Sluice p50 / p99 ms | Mosquitto p50 / p99 ms | delivered (Sluice / Mosquitto / expected, every run) |',
+  '|---|---|---|---|---|---|---|---|',
+];
+for (const scenario of scenarios) {
+  const { sluice, mosquitto } = results.get(key(scenario))!;
+  const expected = sluice[0]?.expected ?? mosquitto[0]?.expected ?? NaN;
+  rows.push(
+    `| ${scenario.qos} | ${scenario.publishers}→${scenario.subscribers} | ${fmt(m(sluice, 'msgPerSec'))} | ` +
+      `${fmt(m(mosquitto, 'msgPerSec'))} | ${fmt(m(sluice, 'msgPerSec') / m(mosquitto, 'msgPerSec'), 2)} | ` +
+      `${fmt(m(sluice, 'p50Ms'), 1)} / ${fmt(m(sluice, 'p99Ms'), 1)} | ` +
+      `${fmt(m(mosquitto, 'p50Ms'), 1)} / ${fmt(m(mosquitto, 'p99Ms'), 1)} | ` +
+      `${fmt(delivered(sluice))} / ${fmt(delivered(mosquitto))} / ${fmt(expected)} |`,
+  );
+}
+console.log(`\nMedians of ${repeat} rounds:\n\n${rows.join('\n')}`);
+
+if (baselineDir) {
+  const base = [
+    '| QoS | shape | baseline msg/s | ratio to Mosquitto | baseline p50 / p99 ms | Sluice msg/s | ratio to Mosquitto | delivered (baseline / expected) |',
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const scenario of scenarios) {
+    const { sluice, mosquitto, baseline } = results.get(key(scenario))!;
+    const mosq = m(mosquitto, 'msgPerSec');
+    base.push(
+      `| ${scenario.qos} | ${scenario.publishers}→${scenario.subscribers} | ${fmt(m(baseline, 'msgPerSec'))} | ` +
+        `${fmt(m(baseline, 'msgPerSec') / mosq, 2)} | ${fmt(m(baseline, 'p50Ms'), 1)} / ${fmt(m(baseline, 'p99Ms'), 1)} | ` +
+        `${fmt(m(sluice, 'msgPerSec'))} | ${fmt(m(sluice, 'msgPerSec') / mosq, 2)} | ` +
+        `${fmt(delivered(baseline))} / ${fmt(baseline[0]?.expected ?? NaN)} |`,
+    );
+  }
+  console.log(`\nBaseline (${baselineDir}), same run:\n\n${base.join('\n')}`);
+}
