@@ -13,6 +13,13 @@ import { Session, mqttQosHeader, type AedesClient, type SessionContext } from '.
 
 export { mqttConfigSchema, type MqttConfig, type MqttConfigInput } from './config.ts';
 
+/** The engine headers of an MQTT publish, one shared object per QoS (the engine copies headers). */
+const qosHeaders = [0, 1, 2].map((qos) => Object.freeze({ [mqttQosHeader]: String(qos) })) as unknown as readonly [
+  Readonly<Record<string, string>>,
+  Readonly<Record<string, string>>,
+  Readonly<Record<string, string>>,
+];
+
 /** The running MQTT listener. */
 export interface MqttListener {
   /** Bound ports (useful with port 0). */
@@ -93,18 +100,23 @@ export async function startMqtt(
         );
     },
     authorizePublish(client, packet, callback) {
-      publishToEngine(client, packet as unknown as AedesPacket).then(
-        () => callback(null),
-        (error: unknown) => {
-          const refused = toSluiceError(error);
-          // MQTT 3.1.1 has no negative PUBACK: the only answer is closing the connection.
-          log.warn(
-            { clientId: client?.id, topic: packet.topic, code: refused.code, reason: refused.detail },
-            'mqtt: publish refused, closing the connection',
-          );
-          callback(refused);
-        },
-      );
+      const refuse = (error: unknown): void => {
+        const refused = toSluiceError(error);
+        // MQTT 3.1.1 has no negative PUBACK: the only answer is closing the connection.
+        log.warn(
+          { clientId: client?.id, topic: packet.topic, code: refused.code, reason: refused.detail },
+          'mqtt: publish refused, closing the connection',
+        );
+        callback(refused);
+      };
+      let published: Promise<unknown>;
+      try {
+        published = publishToEngine(client, packet as unknown as AedesPacket);
+      } catch (error) {
+        // Refused before reaching the engine (authorization, $SYS): answered in the next turn, as before.
+        published = Promise.reject(error);
+      }
+      published.then(() => callback(null), refuse);
     },
     authorizeSubscribe(client, subscription, callback) {
       const session = sessions.get(client);
@@ -124,7 +136,7 @@ export async function startMqtt(
   });
 
   /** authorize → engine.publish (durable) → retained store; PUBACK/PUBREC follow only after this resolves. */
-  async function publishToEngine(client: Client | null, packet: AedesPacket): Promise<void> {
+  function publishToEngine(client: Client | null, packet: AedesPacket): Promise<unknown> {
     const clientId = client?.id ?? packet.clientId;
     const principal: Principal = sessionOf(client)?.principal ?? {
       user: null,
@@ -133,17 +145,21 @@ export async function startMqtt(
     };
     if (packet.topic.startsWith('$SYS')) throw new SluiceError('not-authorized', '$SYS topics are reserved');
     authorize(principal, 'publish', packet.topic, security);
+    const qos = (packet.qos ?? 0) as 0 | 1 | 2;
+    // The common case, QoS 0/1 without retain, costs one promise: the engine's commit.
+    if (qos < 2 && !packet.retain) return publishOnce(clientId, packet, qos);
+    return publishSlow(client, clientId, packet, qos);
+  }
+
+  async function publishSlow(
+    client: Client | null,
+    clientId: string | undefined,
+    packet: AedesPacket,
+    qos: 0 | 1 | 2,
+  ): Promise<void> {
     // [MQTT-4.3.3-2] a retransmitted QoS 2 PUBLISH whose PUBREL is pending was already accepted.
-    if (packet.qos === 2 && client && (await persistence.incomingGetPacket(client, packet).then(Boolean, () => false)))
-      return;
-    const qos = packet.qos ?? 0;
-    await engine.publish({
-      topic: packet.topic,
-      payload: packet.payload,
-      protocol: 'mqtt',
-      headers: { [mqttQosHeader]: String(qos) },
-      ...(clientId !== undefined && { publisher: clientId }),
-    });
+    if (qos === 2 && client && (await persistence.incomingGetPacket(client, packet).then(Boolean, () => false))) return;
+    await publishOnce(clientId, packet, qos);
     if (packet.retain)
       await persistence.storeRetained({
         cmd: 'publish',
@@ -152,6 +168,16 @@ export async function startMqtt(
         qos,
         retain: true,
       });
+  }
+
+  function publishOnce(clientId: string | undefined, packet: AedesPacket, qos: 0 | 1 | 2): Promise<unknown> {
+    const { topic, payload } = packet;
+    const headers = qosHeaders[qos];
+    return engine.publish(
+      clientId === undefined
+        ? { topic, payload, protocol: 'mqtt', headers }
+        : { topic, payload, protocol: 'mqtt', headers, publisher: clientId },
+    );
   }
 
   // aedes' fan-out (retained store, offline enqueue, mqemitter) must not route the same message
@@ -225,12 +251,12 @@ class EnginePersistence extends SqlitePersistence {
   override outgoingStream(): Readable {
     return Readable.from([]);
   }
-  override async outgoingClearMessageId(
+  override outgoingClearMessageId(
     client: PersistenceClient,
     packet: { messageId?: number },
   ): Promise<AedesPacket | undefined> {
     this.sessionOf(client)?.acknowledged(packet.messageId);
-    return packet as AedesPacket;
+    return Promise.resolve(packet as AedesPacket);
   }
 
   /** UNSUBSCRIBE of a persistent session: its queue stops collecting before UNSUBACK. */

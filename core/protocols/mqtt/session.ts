@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Consumer, Delivery } from '../../engine/consumer.ts';
 import type { Engine } from '../../engine/engine.ts';
@@ -20,10 +21,13 @@ export interface AedesClient {
   readonly id: string;
   readonly clean: boolean;
   readonly closed: boolean;
+  /** aedes writes only while connecting or connected (lib/write.js); so does the session. */
+  readonly connecting: boolean;
+  readonly connected: boolean;
+  /** The client's connection (socket, TLS socket or WebSocket stream). */
+  readonly conn: Duplex;
   /** aedes' packet identifier counter, shared with its own deliveries so ids never collide. */
   _nextId: number;
-  /** aedes' one way to send a PUBLISH to this client: QoS 0 or with a packet id, honouring drain. */
-  deliverQoS(packet: OutgoingPacket, done: (error?: unknown) => void): void;
 }
 
 /** A PUBLISH Sluice sends. */
@@ -75,6 +79,13 @@ export class Session {
   private queueUpdates: Promise<unknown> = Promise.resolve();
   /** Live messages written but not yet flushed to the socket. */
   private liveBuffered = 0;
+  /** PUBLISHes to write at the end of this tick, in order, as one socket write (see `send`). */
+  private outbox: OutgoingPacket[] = [];
+  /** Their write callbacks (null: nothing to do), index for index. */
+  private outboxWritten: Array<(() => void) | null> = [];
+  private flushScheduled = false;
+  /** Live delivery QoS per topic for the current live bindings (cleared when they change). */
+  private readonly liveQosByTopic = new Map<string, Qos | null>();
   private started = false;
   private closed = false;
 
@@ -99,6 +110,7 @@ export class Session {
     const existing = this.bindings.get(topic);
     if (existing) {
       existing.qos = qos;
+      this.liveQosByTopic.clear();
       return true;
     }
     if (topic.startsWith(queuePrefix)) {
@@ -196,7 +208,7 @@ export class Session {
   // ── engine → client ────────────────────────────────────────────────────────────────
   private readonly onLive = (message: Message): void => {
     if (this.closed) return;
-    const qos = deliveryQos(message, this.bindings.values(), 'live');
+    const qos = this.liveQos(message);
     if (qos === null) return;
     // Backpressure for live flow: a client that cannot keep up loses live messages, counted,
     // instead of the broker buffering without bound (DESIGN.md: backpressure, not unbounded memory).
@@ -205,13 +217,35 @@ export class Session {
       return;
     }
     this.liveBuffered++;
-    this.send(
-      { cmd: 'publish', topic: message.topic, payload: message.payload, qos, retain: false, dup: false },
-      () => {
-        this.liveBuffered--;
-      },
-    );
+    const packet: OutgoingPacket = {
+      cmd: 'publish',
+      topic: message.topic,
+      payload: message.payload,
+      qos,
+      retain: false,
+      dup: false,
+    };
+    // Live QoS 1/2 to a clean session is fire-and-forget on the broker side, as in aedes: the
+    // packet id only has to be unique among what this client has not acknowledged.
+    if (qos > 0) packet.messageId = this.nextMessageId();
+    this.send(packet, this.liveWritten);
   };
+
+  private readonly liveWritten = (): void => {
+    this.liveBuffered--;
+  };
+
+  /** min(publish QoS, best matching live subscription QoS), cached per topic. */
+  private liveQos(message: Message): Qos | null {
+    let best = this.liveQosByTopic.get(message.topic);
+    if (best === undefined) {
+      best = deliveryQos(null, this.bindings.values(), 'live', message.topic);
+      // Topics are unbounded; the cache is not.
+      if (this.liveQosByTopic.size >= 1024) this.liveQosByTopic.clear();
+      this.liveQosByTopic.set(message.topic, best);
+    }
+    return best === null ? null : (Math.min(best, messageQos(message)) as Qos);
+  }
 
   private deliverQueued(consumer: Consumer, delivery: Delivery, qos: Qos): void {
     if (this.closed) return;
@@ -234,13 +268,47 @@ export class Session {
     }
     packet.messageId = this.nextMessageId();
     this.pending.set(packet.messageId, { consumer, deliveryId: delivery.deliveryId });
-    this.send(packet, () => {});
+    this.send(packet, null);
   }
 
-  /** The one place a PUBLISH leaves for the client. */
-  private send(packet: OutgoingPacket, written: () => void): void {
-    this.client.deliverQoS(packet, () => written());
+  /**
+   * The one place a PUBLISH leaves for the client. Deliveries arrive in bursts (all the messages
+   * of one group commit, synchronously), so they are gathered until the end of the tick and
+   * written as one buffer: one socket write (one syscall) per commit and client instead of one
+   * per message through aedes' deliverQoS (setImmediate + a corked write per packet).
+   * `written` runs once the bytes are flushed to the connection (or the write failed).
+   */
+  private send(packet: OutgoingPacket, written: (() => void) | null): void {
+    this.outbox.push(packet);
+    this.outboxWritten.push(written);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    process.nextTick(this.flushOutbox);
   }
+
+  private readonly flushOutbox = (): void => {
+    this.flushScheduled = false;
+    const packets = this.outbox;
+    const callbacks = this.outboxWritten;
+    this.outbox = [];
+    this.outboxWritten = [];
+    const done = (): void => {
+      for (const callback of callbacks) callback?.();
+    };
+    const { client } = this;
+    const conn = client.conn;
+    // As aedes' write(): nothing goes out on a connection that is not (or no longer) up.
+    if (!(client.connecting || client.connected) || conn.destroyed || !conn.writable) {
+      setImmediate(done);
+      return;
+    }
+    try {
+      conn.write(encodePublishes(packets), done);
+    } catch (error) {
+      this.logError(error, 'writing deliveries');
+      setImmediate(done);
+    }
+  };
 
   private nextMessageId(): number {
     for (let i = 0; i < 65_535; i++) {
@@ -254,6 +322,7 @@ export class Session {
   // ── bindings ───────────────────────────────────────────────────────────────────────
   /** One live listener for all live filters: the engine calls it once per message however many match. */
   private relisten(): void {
+    this.liveQosByTopic.clear();
     this.stopLive?.();
     this.stopLive = null;
     const filters = [...this.bindings.values()].filter((b) => b.kind === 'live').map((b) => b.filter);
@@ -334,13 +403,65 @@ function messageQos(message: Message): Qos {
   return value === '0' ? 0 : value === '1' ? 1 : 2;
 }
 
-/** min(publish QoS, highest QoS of the matching subscriptions of `kind`), or null when none matches. */
-function deliveryQos(message: Message, bindings: Iterable<Binding>, kind: 'live' | 'session'): Qos | null {
+/**
+ * min(publish QoS, highest QoS of the matching subscriptions of `kind`), or null when none
+ * matches; without a message, just the highest subscription QoS for `topic`.
+ */
+function deliveryQos(
+  message: Message | null,
+  bindings: Iterable<Binding>,
+  kind: 'live' | 'session',
+  topic = message!.topic,
+): Qos | null {
   let best: Qos | null = null;
   for (const binding of bindings)
-    if (binding.kind === kind && topicMatches(binding.filter, message.topic) && (best === null || binding.qos > best))
+    if (binding.kind === kind && topicMatches(binding.filter, topic) && (best === null || binding.qos > best))
       best = binding.qos;
-  return best === null ? null : (Math.min(best, messageQos(message)) as Qos);
+  if (best === null || message === null) return best;
+  return Math.min(best, messageQos(message)) as Qos;
+}
+
+/**
+ * MQTT 3.1 / 3.1.1 PUBLISH packets (§3.3), concatenated into one buffer: fixed header (type,
+ * DUP, QoS, RETAIN), remaining length, topic, packet identifier when QoS > 0, payload. aedes 1.2
+ * speaks no MQTT 5, so there are no properties to write.
+ */
+export function encodePublishes(packets: readonly OutgoingPacket[]): Buffer {
+  const topicBytes: number[] = [];
+  let total = 0;
+  for (const packet of packets) {
+    const topicLength = Buffer.byteLength(packet.topic);
+    topicBytes.push(topicLength);
+    const remaining = 2 + topicLength + (packet.qos > 0 ? 2 : 0) + packet.payload.length;
+    total += 1 + varIntBytes(remaining) + remaining;
+  }
+  const buffer = Buffer.allocUnsafe(total);
+  let offset = 0;
+  packets.forEach((packet, i) => {
+    const topicLength = topicBytes[i]!;
+    const remaining = 2 + topicLength + (packet.qos > 0 ? 2 : 0) + packet.payload.length;
+    buffer[offset++] = 0x30 | (packet.dup ? 0x08 : 0) | (packet.qos << 1) | (packet.retain ? 0x01 : 0);
+    let length = remaining;
+    do {
+      let byte = length % 128;
+      length = Math.floor(length / 128);
+      if (length > 0) byte |= 0x80;
+      buffer[offset++] = byte;
+    } while (length > 0);
+    buffer.writeUInt16BE(topicLength, offset);
+    offset += 2;
+    offset += buffer.write(packet.topic, offset, topicLength, 'utf8');
+    if (packet.qos > 0) {
+      buffer.writeUInt16BE(packet.messageId!, offset);
+      offset += 2;
+    }
+    offset += packet.payload.copy(buffer, offset);
+  });
+  return buffer;
+}
+
+function varIntBytes(value: number): number {
+  return value < 128 ? 1 : value < 16_384 ? 2 : value < 2_097_152 ? 3 : 4;
 }
 
 /** `$share/<group>/<filter>` → its parts [MQTT 5 §4.8.2; the same syntax is accepted from 3.1.1 clients]. */
