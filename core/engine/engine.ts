@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { SluiceError } from '../errors.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
-import { StoredEntryState, type StoredMessage } from '../store/store.ts';
+import { StoredEntryState, type MessageProps, type StoredMessage } from '../store/store.ts';
 import { Consumer, type ConsumerHost, type ConsumerOptions, type Settlement } from './consumer.ts';
 import { DeadMessages, deadLetter } from './dmq.ts';
 import { transition, type DeadReason } from './entry-state.ts';
@@ -264,17 +264,19 @@ export class Engine implements ConsumerHost, EngineContext {
       throw new SluiceError('invalid-input', `priority must be an integer 0–9, got ${input.priority}`);
     if (input.ttlMs !== undefined && !(Number.isFinite(input.ttlMs) && input.ttlMs > 0))
       throw new SluiceError('invalid-input', `ttlMs must be a positive number, got ${input.ttlMs}`);
-    for (const [key, value] of Object.entries(input.headers ?? {}))
-      if (typeof value !== 'string') throw new SluiceError('invalid-input', `header "${key}" must be a string`);
-    const props = {
-      ...(input.contentType !== undefined && { contentType: input.contentType }),
-      ...(input.headers !== undefined && Object.keys(input.headers).length > 0 && { headers: { ...input.headers } }),
-      ...(input.correlationId !== undefined && { correlationId: input.correlationId }),
-      ...(input.replyTo !== undefined && { replyTo: input.replyTo }),
-      ...(input.priority !== undefined && { priority: input.priority }),
-      ...(input.publisher !== undefined && { publisher: input.publisher }),
-      ...(input.protocol !== undefined && { protocol: input.protocol }),
-    };
+    const headerKeys = input.headers === undefined ? noKeys : Object.keys(input.headers);
+    for (const key of headerKeys)
+      if (typeof input.headers![key] !== 'string')
+        throw new SluiceError('invalid-input', `header "${key}" must be a string`);
+    // Assigned in this order, not spread from temporaries: the JSON (and so `size`) is unchanged.
+    const props: { -readonly [K in keyof MessageProps]: MessageProps[K] } = {};
+    if (input.contentType !== undefined) props.contentType = input.contentType;
+    if (headerKeys.length > 0) props.headers = { ...input.headers };
+    if (input.correlationId !== undefined) props.correlationId = input.correlationId;
+    if (input.replyTo !== undefined) props.replyTo = input.replyTo;
+    if (input.priority !== undefined) props.priority = input.priority;
+    if (input.publisher !== undefined) props.publisher = input.publisher;
+    if (input.protocol !== undefined) props.protocol = input.protocol;
     const size = payload.length + Buffer.byteLength(input.topic) + Buffer.byteLength(JSON.stringify(props)) - 2;
     if (size > this.options.maxMessageBytes)
       throw new SluiceError(
@@ -301,8 +303,11 @@ export class Engine implements ConsumerHost, EngineContext {
     }
     const previousTimestamp = this.log.lastTimestamp;
     const timestamp = Math.max(flush.now, previousTimestamp);
-    const id = this.store.appendMessage(flush.tx, { ...draft, timestamp });
-    const message: StoredMessage = { ...draft, id, timestamp };
+    // One object for the insert and the message (same fields, same order as { ...draft, id, timestamp }).
+    const row = { ...draft, id: 0, timestamp };
+    row.id = this.store.appendMessage(flush.tx, row);
+    const message: StoredMessage = row;
+    const id = row.id;
     this.log.lastTimestamp = timestamp;
     this.log.bytes += draft.size;
     flush.undo(() => {
@@ -740,6 +745,8 @@ function withLastEntryId(
   const t = totals ?? { count: 0, bytes: 0, maxId: 0 };
   return { ...t, maxId: Math.max(t.maxId, lastEntryId) };
 }
+
+const noKeys: readonly string[] = [];
 
 /** An entry's expiry: the message's own, or the queue's default TTL from now, whichever is sooner. */
 function entryExpiry(message: StoredMessage, config: QueueConfig, now: number): number | null {
