@@ -1,0 +1,137 @@
+/**
+ * The desktop host (DESIGN.md: electron/ is thin): one instance, the broker core running in this
+ * process, one window over IPC, a tray icon with the broker's status, and a shutdown that drains
+ * the broker before the process exits. Logic worth testing lives in ipc.ts and tray-status.ts.
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, shell, Tray } from 'electron';
+import { createBroker, type Broker } from '../core/broker.ts';
+import { loadConfig } from '../core/config.ts';
+import { ipcChannel } from './channel.ts';
+import { callOperation, IpcSubscriptions, parseIpcRequest } from './ipc.ts';
+import { trayStatus } from './tray-status.ts';
+
+const here = fileURLToPath(new URL('.', import.meta.url)); // out/main
+const rendererIndex = join(here, '../renderer/index.html');
+const preload = join(here, '../preload/preload.cjs');
+const iconFile = join(here, '../../resources/icon.png');
+const trayIconFile = join(here, '../../resources/tray.png');
+
+let broker: Broker | undefined;
+let window: BrowserWindow | undefined;
+let tray: Tray | undefined;
+let drained = false;
+
+// A second launch focuses the running window: two brokers cannot share one data directory.
+if (!app.requestSingleInstanceLock()) app.quit();
+else {
+  app.on('second-instance', showWindow);
+  app.whenReady().then(start, fail);
+}
+
+async function start(): Promise<void> {
+  broker = await createBroker(loadConfig());
+  ipcMain.handle(ipcChannel, (_event, message: unknown) => {
+    const request = parseIpcRequest(message);
+    if (request?.kind !== 'call') throw new Error('sluice IPC: malformed call');
+    return callOperation(broker!.service, request.op, request.input);
+  });
+  ipcMain.on(ipcChannel, (event, message: unknown) => {
+    const request = parseIpcRequest(message);
+    const subscriptions = subscriptionsOf(event.sender);
+    try {
+      if (request?.kind === 'subscribe') subscriptions.subscribe(request.id, request.stream, request.input);
+      else if (request?.kind === 'unsubscribe') subscriptions.unsubscribe(request.id);
+    } catch (error) {
+      console.warn('sluice IPC: subscription refused', error);
+    }
+  });
+  tray = new Tray(nativeImage.createFromPath(trayIconFile).resize({ width: 18, height: 18 }));
+  tray.on('click', showWindow);
+  await refreshTray();
+  setInterval(() => void refreshTray(), 2000).unref();
+  showWindow();
+}
+
+const subscriptionsByWindow = new Map<number, IpcSubscriptions>();
+
+/** One window's subscriptions, ended when it reloads or closes (its callbacks are gone). */
+function subscriptionsOf(contents: Electron.WebContents): IpcSubscriptions {
+  let subscriptions = subscriptionsByWindow.get(contents.id);
+  if (subscriptions) return subscriptions;
+  subscriptions = new IpcSubscriptions(broker!.service, (events) => {
+    if (!contents.isDestroyed()) contents.send(ipcChannel, events);
+  });
+  subscriptionsByWindow.set(contents.id, subscriptions);
+  const end = () => {
+    subscriptions.closeAll();
+    subscriptionsByWindow.delete(contents.id);
+  };
+  contents.once('destroyed', end);
+  // A reload starts a new page whose subscriptions start afresh; hash changes (views) do not.
+  contents.on('did-start-navigation', (details) => {
+    if (details.isMainFrame && !details.isSameDocument) end();
+  });
+  return subscriptions;
+}
+
+function showWindow(): void {
+  if (window && !window.isDestroyed()) {
+    if (window.isMinimized()) window.restore();
+    window.show();
+    window.focus();
+    return;
+  }
+  window = new BrowserWindow({
+    width: 1440,
+    height: 900,
+    minWidth: 960,
+    minHeight: 600,
+    title: 'Sluice',
+    icon: iconFile,
+    backgroundColor: '#0d1217',
+    show: false,
+    webPreferences: { preload, contextIsolation: true, sandbox: true, nodeIntegration: false },
+  });
+  window.once('ready-to-show', () => window?.show());
+  // The UI never navigates away or opens windows; links to the outside go to the browser.
+  window.webContents.setWindowOpenHandler(({ url }) => {
+    if (url.startsWith('https://')) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+  window.webContents.on('will-navigate', (event) => event.preventDefault());
+  void window.loadFile(rendererIndex);
+}
+
+async function refreshTray(): Promise<void> {
+  if (!broker || !tray) return;
+  const status = trayStatus(await broker.service.call('stats.get', {}), broker.httpUrl);
+  tray.setToolTip(status.tooltip);
+  tray.setContextMenu(
+    Menu.buildFromTemplate([
+      ...status.lines.map((label) => ({ label, enabled: false })),
+      { type: 'separator' },
+      { label: 'Open Sluice', click: showWindow },
+      { label: 'Quit (drains the broker)', click: () => app.quit() },
+    ]),
+  );
+}
+
+// Closing the window keeps the broker running in the tray; Quit drains it.
+app.on('window-all-closed', () => undefined);
+
+app.on('before-quit', (event) => {
+  if (drained || !broker) return;
+  event.preventDefault();
+  tray?.setToolTip('Sluice: stopping…');
+  broker.close().finally(() => {
+    drained = true;
+    app.quit();
+  });
+});
+
+function fail(error: unknown): void {
+  dialog.showErrorBox('Sluice could not start', error instanceof Error ? error.message : String(error));
+  app.exit(1);
+}

@@ -1,0 +1,92 @@
+/** Small shared pieces: a fill meter, an error notice, a progress bar, a key/value list. */
+import { useEffect, useState, type ReactNode } from 'react';
+import { atLimitShare, nearLimitShare } from '../logic/alarms.ts';
+
+/** A horizontal fill meter that turns amber near the limit and red at it. */
+export function Meter(props: { share: number; label: string }): ReactNode {
+  const tone = props.share >= atLimitShare ? ' danger' : props.share >= nearLimitShare ? ' warn' : '';
+  const percent = Math.min(100, Math.max(0, props.share * 100));
+  return (
+    <div
+      className={`meter${tone}`}
+      role="meter"
+      aria-label={props.label}
+      aria-valuenow={Math.round(percent)}
+      aria-valuemin={0}
+      aria-valuemax={100}
+    >
+      <div style={{ width: `${percent}%` }} />
+    </div>
+  );
+}
+
+/** A progress bar with its numbers beside it. */
+export function Progress(props: { done: number; total: number; label: string }): ReactNode {
+  const share = props.total > 0 ? props.done / props.total : 0;
+  return (
+    <div
+      className="progress"
+      role="progressbar"
+      aria-label={props.label}
+      aria-valuenow={props.done}
+      aria-valuemin={0}
+      aria-valuemax={props.total}
+    >
+      <div style={{ width: `${Math.min(100, share * 100)}%` }} />
+    </div>
+  );
+}
+
+/** Why something failed, as the broker said it. */
+export function ErrorNotice(props: { error: Error | undefined }): ReactNode {
+  if (!props.error) return null;
+  return (
+    <div className="notice error" role="alert">
+      {props.error.message}
+    </div>
+  );
+}
+
+/** Key/value rows (message properties, dead-message details). */
+export function Details(props: { rows: ReadonlyArray<readonly [string, ReactNode]> }): ReactNode {
+  return (
+    <dl className="kv">
+      {props.rows.map(([key, value]) => (
+        <div key={key} style={{ display: 'contents' }}>
+          <dt>{key}</dt>
+          <dd>{value}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+/** A destructive action asks twice: the first press arms it, the second (within 5 s) does it. */
+export function ConfirmButton(props: {
+  label: string;
+  confirm: string;
+  onConfirm: () => void;
+  disabled?: boolean;
+}): ReactNode {
+  const [armed, setArmed] = useState(false);
+  useEffect(() => {
+    if (!armed) return;
+    const timer = setTimeout(() => setArmed(false), 5000);
+    return () => clearTimeout(timer);
+  }, [armed]);
+  return (
+    <button
+      type="button"
+      className="danger"
+      disabled={props.disabled}
+      onClick={() => {
+        if (!armed) return setArmed(true);
+        setArmed(false);
+        props.onConfirm();
+      }}
+      onBlur={() => setArmed(false)}
+    >
+      {armed ? props.confirm : props.label}
+    </button>
+  );
+}

@@ -1,0 +1,273 @@
+/**
+ * Topics: the live topic tree with message counts, rates and the last payload per topic; the
+ * selected topic's details, its recent messages and a publish form. Keys: ↑/↓ move, → opens,
+ * ← closes or goes to the parent, Enter toggles, / focuses the filter.
+ */
+import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import type { MessageEvent } from '../../../core/api/contract.ts';
+import { useBroker } from '../api/hooks.ts';
+import { Details } from '../components/bits.tsx';
+import { PayloadView } from '../components/PayloadView.tsx';
+import { PublishForm } from '../components/PublishForm.tsx';
+import { VirtualList } from '../components/VirtualList.tsx';
+import { count, rate, time } from '../logic/format.ts';
+import { previewPayload } from '../logic/payload.ts';
+import { ancestorsOf, LiveTopicTree, type TopicRow } from '../logic/topic-tree.ts';
+
+/** How often the tree re-renders under load; messages are applied as they come. */
+const renderEveryMs = 250;
+/** Payload bytes the tree's stream carries per message (the selected topic gets the full 4 KiB). */
+const treePreviewBytes = 256;
+
+export function Topics(): ReactNode {
+  const { api, live } = useBroker();
+  const tree = useMemo(() => new LiveTopicTree(), []);
+  const [version, setVersion] = useState(0);
+  const [expanded, setExpanded] = useState<ReadonlySet<string>>(() => new Set());
+  const [filter, setFilter] = useState('');
+  const [active, setActive] = useState(0);
+  const [selected, setSelected] = useState<string>();
+  const filterRef = useRef<HTMLInputElement>(null);
+
+  // Live: one stream of every topic's messages, then the snapshot (the tree reconciles overlaps).
+  useEffect(() => {
+    const close = api.subscribe({ topics: ['#'], previewBytes: treePreviewBytes }, (event) => {
+      if (event.type === 'message') tree.apply(event);
+    });
+    const load = () =>
+      api.call('topics.tree', { filter: '#', limit: 100_000 }).then(
+        (snapshot) => tree.load(snapshot.topics),
+        () => undefined,
+      );
+    void load();
+    const offReconnect = live.onState((state) => state === 'open' && void load());
+    let seen = -1;
+    let sampledAt = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      if (now - sampledAt >= 1000) {
+        tree.sample((now - sampledAt) / 1000);
+        sampledAt = now;
+      }
+      if (tree.version !== seen) {
+        seen = tree.version;
+        setVersion(seen);
+      }
+    }, renderEveryMs);
+    return () => {
+      close();
+      offReconnect();
+      clearInterval(timer);
+    };
+  }, [api, live, tree]);
+
+  // `version` is the dependency that says the mutable tree changed.
+  const rows = useMemo(() => tree.rows(expanded, filter), [tree, expanded, filter, version]);
+  const activeIndex = Math.min(active, rows.length - 1);
+
+  // The first topics to arrive open the first level, so a new user sees something.
+  useEffect(() => {
+    if (expanded.size === 0 && tree.root.children.size > 0 && tree.root.children.size <= 12)
+      setExpanded(new Set(tree.root.sortedChildren().map((n) => n.path)));
+  }, [version, expanded.size, tree]);
+
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      const target = event.target as HTMLElement;
+      if (event.key === '/' && !['INPUT', 'TEXTAREA'].includes(target.tagName)) {
+        event.preventDefault();
+        filterRef.current?.focus();
+      }
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, []);
+
+  const toggle = (path: string, open?: boolean) =>
+    setExpanded((current) => {
+      const next = new Set(current);
+      if (open ?? !next.has(path)) next.add(path);
+      else next.delete(path);
+      return next;
+    });
+
+  const select = (index: number) => {
+    setActive(index);
+    const row = rows[index];
+    if (row) setSelected(row.node.path);
+  };
+
+  const onKey = (key: string, index: number): boolean => {
+    const row = rows[index];
+    if (!row) return false;
+    const hasChildren = row.node.children.size > 0;
+    if (key === 'ArrowRight') {
+      if (hasChildren && !row.expanded) toggle(row.node.path, true);
+      else if (row.expanded) select(index + 1);
+      return true;
+    }
+    if (key === 'ArrowLeft') {
+      if (row.expanded) toggle(row.node.path, false);
+      else {
+        const parent = ancestorsOf(row.node.path).at(-1);
+        const parentIndex = rows.findIndex((r) => r.node.path === parent);
+        if (parentIndex >= 0) select(parentIndex);
+      }
+      return true;
+    }
+    return false;
+  };
+
+  return (
+    <section className="view fill" aria-label="Topics">
+      <div className="row">
+        <input
+          ref={filterRef}
+          type="search"
+          placeholder="Filter topics: text, or an MQTT filter like plant/+/temp   ( / )"
+          aria-label="Filter topics"
+          value={filter}
+          onChange={(event) => setFilter(event.target.value)}
+          style={{ flex: 1, fontSize: 16 }}
+        />
+        <span className="muted" data-testid="topic-count">
+          {count(tree.topicCount)} topics · {count(tree.root.subtreeMessages)} messages
+        </span>
+      </div>
+      <div className="split">
+        <div className="stack">
+          <div className="vhead" aria-hidden="true">
+            <span style={{ flex: 1 }}>Topic</span>
+            <span style={{ width: 90, textAlign: 'right' }}>Messages</span>
+            <span style={{ width: 70, textAlign: 'right' }}>msg/s</span>
+            <span style={{ width: '34%' }}>Last payload</span>
+          </div>
+          {rows.length === 0 ? (
+            <div className="panel empty">
+              {filter ? 'No topic matches the filter.' : 'No messages yet. Publish to any topic and it appears here.'}
+            </div>
+          ) : (
+            <VirtualList
+              label="Topic tree"
+              testId="topic-tree"
+              count={rows.length}
+              rowKey={(i) => rows[i]!.node.path}
+              active={activeIndex}
+              onActiveChange={select}
+              onActivate={(i) => toggle(rows[i]!.node.path)}
+              onKey={onKey}
+              renderRow={(i) => <TreeRow row={rows[i]!} onToggle={() => toggle(rows[i]!.node.path)} />}
+            />
+          )}
+        </div>
+        <TopicDetail topic={selected} tree={tree} version={version} />
+      </div>
+    </section>
+  );
+}
+
+function TreeRow(props: { row: TopicRow; onToggle: () => void }): ReactNode {
+  const { node, depth, expanded } = props.row;
+  const branch = node.children.size > 0;
+  return (
+    <>
+      <span className="cell" style={{ flex: 1, paddingLeft: depth * 20 }} data-topic={node.path}>
+        <span className="tree-toggle" onMouseDown={branch ? props.onToggle : undefined} aria-hidden="true">
+          {branch ? (expanded ? '▾' : '▸') : ''}
+        </span>
+        <span style={{ fontWeight: branch ? 600 : 400 }}>{node.name === '' ? '(empty)' : node.name}</span>
+        {branch && <span className="muted"> · {count(node.subtreeTopics)} topics</span>}
+      </span>
+      <span className="num" style={{ width: 90 }}>
+        {count(branch ? node.subtreeMessages : node.messages)}
+      </span>
+      <span className="num" style={{ width: 70 }}>
+        {node.ratePerSec > 0 ? rate(node.ratePerSec) : ''}
+      </span>
+      <span className="cell mono muted" style={{ width: '34%', fontSize: 13 }}>
+        {node.last ? previewPayload(node.last.payload, node.last.payloadEncoding, 80) : ''}
+      </span>
+    </>
+  );
+}
+
+/** How many of the selected topic's live messages are kept. */
+const recentLimit = 25;
+
+function TopicDetail(props: { topic: string | undefined; tree: LiveTopicTree; version: number }): ReactNode {
+  const { api } = useBroker();
+  const [recent, setRecent] = useState<MessageEvent[]>([]);
+  const topic = props.topic;
+
+  // The selected topic gets its own stream with full 4 KiB previews.
+  useEffect(() => {
+    setRecent([]);
+    if (!topic) return;
+    return api.subscribe({ topics: [topic] }, (event) => {
+      if (event.type === 'message') setRecent((list) => [event, ...list].slice(0, recentLimit));
+    });
+  }, [api, topic]);
+
+  if (!topic)
+    return (
+      <div className="panel empty" style={{ alignSelf: 'start' }}>
+        Select a topic to see its last message and publish to it.
+      </div>
+    );
+  const node = props.tree.find(topic);
+  const latest = recent[0];
+  const last = latest ?? node?.last;
+  return (
+    <div className="stack" style={{ overflow: 'auto' }} data-testid="topic-detail">
+      <div className="panel stack">
+        <h2 className="mono" style={{ overflowWrap: 'anywhere', fontSize: 20 }}>
+          {topic}
+        </h2>
+        {node && (
+          <Details
+            rows={[
+              ['Messages', count(node.messages)],
+              ['Rate', `${rate(node.ratePerSec)} msg/s`],
+              ['Last message', last ? `${time(last.timestamp)} · id ${last.id}` : '–'],
+              ['Protocol', last?.protocol ?? '–'],
+              ['Content type', last?.contentType ?? '–'],
+            ]}
+          />
+        )}
+        {last ? (
+          <PayloadView
+            payload={last.payload}
+            encoding={last.payloadEncoding}
+            totalBytes={last.size}
+            truncated={last.truncated}
+          />
+        ) : (
+          <div className="muted">No message on this topic itself; its sub-topics have them.</div>
+        )}
+      </div>
+      {recent.length > 1 && (
+        <div className="panel">
+          <h3>Recent (live)</h3>
+          <table className="table">
+            <tbody>
+              {recent.map((event) => (
+                <tr key={event.id}>
+                  <td className="mono" style={{ whiteSpace: 'nowrap' }}>
+                    {time(event.timestamp)}
+                  </td>
+                  <td className="mono" style={{ overflowWrap: 'anywhere' }}>
+                    {previewPayload(event.payload, event.payloadEncoding, 100)}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <div className="panel">
+        <h3>Publish to this topic</h3>
+        <PublishForm topic={topic} compact />
+      </div>
+    </div>
+  );
+}
