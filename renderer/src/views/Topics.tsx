@@ -176,7 +176,12 @@ function TreeRow(props: { row: TopicRow; onToggle: () => void }): ReactNode {
           {branch ? (expanded ? '▾' : '▸') : ''}
         </span>
         <span style={{ fontWeight: branch ? 600 : 400 }}>{node.name === '' ? '(empty)' : node.name}</span>
-        {branch && <span className="muted"> · {count(node.subtreeTopics)} topics</span>}
+        {branch && (
+          <span className="muted">
+            {' '}
+            · {count(node.subtreeTopics)} {node.subtreeTopics === 1 ? 'topic' : 'topics'}
+          </span>
+        )}
       </span>
       <span className="num" style={{ width: 90 }}>
         {count(branch ? node.subtreeMessages : node.messages)}
