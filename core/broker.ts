@@ -5,14 +5,19 @@
  * Adding a listener (MQTT, AMQP): write `start…(engine or service, config, logger)` returning a
  * `Listener`, and push it in `startListeners` below.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConnectionRegistry } from './api/connections.ts';
+import { renderMetrics } from './api/metrics.ts';
 import { createService, type Service } from './api/service.ts';
 import type { SluiceConfig } from './config.ts';
 import { Engine } from './engine/engine.ts';
 import { createLogger, type Logger } from './log.ts';
 import { startHttp, type StaticFiles } from './protocols/http/server.ts';
 import { startMqtt } from './protocols/mqtt/index.ts';
+import { BrokerSecurity } from './security/policy.ts';
+import { loadTls } from './security/tls.ts';
+import { SecurityStore } from './store/security-store.ts';
 import { defaultUiDir, uiStaticFiles } from './protocols/http/static-files.ts';
 
 /** A running door of the broker. */
@@ -32,6 +37,15 @@ export interface Broker {
   /** Base URL of the HTTP API. */
   readonly httpUrl: string;
   readonly listeners: readonly Listener[];
+  /** Users, roles, ACL and audit; the policy every listener authorizes with. */
+  readonly security: BrokerSecurity;
+  /** Where listeners report client connections (connections.list / disconnect). */
+  readonly connections: ConnectionRegistry;
+  /**
+   * Set on the first start (config security.firstRun = generate-admin): the admin's one-time
+   * password, also written to `file` (mode 0600). The host prints it once.
+   */
+  readonly firstRunAdmin?: { readonly user: string; readonly password: string; readonly file: string };
   /** Drains cleanly: listeners closed, then the engine (pending commits written). Idempotent. */
   close(): Promise<void>;
 }
@@ -55,8 +69,12 @@ export const version: string = (
 export async function createBroker(config: SluiceConfig, options: BrokerOptions = {}): Promise<Broker> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const engine = await openEngine(config, logger);
+  const security = new BrokerSecurity(new SecurityStore(engine.store.database), config.security, logger);
+  const connections = new ConnectionRegistry();
   const service = createService(engine, {
     version,
+    security,
+    connections,
     ...(options.rateIntervalMs !== undefined && { rateIntervalMs: options.rateIntervalMs }),
   });
   const listeners: Listener[] = [];
@@ -68,7 +86,9 @@ export async function createBroker(config: SluiceConfig, options: BrokerOptions 
       await engine.close();
       logger.info('broker stopped');
     })());
+  let firstRunAdmin: Broker['firstRunAdmin'];
   try {
+    firstRunAdmin = await firstRun(security, config, logger);
     await ensureDeclaredQueues(engine, config, logger);
     await startListeners(listeners, engine, service, config, logger, options);
   } catch (error) {
@@ -76,7 +96,41 @@ export async function createBroker(config: SluiceConfig, options: BrokerOptions 
     throw error;
   }
   logger.info({ dataDir: config.dataDir, listeners: listeners.map((l) => l.url) }, 'broker started');
-  return { engine, service, httpUrl: listeners[0]!.url, listeners, close };
+  return {
+    engine,
+    service,
+    security,
+    connections,
+    httpUrl: listeners[0]!.url,
+    listeners,
+    close,
+    ...(firstRunAdmin && { firstRunAdmin }),
+  };
+}
+
+/**
+ * First start with no users (docs/security.md): create `admin` with a random password written
+ * to a 0600 file in the data directory, or leave setup to the UI (`auth.setup`).
+ */
+async function firstRun(
+  security: BrokerSecurity,
+  config: SluiceConfig,
+  logger: Logger,
+): Promise<Broker['firstRunAdmin']> {
+  if (!security.setupRequired) return undefined;
+  if (config.security.firstRun === 'setup') {
+    logger.warn('no users yet: open the UI to create the first admin (auth.setup is open until then)');
+    return undefined;
+  }
+  const admin = await security.createInitialAdmin();
+  if (!admin) return undefined;
+  const file = join(config.dataDir, 'initial-admin-password');
+  if (!existsSync(file)) writeFileSync(file, `${admin.user}:${admin.password}\n`, { mode: 0o600 });
+  logger.warn(
+    { user: admin.user, file },
+    'first run: created the admin user; its password is in the file (delete it once noted)',
+  );
+  return { ...admin, file };
 }
 
 function openEngine(config: SluiceConfig, logger: Logger): Promise<Engine> {
@@ -115,16 +169,38 @@ async function startListeners(
 ): Promise<void> {
   // The UI is served whenever its build exists (`npm run build`); the API runs either way.
   const staticFiles = options.staticFiles ?? uiStaticFiles();
-  const http = await startHttp(service, { ...config.http, logger, version, ...(staticFiles && { staticFiles }) });
+  const tls = loadTls(config.tls); // one certificate for every door (docs/security.md)
+  const startedAt = Date.now();
+  const http = await startHttp(service, {
+    ...config.http,
+    logger,
+    version,
+    ...(staticFiles && { staticFiles }),
+    ...(tls && { tls }),
+    metrics: () => renderMetrics(service, startedAt),
+  });
   listeners.push({ name: 'http', url: http.url, close: http.close });
   if (staticFiles) logger.info({ url: `${http.url}/`, dir: options.staticFiles ? 'host' : defaultUiDir }, 'UI served');
   if (config.mqtt.enabled) {
-    const mqtt = await startMqtt(engine, config.mqtt, logger);
+    // The shared certificate starts MQTT's TLS listener unless its own section names one.
+    const mqttConfig = {
+      ...config.mqtt,
+      tls: {
+        ...config.mqtt.tls,
+        ...(config.mqtt.tls.cert === undefined && config.tls.cert !== undefined && { cert: config.tls.cert }),
+        ...(config.mqtt.tls.key === undefined && config.tls.key !== undefined && { key: config.tls.key }),
+        ...(config.mqtt.tls.ca === undefined && config.tls.ca !== undefined && { ca: config.tls.ca }),
+      },
+    };
+    const mqtt = await startMqtt(engine, mqttConfig, logger, {
+      security: service.policy,
+      connections: service.connections,
+    });
     const { tcp, ws, tls } = mqtt.ports;
     const urls = [
       tcp !== undefined && `mqtt://${config.mqtt.tcp.host}:${tcp}`,
       ws !== undefined && `ws://${config.mqtt.ws.host}:${ws}${config.mqtt.ws.path}`,
-      tls !== undefined && `mqtts://${config.mqtt.tls.host}:${tls}`,
+      tls !== undefined && `mqtts://${mqttConfig.tls.host}:${tls}`,
     ].filter(Boolean);
     // Closed before the engine: it releases its consumers' deliveries back into the queues.
     listeners.push({ name: 'mqtt', url: urls.join(' '), close: mqtt.close });

@@ -34,6 +34,7 @@ import {
 import { createBroker, version } from './broker.ts';
 import { loadConfig, type ConfigInput } from './config.ts';
 import { SluiceError } from './errors.ts';
+import { createSelfSignedCertificate } from './security/tls.ts';
 
 /** Process exit codes. */
 export const exitCodes = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const;
@@ -531,6 +532,138 @@ export const clientCommands: ReadonlyArray<ClientCommand<UnaryOperationName>> = 
         : ''),
   }),
   command({
+    words: ['auth', 'status'],
+    op: 'auth.status',
+    human: (o) =>
+      details([
+        ['setup required', String(o.setupRequired)],
+        ['anonymous', String(o.anonymous)],
+      ]),
+  }),
+  command({
+    words: ['auth', 'setup'],
+    op: 'auth.setup',
+    human: (o) => `Created admin ${o.user}; token (until ${time(o.expiresAt)}):\n${o.token}`,
+  }),
+  command({
+    words: ['auth', 'login'],
+    op: 'auth.login',
+    args: ['<user>'],
+    human: (o) => `${o.token}\n(valid until ${time(o.expiresAt)}; use --token or SLUICE_TOKEN)`,
+  }),
+  command({
+    words: ['auth', 'logout'],
+    op: 'auth.logout',
+    human: (o) => (o.loggedOut ? 'Token revoked' : 'No token given'),
+  }),
+  command({
+    words: ['auth', 'whoami'],
+    op: 'auth.whoami',
+    human: (o) => `${o.user ?? '(anonymous)'} via ${o.protocol}, roles: ${o.roles.join(', ') || '-'}`,
+  }),
+  command({
+    words: ['users', 'list'],
+    op: 'users.list',
+    human: (o) =>
+      table(
+        ['USER', 'ROLES', 'CREATED'],
+        o.users.map((u) => [u.name, u.roles.join(' '), time(u.createdAt)]),
+      ),
+  }),
+  command({
+    words: ['users', 'create'],
+    op: 'users.create',
+    args: ['<name>'],
+    human: (u) => `Created user ${u.name} (${u.roles.join(', ') || 'no roles'})`,
+  }),
+  command({
+    words: ['users', 'update'],
+    op: 'users.update',
+    args: ['<name>'],
+    human: (u) => `Updated user ${u.name} (${u.roles.join(', ') || 'no roles'})`,
+  }),
+  command({ words: ['users', 'delete'], op: 'users.delete', args: ['<name>'], human: (o) => `Deleted user ${o.name}` }),
+  command({
+    words: ['roles', 'list'],
+    op: 'roles.list',
+    human: (o) =>
+      table(
+        ['ROLE', 'RULES', 'DESCRIPTION'],
+        o.roles.map((r) => [
+          r.name,
+          r.rules.map((rule) => `${rule.actions.join(',')} on ${rule.patterns.join(' ')}`).join('; '),
+          r.description,
+        ]),
+      ),
+  }),
+  command({
+    words: ['roles', 'put'],
+    op: 'roles.put',
+    args: ['<name>'],
+    derive: false,
+    extra: (cmd) =>
+      cmd
+        .option('--description <text>', 'what the role is for')
+        .requiredOption(
+          '--rule <actions:patterns>',
+          'e.g. publish,subscribe:plant/# (repeatable)',
+          (rule: string, previous: string[] = []) => [...previous, rule],
+        ),
+    input: (args, options) => ({
+      name: args.name as string,
+      ...(options.description !== undefined && { description: options.description as string }),
+      rules: (options.rule as string[]).map((rule) => {
+        const at = rule.indexOf(':');
+        if (at <= 0) throw new UsageError(`--rule takes actions:patterns, got "${rule}"`);
+        return { actions: rule.slice(0, at).split(',') as never, patterns: rule.slice(at + 1).split(',') };
+      }),
+    }),
+    human: (r) => `Saved role ${r.name}`,
+  }),
+  command({ words: ['roles', 'delete'], op: 'roles.delete', args: ['<name>'], human: (o) => `Deleted role ${o.name}` }),
+  command({
+    words: ['audit', 'list'],
+    op: 'audit.list',
+    human: (o) =>
+      table(
+        ['ID', 'AT', 'USER', 'VIA', 'OPERATION', 'RESOURCE', 'RESULT', 'DETAIL'],
+        o.records.map((r) => [
+          r.id,
+          time(r.at),
+          r.user ?? '(anonymous)',
+          r.protocol,
+          r.operation,
+          r.resource,
+          r.result,
+          r.detail ?? '',
+        ]),
+      ) + (o.nextAfterId ? `\nmore: --after-id ${o.nextAfterId}` : ''),
+  }),
+  command({
+    words: ['connections', 'list'],
+    op: 'connections.list',
+    human: (o) =>
+      table(
+        ['ID', 'PROTOCOL', 'CLIENT', 'USER', 'ADDRESS', 'SINCE', 'IN', 'OUT'],
+        o.connections.map((c) => [
+          c.id,
+          c.protocol,
+          c.clientId ?? '-',
+          c.user ?? '(anonymous)',
+          c.address ?? '-',
+          time(c.connectedAt),
+          c.counters.messagesIn,
+          c.counters.messagesOut,
+        ]),
+      ),
+  }),
+  command({
+    words: ['connections', 'disconnect'],
+    op: 'connections.disconnect',
+    args: ['<id>'],
+    human: (o) => `Disconnected ${o.id}`,
+  }),
+  command({
     words: ['health'],
     op: 'health',
     human: (h) => `${h.status} (Sluice ${h.version}, up ${Math.round(h.uptimeMs / 1000)} s)`,
@@ -542,6 +675,7 @@ export const specialCommands: ReadonlyArray<{ readonly words: readonly string[];
   { words: ['dmq', 'export'], op: 'dmq.export' },
   { words: ['watch'], op: 'events.stream' },
   { words: ['topics', 'stream'], op: 'topics.stream' },
+  { words: ['audit', 'export'], op: 'audit.export' },
 ];
 
 // ── program ──────────────────────────────────────────────────────────────────────────
@@ -584,13 +718,25 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .version(version)
     .option('--url <url>', 'broker URL for client commands (env SLUICE_URL)', process.env.SLUICE_URL || defaultUrl)
     .option('--json', 'print machine-readable JSON')
+    .option('--auth <user:password>', 'Basic credentials (env SLUICE_AUTH)', process.env.SLUICE_AUTH || undefined)
+    .option(
+      '--token <token>',
+      'bearer token from `sluice auth login` (env SLUICE_TOKEN)',
+      process.env.SLUICE_TOKEN || undefined,
+    )
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
 
   const run: RunClient = async (cmd, work) => {
-    const globals = cmd.optsWithGlobals<{ url: string; json?: boolean }>();
+    const globals = cmd.optsWithGlobals<{ url: string; json?: boolean; auth?: string; token?: string }>();
     const client = createHttpClient(globals.url);
+    if (globals.token !== undefined) client.setAuth({ token: globals.token });
+    else if (globals.auth !== undefined) {
+      const at = globals.auth.indexOf(':');
+      if (at <= 0) throw new UsageError('--auth takes user:password');
+      client.setAuth({ username: globals.auth.slice(0, at), password: globals.auth.slice(at + 1) });
+    }
     const text = await work({ client, args: {}, options: cmd.opts(), json: globals.json === true });
     if (text !== '') io.out(`${text}\n`);
     setExit(exitCodes.ok);
@@ -601,6 +747,11 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     dmq: 'Dead messages: list, show, counts, redeliver, purge, export',
     replay: 'Replay the message log into a queue',
     topics: 'Topics: the live tree, publish a raw payload, stream a filter',
+    auth: 'Log in (tokens), first-run setup, who am I',
+    users: 'Users: list, create, update (password, roles), delete',
+    roles: 'Roles and their ACL rules',
+    audit: 'The audit log of management actions: list, export',
+    connections: 'Client connections on every protocol: list, disconnect',
   };
   const groups = new Map<string, Command>();
   for (const spec of clientCommands) {
@@ -637,6 +788,51 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
       return '';
     });
   });
+
+  const auditExport = groups
+    .get('audit')!
+    .command('export')
+    .description(contract['audit.export'].summary)
+    .option('--output <file>', 'write to a file instead of stdout');
+  const auditFields = deriveOptions(auditExport, inputShape('audit.export'));
+  auditExport.action(async (_options: unknown, self: Command) => {
+    await run(self, async ({ client, options }) => {
+      const input = pick(options, auditFields);
+      parseInput('audit.export', input);
+      const file =
+        options.output === undefined ? undefined : createWriteStream(options.output as string, { mode: 0o600 });
+      for await (const line of client.stream('audit.export', input)) {
+        const text = `${JSON.stringify(line)}\n`;
+        if (file) file.write(text);
+        else io.out(text);
+      }
+      if (file) await new Promise((resolve) => file.end(resolve));
+      return '';
+    });
+  });
+
+  program
+    .command('tls')
+    .description('TLS material for a lab')
+    .command('create-self-signed')
+    .description(
+      'Write a self-signed cert.pem and key.pem (needs the openssl CLI); point config tls.cert/tls.key at them',
+    )
+    .option('--out <dir>', 'where to write them', '.')
+    .option(
+      '--host <name>',
+      'DNS name or IP the certificate is for (repeatable)',
+      (host: string, previous: string[] = []) => [...previous, host],
+    )
+    .option('--days <n>', 'validity in days', (text) => Number(text), 825)
+    .action(async (options: { out: string; host?: string[]; days: number }) => {
+      const hosts = options.host ?? ['localhost', '127.0.0.1'];
+      const written = await createSelfSignedCertificate(options.out, hosts, options.days);
+      io.out(
+        `Wrote ${written.cert} and ${written.key} for ${hosts.join(', ')}\nconfig: { "tls": { "cert": "${written.cert}", "key": "${written.key}" } }\n`,
+      );
+      setExit(exitCodes.ok);
+    });
 
   program
     .command('watch')
@@ -716,6 +912,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--mqtt-port <port>', 'MQTT over TCP port; 0 picks a free one (env SLUICE_MQTT_PORT)')
     .option('--mqtt-ws-port <port>', 'MQTT over WebSocket port; 0 picks a free one (env SLUICE_MQTT_WS_PORT)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env SLUICE_LOG_LEVEL)')
+    .option('--anonymous', 'let clients without credentials in (lab use; config security.anonymous)')
     .action(async (options: Record<string, string | undefined>) => {
       setExit(await serve(options, io));
     });
@@ -736,6 +933,7 @@ async function serve(options: Record<string, string | undefined>, io: Output): P
       },
     }),
     ...(options.dataDir !== undefined && { dataDir: options.dataDir }),
+    ...(options.anonymous !== undefined && { security: { anonymous: true } }),
     ...(options.logLevel !== undefined && { logLevel: options.logLevel as ConfigInput['logLevel'] }),
     http: {
       ...(options.httpHost !== undefined && { host: options.httpHost }),
@@ -746,6 +944,13 @@ async function serve(options: Record<string, string | undefined>, io: Output): P
   const broker = await createBroker(config);
   io.out(`Sluice ${version} serving ${broker.httpUrl} (data in ${config.dataDir})\n`);
   for (const listener of broker.listeners.slice(1)) io.out(`  ${listener.name}: ${listener.url}\n`);
+  if (broker.firstRunAdmin) {
+    const { user, password, file } = broker.firstRunAdmin;
+    // Printed once, on the first start only (DESIGN.md: a first run creates an admin).
+    io.out(
+      `First run: created user "${user}" with password ${password}\n  (also in ${file}, mode 0600; change it with sluice users update ${user} --password …)\n`,
+    );
+  }
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

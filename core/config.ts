@@ -41,6 +41,49 @@ export const httpConfigSchema = z.strictObject({
     .prefault({}),
 });
 
+/** Users, roles, ACL, tokens, brute-force slowdown and audit (docs/security.md). */
+export const securityConfigSchema = z.strictObject({
+  /** Let clients without credentials in, as anonymous with `anonymousRoles`. Off unless switched on. */
+  anonymous: z.boolean().default(false),
+  /** Roles anonymous clients get when `anonymous` is on (default: admin — a lab broker with no security). */
+  anonymousRoles: z.array(z.string().min(1)).default(['admin']),
+  /**
+   * First start with no users: `generate-admin` creates `admin` with a random password, printed
+   * once and written to `<dataDir>/initial-admin-password` (mode 0600); `setup` waits for the
+   * UI's first-run page (the unauthenticated `auth.setup` operation, open only while no user exists).
+   */
+  firstRun: z.enum(['generate-admin', 'setup']).default('generate-admin'),
+  /** Lifetime of bearer tokens from login. */
+  tokenTtlMs: z
+    .number()
+    .int()
+    .positive()
+    .default(12 * 60 * 60 * 1000),
+  /** Failed logins: free attempts, then an exponential delay per user and per address. */
+  bruteForce: z
+    .strictObject({
+      freeAttempts: z.number().int().min(0).default(3),
+      baseDelayMs: z.number().int().min(0).default(500),
+      maxDelayMs: z.number().int().min(0).default(30_000),
+      forgetAfterMs: z
+        .number()
+        .int()
+        .positive()
+        .default(15 * 60 * 1000),
+    })
+    .prefault({}),
+  /** Audit records kept (oldest pruned). */
+  auditMaxRecords: z.number().int().positive().default(100_000),
+});
+
+/** One certificate for every TLS listener (HTTP, MQTT, AMQP); PEM text or a path to a PEM file. */
+export const tlsConfigSchema = z.strictObject({
+  cert: z.string().min(1).optional(),
+  key: z.string().min(1).optional(),
+  /** CA bundle for client certificates (optional). */
+  ca: z.string().min(1).optional(),
+});
+
 /** The broker's whole configuration. */
 export const configSchema = z.strictObject({
   /** Where the database lives. */
@@ -50,6 +93,10 @@ export const configSchema = z.strictObject({
     .default(() => defaultDataDir()),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   http: httpConfigSchema.prefault({}),
+  /** Users, roles, ACL, tokens, audit; see docs/security.md. */
+  security: securityConfigSchema.prefault({}),
+  /** Shared TLS material: HTTP becomes HTTPS, MQTT's TLS listener starts (AMQP: amqps) when set. */
+  tls: tlsConfigSchema.prefault({}),
   /** The MQTT listener (TCP, WebSocket, TLS); see docs/mqtt.md. */
   mqtt: mqttConfigSchema.prefault({}),
   limits: z
@@ -109,6 +156,8 @@ export const environmentVariables: Readonly<Record<string, readonly string[]>> =
   SLUICE_MQTT_WS_PORT: ['mqtt', 'ws', 'port'],
   SLUICE_MQTT_HOST: ['mqtt', 'tcp', 'host'],
   SLUICE_HTTP_PORT: ['http', 'port'],
+  SLUICE_TLS_CERT: ['tls', 'cert'],
+  SLUICE_TLS_KEY: ['tls', 'key'],
 };
 
 /** The per-user app-data directory for Sluice on this platform. */

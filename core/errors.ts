@@ -131,6 +131,30 @@ export const errorCatalog = {
     amqp: 'amqp:unauthorized-access',
     title: 'Not authenticated',
   },
+  'user-not-found': {
+    http: 404,
+    mqtt: 0x80,
+    amqp: 'amqp:not-found',
+    title: 'User not found',
+  },
+  'user-exists': {
+    http: 409,
+    mqtt: 0x83,
+    amqp: 'amqp:resource-locked',
+    title: 'User already exists',
+  },
+  'role-not-found': {
+    http: 404,
+    mqtt: 0x80,
+    amqp: 'amqp:not-found',
+    title: 'Role not found',
+  },
+  'connection-not-found': {
+    http: 404,
+    mqtt: 0x80,
+    amqp: 'amqp:not-found',
+    title: 'Connection not found',
+  },
   'broker-closing': {
     http: 503,
     mqtt: 0x8b, // Server shutting down

@@ -330,6 +330,70 @@ export const topicNodeSchema = z.object({
   }),
 });
 
+/** DESIGN.md permissions (the same list as core/security/authorize.ts's `actions`; service.ts checks they agree). */
+export const actionSchema = z.enum(['publish', 'subscribe', 'consume', 'browse', 'replay', 'manage']);
+/** One permission. */
+export type WireAction = z.infer<typeof actionSchema>;
+
+// ── security and connections ─────────────────────────────────────────────────────────
+
+/** A user name. */
+export const userNameSchema = z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'a user name is 1–64 of A–Z a–z 0–9 . _ @ -');
+/** A new password. */
+export const passwordSchema = z.string().min(8, 'a password has at least 8 characters').max(1024);
+/** A user as the API shows it (never its password hash). */
+export const userSchema = z.object({
+  name: z.string(),
+  roles: z.array(z.string()),
+  createdAt: epochMs,
+  updatedAt: epochMs,
+});
+/** One ACL rule: actions granted on resource patterns (docs/security.md). */
+export const aclRuleSchema = z.strictObject({
+  actions: z.array(z.union([actionSchema, z.literal('*')])).min(1),
+  patterns: z.array(z.string().min(1).max(1024)).min(1).max(1000),
+});
+/** A role. */
+export const roleSchema = z.object({
+  name: z.string(),
+  description: z.string(),
+  rules: z.array(aclRuleSchema),
+  builtIn: z.boolean(),
+});
+/** A bearer token from login or setup. */
+export const tokenSchema = z.object({ token: z.string(), expiresAt: epochMs, user: z.string() });
+/** Selects audit records. */
+export const auditFilterSchema = z.strictObject({
+  user: z.string().optional(),
+  operation: z.string().optional(),
+  result: z.enum(['ok', 'refused', 'failed']).optional(),
+  from: epochMs.optional().meta({ description: 'At or after (ms since epoch)' }),
+  until: epochMs.optional().meta({ description: 'At or before (ms since epoch)' }),
+});
+/** One audit record. */
+export const auditRecordSchema = z.object({
+  id: idSchema,
+  at: epochMs,
+  user: z.string().nullable(),
+  protocol: z.string(),
+  address: z.string().nullable(),
+  operation: z.string(),
+  resource: z.string(),
+  result: z.enum(['ok', 'refused', 'failed']),
+  code: z.string().nullable(),
+  detail: z.string().nullable(),
+});
+/** A client connection on any protocol. */
+export const connectionSchema = z.object({
+  id: z.string(),
+  protocol: z.string(),
+  clientId: z.string().nullable(),
+  user: z.string().nullable(),
+  address: z.string().nullable(),
+  connectedAt: epochMs,
+  counters: z.object({ messagesIn: count, messagesOut: count }),
+});
+
 // ── operations ───────────────────────────────────────────────────────────────────────
 
 /** HTTP methods the API uses. */
@@ -352,6 +416,27 @@ export interface HttpBinding {
   readonly body?: 'json' | 'raw';
 }
 
+/**
+ * What a caller needs to run an operation (docs/security.md). `public`: nothing, not even
+ * credentials (health, login, first-run setup). `authenticated`: any principal the policy lets
+ * in. `acl`: `action` on every resource `resources(input)` names (topics, filters, queue names,
+ * or `$security` / `$connections` for user and connection management).
+ */
+export type Permission<Input = never> =
+  | { readonly kind: 'public' }
+  | { readonly kind: 'authenticated' }
+  | {
+      readonly kind: 'acl';
+      readonly action: WireAction;
+      resources(input: Input): readonly string[];
+    };
+
+const publicAccess = { kind: 'public' } as const;
+const authenticated = { kind: 'authenticated' } as const;
+const everything = () => ['#'];
+const securityResource = () => ['$security'];
+const connectionsResource = () => ['$connections'];
+
 /** One API operation, declared as data. */
 export interface Operation<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
   readonly summary: string;
@@ -361,6 +446,8 @@ export interface Operation<I extends z.ZodType = z.ZodType, O extends z.ZodType 
   /** Codes this operation answers with besides the common ones. */
   readonly errors: readonly ErrorCode[];
   readonly http: HttpBinding;
+  /** Who may run it; enforced by the service for every transport (HTTP, IPC, CLI). */
+  readonly permission: Permission<z.output<I>>;
   /**
    * `ndjson`: the answer is a stream of lines (large exports), not one JSON document.
    * `events`: a live subscription; `output` is the schema of one event (HTTP: server-sent events).
@@ -391,6 +478,7 @@ export const contract = {
     output: z.object({ queues: z.array(queueInfoSchema) }),
     errors: [],
     http: { method: 'GET', path: `${api}/queues` },
+    permission: { kind: 'acl', action: 'browse', resources: everything },
   }),
   'queues.get': operation({
     summary: 'Show one queue',
@@ -398,6 +486,7 @@ export const contract = {
     output: queueInfoSchema,
     errors: ['queue-not-found', 'invalid-queue-name'],
     http: { method: 'GET', path: `${api}/queues/:name` },
+    permission: { kind: 'acl', action: 'browse', resources: (input) => [input.name] },
   }),
   'queues.create': operation({
     summary: 'Create a durable queue',
@@ -405,6 +494,7 @@ export const contract = {
     output: queueInfoSchema,
     errors: ['queue-exists', 'invalid-queue-name', 'invalid-topic-filter'],
     http: { method: 'POST', path: `${api}/queues`, status: 201 },
+    permission: { kind: 'acl', action: 'manage', resources: (input) => [input.name] },
   }),
   'queues.update': operation({
     summary: 'Change a queue’s configuration; fields not given keep their value',
@@ -416,6 +506,7 @@ export const contract = {
     output: queueInfoSchema,
     errors: ['queue-not-found', 'invalid-queue-name', 'invalid-topic-filter'],
     http: { method: 'PATCH', path: `${api}/queues/:name` },
+    permission: { kind: 'acl', action: 'manage', resources: (input) => [input.name] },
   }),
   'queues.delete': operation({
     summary: 'Delete a queue and its messages; with consumers attached it needs force',
@@ -423,6 +514,7 @@ export const contract = {
     output: z.object({ name: z.string(), deleted: z.literal(true) }),
     errors: ['queue-not-found', 'queue-in-use', 'invalid-queue-name'],
     http: { method: 'DELETE', path: `${api}/queues/:name` },
+    permission: { kind: 'acl', action: 'manage', resources: (input) => [input.name] },
   }),
   'queues.purge': operation({
     summary: 'Remove every ready message from a queue (in-flight ones stay with their consumers)',
@@ -430,6 +522,7 @@ export const contract = {
     output: z.object({ name: z.string(), purged: count }),
     errors: ['queue-not-found', 'invalid-queue-name'],
     http: { method: 'POST', path: `${api}/queues/:name/messages:purge` },
+    permission: { kind: 'acl', action: 'manage', resources: (input) => [input.name] },
   }),
   'queues.browse': operation({
     summary: 'Look at the messages in a queue in delivery order without consuming them',
@@ -450,6 +543,7 @@ export const contract = {
     }),
     errors: ['queue-not-found', 'invalid-queue-name'],
     http: { method: 'GET', path: `${api}/queues/:name/messages` },
+    permission: { kind: 'acl', action: 'browse', resources: (input) => [input.name] },
   }),
   'dmq.list': operation({
     summary: 'List dead messages in death order, filtered and paged',
@@ -457,6 +551,7 @@ export const contract = {
     output: z.object({ deadMessages: z.array(deadMessageSchema), nextAfterId: idSchema.nullable() }),
     errors: ['invalid-topic-filter'],
     http: { method: 'GET', path: `${api}/dead-messages` },
+    permission: { kind: 'acl', action: 'browse', resources: (input) => [input.queue ?? '#'] },
   }),
   'dmq.get': operation({
     summary: 'Inspect one dead message',
@@ -464,6 +559,7 @@ export const contract = {
     output: deadMessageSchema,
     errors: ['dead-message-not-found'],
     http: { method: 'GET', path: `${api}/dead-messages/:id` },
+    permission: { kind: 'acl', action: 'browse', resources: everything },
   }),
   'dmq.counts': operation({
     summary: 'Count dead messages per DMQ and original queue',
@@ -474,6 +570,7 @@ export const contract = {
     }),
     errors: [],
     http: { method: 'GET', path: `${api}/dead-messages:counts` },
+    permission: { kind: 'acl', action: 'browse', resources: everything },
   }),
   'dmq.redeliver': operation({
     summary: 'Send dead messages back to their original queue (by ids, a filter, or all)',
@@ -484,6 +581,7 @@ export const contract = {
     }),
     errors: ['invalid-topic-filter'],
     http: { method: 'POST', path: `${api}/dead-messages:redeliver` },
+    permission: { kind: 'acl', action: 'manage', resources: (input) => [input.filter?.queue ?? '#'] },
   }),
   'dmq.purge': operation({
     summary: 'Delete dead messages for good (by ids, a filter, or all)',
@@ -491,6 +589,7 @@ export const contract = {
     output: z.object({ purged: count }),
     errors: ['invalid-topic-filter'],
     http: { method: 'POST', path: `${api}/dead-messages:purge` },
+    permission: { kind: 'acl', action: 'manage', resources: (input) => [input.filter?.queue ?? '#'] },
   }),
   'dmq.export': operation({
     summary: 'Export dead messages as NDJSON, one per line, payloads in base64',
@@ -498,6 +597,7 @@ export const contract = {
     output: deadMessageSchema,
     errors: ['invalid-topic-filter'],
     http: { method: 'GET', path: `${api}/dead-messages:export` },
+    permission: { kind: 'acl', action: 'browse', resources: (input) => [input.queue ?? '#'] },
     response: 'ndjson',
   }),
   'replay.start': operation({
@@ -506,6 +606,7 @@ export const contract = {
     output: replayStatusSchema,
     errors: ['queue-not-found', 'replay-before-retention', 'message-not-found', 'invalid-topic-filter'],
     http: { method: 'POST', path: `${api}/replays`, status: 201 },
+    permission: { kind: 'acl', action: 'replay', resources: (input) => [input.target.queue] },
   }),
   'replay.get': operation({
     summary: 'Show a replay’s progress',
@@ -513,6 +614,7 @@ export const contract = {
     output: replayStatusSchema,
     errors: ['replay-not-found'],
     http: { method: 'GET', path: `${api}/replays/:id` },
+    permission: { kind: 'acl', action: 'browse', resources: everything },
   }),
   'replay.list': operation({
     summary: 'List replays, newest first',
@@ -520,6 +622,7 @@ export const contract = {
     output: z.object({ replays: z.array(replayStatusSchema) }),
     errors: [],
     http: { method: 'GET', path: `${api}/replays` },
+    permission: { kind: 'acl', action: 'browse', resources: everything },
   }),
   'replay.cancel': operation({
     summary: 'Stop a running replay; what it already enqueued stays',
@@ -527,6 +630,7 @@ export const contract = {
     output: replayStatusSchema,
     errors: ['replay-not-found'],
     http: { method: 'POST', path: `${api}/replays/:id:cancel` },
+    permission: { kind: 'acl', action: 'replay', resources: everything },
   }),
   'messages.publish': operation({
     summary: 'Publish a message to a topic (e.g. a test message)',
@@ -534,6 +638,7 @@ export const contract = {
     output: publishReceiptSchema,
     errors: ['invalid-topic', 'payload-too-large', 'queue-full', 'store-full'],
     http: { method: 'POST', path: `${api}/messages`, status: 201 },
+    permission: { kind: 'acl', action: 'publish', resources: (input) => [input.topic] },
   }),
   'topics.publish': operation({
     summary:
@@ -542,6 +647,7 @@ export const contract = {
     output: publishReceiptSchema,
     errors: ['invalid-topic', 'payload-too-large', 'queue-full', 'store-full'],
     http: { method: 'POST', path: `${api}/topics/:topic*`, status: 201, body: 'raw' },
+    permission: { kind: 'acl', action: 'publish', resources: (input) => [input.topic] },
   }),
   'topics.stream': operation({
     summary: 'Live message events on the topic filter in the path (server-sent events; `#` as %23)',
@@ -552,6 +658,7 @@ export const contract = {
     output: brokerEventSchema,
     errors: ['invalid-topic-filter'],
     http: { method: 'GET', path: `${api}/topics/:filter*/stream` },
+    permission: { kind: 'acl', action: 'subscribe', resources: (input) => [input.filter] },
     response: 'events',
   }),
   'queues.receive': operation({
@@ -588,6 +695,7 @@ export const contract = {
     }),
     errors: ['queue-not-found', 'invalid-queue-name', 'queue-exclusive'],
     http: { method: 'POST', path: `${api}/queues/:name/messages:receive` },
+    permission: { kind: 'acl', action: 'consume', resources: (input) => [input.name] },
   }),
   'queues.ack': operation({
     summary: 'Acknowledge a received message: it is removed from the queue',
@@ -595,6 +703,7 @@ export const contract = {
     output: settleOutput,
     errors: ['queue-not-found', 'invalid-queue-name', 'unknown-delivery'],
     http: { method: 'POST', path: `${api}/queues/:name/messages/:deliveryId:ack` },
+    permission: { kind: 'acl', action: 'consume', resources: (input) => [input.name] },
   }),
   'queues.reject': operation({
     summary: 'Reject a received message: it goes to the dead message queue with the error given',
@@ -602,6 +711,7 @@ export const contract = {
     output: settleOutput,
     errors: ['queue-not-found', 'invalid-queue-name', 'unknown-delivery'],
     http: { method: 'POST', path: `${api}/queues/:name/messages/:deliveryId:reject` },
+    permission: { kind: 'acl', action: 'consume', resources: (input) => [input.name] },
   }),
   'queues.release': operation({
     summary: 'Give a received message back unprocessed: redelivered, the attempt not counted',
@@ -609,6 +719,7 @@ export const contract = {
     output: settleOutput,
     errors: ['queue-not-found', 'invalid-queue-name', 'unknown-delivery'],
     http: { method: 'POST', path: `${api}/queues/:name/messages/:deliveryId:release` },
+    permission: { kind: 'acl', action: 'consume', resources: (input) => [input.name] },
   }),
   'stats.get': operation({
     summary: 'Broker counters, rates, storage and per-queue state',
@@ -616,6 +727,7 @@ export const contract = {
     output: statsSchema,
     errors: [],
     http: { method: 'GET', path: `${api}/stats` },
+    permission: { kind: 'acl', action: 'browse', resources: everything },
   }),
   'events.stream': operation({
     summary:
@@ -638,6 +750,11 @@ export const contract = {
     output: brokerEventSchema,
     errors: ['invalid-topic-filter'],
     http: { method: 'GET', path: `${api}/events` },
+    permission: {
+      kind: 'acl',
+      action: 'subscribe',
+      resources: (input) => [...(input.topics ?? []), ...(input.stats ? ['#'] : [])],
+    },
     response: 'events',
   }),
   'topics.tree': operation({
@@ -660,6 +777,144 @@ export const contract = {
     }),
     errors: ['invalid-topic-filter'],
     http: { method: 'GET', path: `${api}/topics:tree` },
+    permission: { kind: 'acl', action: 'subscribe', resources: (input) => [input.filter] },
+  }),
+  'auth.status': operation({
+    summary: 'What a client needs before logging in: is first-run setup open, is anonymous access on',
+    input: z.strictObject({}),
+    output: z.object({ setupRequired: z.boolean(), anonymous: z.boolean() }),
+    errors: [],
+    http: { method: 'GET', path: `${api}/auth/status` },
+    permission: publicAccess,
+  }),
+  'auth.setup': operation({
+    summary: 'First run: create the first admin user (only while no user exists) and log in as it',
+    input: z.strictObject({ user: userNameSchema.default('admin'), password: passwordSchema }),
+    output: tokenSchema,
+    errors: ['not-authorized'],
+    http: { method: 'POST', path: `${api}/auth/setup`, status: 201 },
+    permission: publicAccess,
+  }),
+  'auth.login': operation({
+    summary: 'Exchange a user name and password for a bearer token (failed attempts are slowed down and logged)',
+    input: z.strictObject({ user: z.string().min(1).max(64), password: z.string().max(1024) }),
+    output: tokenSchema,
+    errors: ['not-authenticated'],
+    http: { method: 'POST', path: `${api}/auth/login` },
+    permission: publicAccess,
+  }),
+  'auth.logout': operation({
+    summary: 'Revoke the bearer token this request carries',
+    input: z.strictObject({}),
+    output: z.object({ loggedOut: z.boolean() }),
+    errors: [],
+    http: { method: 'POST', path: `${api}/auth/logout` },
+    permission: authenticated,
+  }),
+  'auth.whoami': operation({
+    summary: 'Who this request is, with its roles',
+    input: z.strictObject({}),
+    output: z.object({ user: z.string().nullable(), protocol: z.string(), roles: z.array(z.string()) }),
+    errors: [],
+    http: { method: 'GET', path: `${api}/auth/whoami` },
+    permission: authenticated,
+  }),
+  'users.list': operation({
+    summary: 'List users and their roles',
+    input: z.strictObject({}),
+    output: z.object({ users: z.array(userSchema) }),
+    errors: [],
+    http: { method: 'GET', path: `${api}/users` },
+    permission: { kind: 'acl', action: 'manage', resources: securityResource },
+  }),
+  'users.create': operation({
+    summary: 'Create a user with a password (stored scrypt-hashed) and roles',
+    input: z.strictObject({ name: userNameSchema, password: passwordSchema, roles: z.array(z.string()).default([]) }),
+    output: userSchema,
+    errors: ['user-exists', 'role-not-found'],
+    http: { method: 'POST', path: `${api}/users`, status: 201 },
+    permission: { kind: 'acl', action: 'manage', resources: securityResource },
+  }),
+  'users.update': operation({
+    summary: 'Change a user’s password or roles',
+    input: z.strictObject({
+      name: userNameSchema,
+      password: passwordSchema.optional(),
+      roles: z.array(z.string()).optional(),
+    }),
+    output: userSchema,
+    errors: ['user-not-found', 'role-not-found'],
+    http: { method: 'PATCH', path: `${api}/users/:name` },
+    permission: { kind: 'acl', action: 'manage', resources: securityResource },
+  }),
+  'users.delete': operation({
+    summary: 'Delete a user and revoke its tokens (not the last admin)',
+    input: z.strictObject({ name: userNameSchema }),
+    output: z.object({ name: z.string(), deleted: z.literal(true) }),
+    errors: ['user-not-found'],
+    http: { method: 'DELETE', path: `${api}/users/:name` },
+    permission: { kind: 'acl', action: 'manage', resources: securityResource },
+  }),
+  'roles.list': operation({
+    summary: 'List roles (built-in and defined) with their ACL rules',
+    input: z.strictObject({}),
+    output: z.object({ roles: z.array(roleSchema) }),
+    errors: [],
+    http: { method: 'GET', path: `${api}/roles` },
+    permission: { kind: 'acl', action: 'manage', resources: securityResource },
+  }),
+  'roles.put': operation({
+    summary: 'Create or replace a role’s ACL rules',
+    input: z.strictObject({
+      name: z.string().min(1).max(64),
+      description: z.string().max(1000).default(''),
+      rules: z.array(aclRuleSchema).max(1000),
+    }),
+    output: roleSchema,
+    errors: [],
+    http: { method: 'POST', path: `${api}/roles` },
+    permission: { kind: 'acl', action: 'manage', resources: securityResource },
+  }),
+  'roles.delete': operation({
+    summary: 'Delete a role no user has',
+    input: z.strictObject({ name: z.string().min(1).max(64) }),
+    output: z.object({ name: z.string(), deleted: z.literal(true) }),
+    errors: ['role-not-found'],
+    http: { method: 'DELETE', path: `${api}/roles/:name` },
+    permission: { kind: 'acl', action: 'manage', resources: securityResource },
+  }),
+  'audit.list': operation({
+    summary: 'Browse the audit log of management actions (who, what, when, result), oldest first',
+    input: auditFilterSchema.extend({ afterId: idSchema.optional(), ...page }).strict(),
+    output: z.object({ records: z.array(auditRecordSchema), nextAfterId: idSchema.nullable() }),
+    errors: [],
+    http: { method: 'GET', path: `${api}/audit` },
+    permission: { kind: 'acl', action: 'manage', resources: securityResource },
+  }),
+  'audit.export': operation({
+    summary: 'Export the audit log as NDJSON',
+    input: auditFilterSchema,
+    output: auditRecordSchema,
+    errors: [],
+    http: { method: 'GET', path: `${api}/audit:export` },
+    permission: { kind: 'acl', action: 'manage', resources: securityResource },
+    response: 'ndjson',
+  }),
+  'connections.list': operation({
+    summary: 'Client connections on every protocol: who, from where, since when, with counters',
+    input: z.strictObject({ protocol: z.string().optional() }),
+    output: z.object({ connections: z.array(connectionSchema) }),
+    errors: [],
+    http: { method: 'GET', path: `${api}/connections` },
+    permission: { kind: 'acl', action: 'browse', resources: connectionsResource },
+  }),
+  'connections.disconnect': operation({
+    summary: 'Close a client connection (its unsettled deliveries are redelivered)',
+    input: z.strictObject({ id: z.string().min(1).max(200) }),
+    output: z.object({ id: z.string(), disconnected: z.literal(true) }),
+    errors: ['connection-not-found'],
+    http: { method: 'POST', path: `${api}/connections/:id:disconnect` },
+    permission: { kind: 'acl', action: 'manage', resources: connectionsResource },
   }),
   health: operation({
     summary: 'Is the broker up, and which version',
@@ -667,6 +922,7 @@ export const contract = {
     output: z.object({ status: z.enum(['ok', 'closing']), version: z.string(), uptimeMs: count }),
     errors: [],
     http: { method: 'GET', path: `${api}/health` },
+    permission: publicAccess,
   }),
 } as const satisfies Record<string, Operation>;
 

@@ -3,11 +3,17 @@
  * are mapped types over the contract, so a missing operation fails to compile (STYLE.md §9);
  * every input is parsed with the contract's schema here, once, whatever transport it came by.
  */
-import { toSluiceError } from '../errors.ts';
+import { SluiceError, toSluiceError } from '../errors.ts';
 import type { DeadMessageSelection } from '../engine/dmq.ts';
 import type { Engine, QueueInfo } from '../engine/engine.ts';
+import type { actions } from '../security/authorize.ts';
+import { allowAllPolicy, authorize, type Principal } from '../security/authorize.ts';
+import type { BrokerSecurity } from '../security/policy.ts';
+import { ConnectionRegistry } from './connections.ts';
 import {
+  contract,
   parseInput,
+  type WireAction,
   type BrokerEvent,
   type EventOperationName,
   type OperationName,
@@ -30,23 +36,67 @@ export interface ServiceOptions {
   readonly rateIntervalMs?: number;
   /** Topic tree bounds (default 100 000 topics, 256-byte previews). */
   readonly topicTree?: Partial<TopicTreeLimits>;
+  /** Users, roles, ACL, audit. Without it every caller may do everything (tests, embedded use). */
+  readonly security?: BrokerSecurity;
+  /** Where listeners report their connections (default: a new, empty registry). */
+  readonly connections?: ConnectionRegistry;
 }
+
+/** Who is calling, as the transport established it. */
+export interface CallContext {
+  readonly principal: Principal;
+  /** The bearer token the request carried (for logout). */
+  readonly token?: string;
+}
+
+/**
+ * The host process itself (the Electron main process acting for its local user, broker
+ * internals): trusted, not checked. Transports acting for a remote or renderer user pass that
+ * user's context instead.
+ */
+export const hostContext: CallContext = { principal: { user: null, protocol: 'host' } };
+
+// The contract's permission list and core/security's must agree (types are never written twice,
+// but the browser-safe contract cannot import core/security): a compile error if they drift.
+const sameActions: [WireAction] extends [(typeof actions)[number]]
+  ? [(typeof actions)[number]] extends [WireAction]
+    ? true
+    : never
+  : never = true;
+void sameActions;
 
 /** Receives one live event; called synchronously after the commit that made it visible. */
 export type EventSink<N extends EventOperationName = EventOperationName> = (event: OperationOutput<N>) => void;
 
 /** The API implementation every transport (HTTP, IPC, CLI through HTTP) calls. */
 export interface Service {
-  /** Validates `input` and runs a one-answer operation; failures are SluiceErrors. */
-  call<N extends UnaryOperationName>(name: N, input: unknown): Promise<OperationOutput<N>>;
-  /** Validates `input` and returns a streamed operation's NDJSON lines (each ends in `\n`). */
-  stream<N extends StreamOperationName>(name: N, input: unknown): Iterable<string>;
+  /**
+   * Validates `input`, checks the operation's permission for `context` (default: the trusted
+   * host) and runs a one-answer operation; failures are SluiceErrors. Management operations
+   * are written to the audit log.
+   */
+  call<N extends UnaryOperationName>(name: N, input: unknown, context?: CallContext): Promise<OperationOutput<N>>;
+  /** Validates `input`, checks the permission, and returns a streamed operation's NDJSON lines (each ends in `\n`). */
+  stream<N extends StreamOperationName>(name: N, input: unknown, context?: CallContext): Iterable<string>;
   /**
    * Validates `input` and starts a live subscription; returns the function that ends it.
    * Events arrive synchronously from the engine: a transport that cannot keep up must buffer
    * boundedly and drop (see the HTTP SSE writer), never block or grow without limit.
    */
-  subscribe<N extends EventOperationName>(name: N, input: unknown, onEvent: EventSink<N>): () => void;
+  subscribe<N extends EventOperationName>(
+    name: N,
+    input: unknown,
+    onEvent: EventSink<N>,
+    context?: CallContext,
+  ): () => void;
+  /** The security policy every door uses (allow-all when the service has none). */
+  readonly policy: BrokerSecurity | typeof allowAllPolicy;
+  /** The connection registry listeners report to. */
+  readonly connections: ConnectionRegistry;
+  /** Engine and rate state for /metrics. */
+  readonly engine: Engine;
+  /** Current per-queue rates (sampled once a second). */
+  queueRates(name: string): ReturnType<RateSampler['queue']>;
   /** Every operation it implements (the contract's, checked by the compiler and by a test). */
   readonly operations: ReadonlySet<OperationName>;
   /** True once close() ran: health says `closing`, readiness fails. */
@@ -57,9 +107,11 @@ export interface Service {
 
 type MaybePromise<T> = T | Promise<T>;
 /** One handler per one-answer operation: a missing one is a compile error. */
-type UnaryHandlers = { [N in UnaryOperationName]: (input: ParsedInput<N>) => MaybePromise<OperationOutput<N>> };
+type UnaryHandlers = {
+  [N in UnaryOperationName]: (input: ParsedInput<N>, context: CallContext) => MaybePromise<OperationOutput<N>>;
+};
 /** One handler per streamed operation, yielding NDJSON lines. */
-type StreamHandlers = { [N in StreamOperationName]: (input: ParsedInput<N>) => Iterable<string> };
+type StreamHandlers = { [N in StreamOperationName]: (input: ParsedInput<N>, context: CallContext) => Iterable<string> };
 /** One handler per event operation: subscribes and returns the unsubscribe function. */
 type EventHandlers = { [N in EventOperationName]: (input: ParsedInput<N>, onEvent: EventSink<N>) => () => void };
 
@@ -141,6 +193,66 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
       }
     };
 
+  const security = options.security;
+  const policy = security ?? allowAllPolicy;
+  const connections = options.connections ?? new ConnectionRegistry();
+  const requireSecurity = (): BrokerSecurity => {
+    if (!security)
+      throw new SluiceError('invalid-config', 'This broker runs without a security store (users and roles are off)');
+    return security;
+  };
+
+  /** Checks `name`'s declared permission for `context` (STYLE.md §9: enforced once, for every transport). */
+  function authorizeCall(name: OperationName, input: unknown, context: CallContext): void {
+    if (context === hostContext) return;
+    const permission = contract[name].permission as
+      | { kind: 'public' | 'authenticated' }
+      | { kind: 'acl'; action: WireAction; resources(input: unknown): readonly string[] };
+    if (permission.kind !== 'acl') return;
+    for (const resource of permission.resources(input))
+      authorize(context.principal, permission.action, resource, policy);
+  }
+
+  /** Management operations (and security changes) go to the audit log, refusals included. */
+  function audited(name: OperationName, input: unknown): { resource: string } | undefined {
+    const permission = contract[name].permission as {
+      kind: string;
+      action?: string;
+      resources?: (i: unknown) => readonly string[];
+    };
+    const security = name.startsWith('auth.setup') || name.startsWith('users.') || name.startsWith('roles.');
+    if (permission.action !== 'manage' && !security) return undefined;
+    let resource = '';
+    try {
+      resource = (permission.resources?.(input) ?? []).join(' ');
+    } catch {
+      // unparsed input: no resource to name
+    }
+    if (name.startsWith('users.') || name.startsWith('roles.'))
+      resource = String((input as { name?: unknown } | undefined)?.name ?? '$security');
+    return { resource };
+  }
+
+  function record(name: OperationName, context: CallContext, resource: string, error?: SluiceError): void {
+    if (!security || context === hostContext) return;
+    const { principal } = context;
+    security.audit.record({
+      user: principal.user,
+      protocol: principal.protocol,
+      address: principal.address ?? null,
+      operation: name,
+      resource,
+      result:
+        error === undefined
+          ? 'ok'
+          : error.code === 'not-authorized' || error.code === 'not-authenticated'
+            ? 'refused'
+            : 'failed',
+      code: error?.code ?? null,
+      detail: error?.detail ?? null,
+    });
+  }
+
   const unary: UnaryHandlers = {
     'queues.list': () => ({ queues: engine.listQueues().map(wireQueue) }),
     'queues.get': ({ name }) => wireQueue(engine.getQueue(name)),
@@ -188,8 +300,9 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     'replay.cancel': ({ id }) => engine.replays.cancel(id),
     'messages.publish': publish,
     'topics.publish': publish,
-    'queues.receive': async ({ name, max, visibilityTimeoutMs, waitMs }) => {
-      const received = await receivers.receive(name, { max, visibilityTimeoutMs, waitMs, label: 'http:receive' });
+    'queues.receive': async ({ name, max, visibilityTimeoutMs, waitMs }, { principal }) => {
+      const label = `${principal.protocol === 'host' ? 'api' : principal.protocol}:receive`;
+      const received = await receivers.receive(name, { max, visibilityTimeoutMs, waitMs, label });
       return {
         messages: received.map(({ deliveryId, delivery, visibleUntil }) => ({
           deliveryId,
@@ -205,6 +318,78 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     'queues.release': settle('release'),
     'stats.get': () => brokerStats(),
     'topics.tree': ({ filter, limit }) => topicTree.snapshot(filter, limit),
+    'auth.status': () => ({
+      setupRequired: security?.setupRequired ?? false,
+      anonymous: security ? security.options.anonymous : true,
+    }),
+    'auth.setup': async ({ user, password }) => {
+      const sec = requireSecurity();
+      if (!sec.setupRequired)
+        throw new SluiceError('not-authorized', 'Setup is done: users exist. Log in as an admin to add users.');
+      await sec.createUser(user, password, ['admin']);
+      return sec.issueToken(user);
+    },
+    'auth.login': async ({ user, password }, context) => {
+      const sec = requireSecurity();
+      const principal = await sec.authenticate({
+        username: user,
+        password,
+        protocol: context.principal.protocol,
+        ...(context.principal.address !== undefined && { address: context.principal.address }),
+      });
+      return sec.issueToken(principal.user!);
+    },
+    'auth.logout': (_input, context) => {
+      if (context.token !== undefined) security?.revokeToken(context.token);
+      return { loggedOut: context.token !== undefined };
+    },
+    'auth.whoami': (_input, { principal }) => ({
+      user: principal.user,
+      protocol: principal.protocol,
+      roles: security ? security.rolesOf(principal).map((role) => role.name) : ['admin'],
+    }),
+    'users.list': () => ({
+      users: requireSecurity()
+        .listUsers()
+        .map((u) => ({ ...u, roles: [...u.roles] })),
+    }),
+    'users.create': async ({ name, password, roles: given }) => {
+      const user = await requireSecurity().createUser(name, password, given);
+      return { ...user, roles: [...user.roles] };
+    },
+    'users.update': async ({ name, password, roles: given }) => {
+      const user = await requireSecurity().updateUser(name, {
+        ...(password !== undefined && { password }),
+        ...(given !== undefined && { roles: given }),
+      });
+      return { ...user, roles: [...user.roles] };
+    },
+    'users.delete': ({ name }) => {
+      requireSecurity().deleteUser(name);
+      return { name, deleted: true as const };
+    },
+    'roles.list': () => ({ roles: requireSecurity().listRoles().map(wireRole) }),
+    'roles.put': ({ name, description, rules }) => wireRole(requireSecurity().putRole(name, description, rules)),
+    'roles.delete': ({ name }) => {
+      requireSecurity().deleteRole(name);
+      return { name, deleted: true as const };
+    },
+    'audit.list': ({ afterId, limit, ...filter }) => {
+      const records = requireSecurity().audit.query({
+        ...definedOnly(filter),
+        ...(afterId !== undefined && { afterId: Number(afterId) }),
+        limit,
+      });
+      return {
+        records: records.map(wireAudit),
+        nextAfterId: records.length === limit ? String(records[records.length - 1]!.id) : null,
+      };
+    },
+    'connections.list': ({ protocol }) => ({ connections: connections.list(protocol) }),
+    'connections.disconnect': ({ id }) => {
+      connections.disconnect(id);
+      return { id, disconnected: true as const };
+    },
     health: () => ({
       status: closing ? ('closing' as const) : ('ok' as const),
       version: options.version ?? '0.0.0',
@@ -214,6 +399,9 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
 
   const streams: StreamHandlers = {
     'dmq.export': (filter) => engine.deadMessages.exportNdjson(filter),
+    'audit.export': function* (filter) {
+      for (const row of requireSecurity().audit.all(definedOnly(filter))) yield `${JSON.stringify(wireAudit(row))}\n`;
+    },
   };
 
   const events: EventHandlers = {
@@ -240,21 +428,36 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
   rates.start();
   return {
     operations: new Set([...Object.keys(unary), ...Object.keys(streams), ...Object.keys(events)] as OperationName[]),
-    async call(name, input) {
-      const handler = unary[name] as (input: unknown) => MaybePromise<unknown>;
+    policy,
+    connections,
+    engine,
+    queueRates: (name) => rates.queue(name),
+    async call(name, input, context = hostContext) {
+      const handler = unary[name] as (input: unknown, context: CallContext) => MaybePromise<unknown>;
+      const audit = audited(name, input);
       try {
-        return (await handler(parseInput(name, input))) as OperationOutput<typeof name>;
+        const parsed = parseInput(name, input);
+        authorizeCall(name, parsed, context);
+        const output = (await handler(parsed, context)) as OperationOutput<typeof name>;
+        if (audit) record(name, context, audit.resource);
+        return output;
       } catch (error) {
-        throw toSluiceError(error);
+        const failure = toSluiceError(error);
+        if (audit) record(name, context, audit.resource, failure);
+        throw failure;
       }
     },
-    stream(name, input) {
-      const handler = streams[name] as (input: unknown) => Iterable<string>;
-      return handler(parseInput(name, input));
+    stream(name, input, context = hostContext) {
+      const handler = streams[name] as (input: unknown, context: CallContext) => Iterable<string>;
+      const parsed = parseInput(name, input);
+      authorizeCall(name, parsed, context);
+      return handler(parsed, context);
     },
-    subscribe(name, input, onEvent) {
+    subscribe(name, input, onEvent, context = hostContext) {
       const handler = events[name] as (input: unknown, onEvent: EventSink) => () => void;
-      return handler(parseInput(name, input), onEvent as EventSink);
+      const parsed = parseInput(name, input);
+      authorizeCall(name, parsed, context);
+      return handler(parsed, onEvent as EventSink);
     },
     get closing() {
       return closing;
@@ -267,6 +470,19 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
       receivers.close();
     },
   };
+}
+
+function wireRole(role: ReturnType<BrokerSecurity['listRoles']>[number]) {
+  return { ...role, rules: role.rules.map((rule) => ({ actions: [...rule.actions], patterns: [...rule.patterns] })) };
+}
+
+function wireAudit(row: ReturnType<BrokerSecurity['audit']['query']>[number]) {
+  return { ...row, id: String(row.id) };
+}
+
+/** Drops undefined fields (exactOptionalPropertyTypes). */
+function definedOnly<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as never;
 }
 
 function toSelection(selection: ParsedInput<'dmq.purge'>): DeadMessageSelection {

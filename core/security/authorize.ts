@@ -1,8 +1,8 @@
 import { SluiceError } from '../errors.ts';
 
-// DESIGN.md: Security. Every adapter asks the same authorize(); until the security issue lands
-// the only policy is allow-all, and authenticate() accepts everyone as anonymous unless the
-// config installs a real authenticator.
+// DESIGN.md: Security. Every adapter asks the same authorize(); the broker installs its policy
+// (core/security/policy.ts: users, roles, ACL, brute-force slowdown) through createBroker.
+// allowAllPolicy remains for listeners started on their own (tests, benchmarks).
 
 /** Who is acting: an authenticated user, or anonymous (user null). */
 export interface Principal {
@@ -12,10 +12,14 @@ export interface Principal {
   readonly protocol: string;
   /** Client id or connection label, for logs and audit. */
   readonly clientId?: string;
+  /** Remote address, for audit and brute-force bookkeeping. */
+  readonly address?: string;
 }
 
-/** DESIGN.md permissions. */
-export type Action = 'publish' | 'subscribe' | 'consume' | 'browse' | 'replay' | 'manage';
+/** DESIGN.md permissions, in order. */
+export const actions = ['publish', 'subscribe', 'consume', 'browse', 'replay', 'manage'] as const;
+/** One DESIGN.md permission. */
+export type Action = (typeof actions)[number];
 
 /** What a principal presents when connecting. */
 export interface Credentials {
@@ -23,6 +27,10 @@ export interface Credentials {
   readonly password?: Buffer | string;
   readonly protocol: string;
   readonly clientId?: string;
+  /** Remote address (brute-force slowdown is per user and per address). */
+  readonly address?: string;
+  /** A bearer token from a login instead of a user name and password (HTTP). */
+  readonly token?: string;
 }
 
 /** A security policy: checks credentials and decides each action on a topic filter or queue name. */

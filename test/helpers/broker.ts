@@ -8,6 +8,8 @@ export function testBrokerFlags(dir: string, flags: ConfigInput = {}): ConfigInp
   return {
     dataDir: dir,
     ...flags,
+    // Tests run open unless they say otherwise (security tests set their own users and switch).
+    security: { anonymous: true, ...flags.security },
     http: { port: 0, ...flags.http },
     mqtt: { ...flags.mqtt, tcp: { port: 0, ...flags.mqtt?.tcp }, ws: { port: 0, ...flags.mqtt?.ws } },
   };

@@ -38,18 +38,24 @@ describe('sluice serve', () => {
     child.stderr.on('data', (chunk) => (stderr += chunk));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      await waitFor(() => /serving (http:\/\/\S+)/.test(stdout), {
+      await waitFor(() => /serving (http:\/\/\S+)/.test(stdout) && /with password/.test(stdout), {
         timeoutMs: 15_000,
         what: `serve to start (${stderr})`,
       });
       const url = /serving (http:\/\/\S+)/.exec(stdout)![1]!;
-      const queue = await fetch(`${url}/api/v1/queues/declared`);
+      // First run: the admin's password is printed once; anonymous access is off by default.
+      const password = /created user "admin" with password (\S+)/.exec(stdout)?.[1];
+      assert.ok(password, `the first-run admin is announced: ${stdout}`);
+      assert.equal((await fetch(`${url}/api/v1/queues/declared`)).status, 401);
+      const authorization = `Basic ${Buffer.from(`admin:${password}`).toString('base64')}`;
+      const queue = await fetch(`${url}/api/v1/queues/declared`, { headers: { authorization } });
       assert.equal(queue.status, 200);
       assert.deepEqual(((await queue.json()) as { config: { subscriptions: string[] } }).config.subscriptions, [
         'plant/#',
       ]);
       const published = await fetch(`${url}/api/v1/messages`, {
         method: 'POST',
+        headers: { authorization },
         body: JSON.stringify({ topic: 'plant/line-1', payload: 'before stop' }),
       });
       assert.equal(published.status, 201);

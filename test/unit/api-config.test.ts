@@ -22,7 +22,15 @@ describe('broker configuration', () => {
   it('defaults fill every field', () => {
     const config = loadConfig({ env: { XDG_DATA_HOME: '/xdg' } });
     if (process.platform === 'linux') assert.equal(config.dataDir, '/xdg/sluice');
-    assert.deepEqual(config.http, { host: '127.0.0.1', port: 8080, maxBodyBytes: 32 * 1024 * 1024 });
+    assert.deepEqual(config.http, {
+      host: '127.0.0.1',
+      port: 8080,
+      maxBodyBytes: 32 * 1024 * 1024,
+      events: { heartbeatMs: 15_000, maxBufferedBytes: 1024 * 1024 },
+    });
+    assert.equal(config.security.anonymous, false, 'anonymous access is off unless switched on');
+    assert.equal(config.security.firstRun, 'generate-admin');
+    assert.deepEqual(config.tls, {});
     assert.equal(config.limits.maxMessageBytes, 16 * 1024 * 1024);
     assert.deepEqual(config.retention, {
       maxAgeMs: 7 * 24 * 3600 * 1000,
@@ -56,7 +64,10 @@ describe('broker configuration', () => {
     });
     cleanup();
     assert.equal(config.logLevel, 'debug');
-    assert.deepEqual(config.http, { host: '0.0.0.0', port: 2000, maxBodyBytes: 32 * 1024 * 1024 });
+    assert.deepEqual(
+      { ...config.http, events: undefined },
+      { host: '0.0.0.0', port: 2000, maxBodyBytes: 32 * 1024 * 1024, events: undefined },
+    );
     assert.equal(config.retention.maxAgeMs, null);
     assert.equal(config.retention.intervalMs, 10_000, 'a partial section keeps the other defaults');
     assert.equal(config.dataDir, '/flag/data');

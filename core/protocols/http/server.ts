@@ -3,10 +3,13 @@
  * NDJSON for streamed operations, and problem+json for every error; bad input never crashes it.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import type { EventOperationName, StreamOperationName, UnaryOperationName } from '../../api/contract.ts';
 import type { Service } from '../../api/service.ts';
 import { SluiceError, toSluiceError } from '../../errors.ts';
+import { authenticateChallenge, requestContext } from './auth.ts';
 import { serveEvents, type SseOptions } from './events.ts';
 import { buildOpenApi } from './openapi.ts';
 import { rawPublishInput } from './publish.ts';
@@ -35,6 +38,10 @@ export interface HttpOptions {
   readonly closeGraceMs?: number;
   /** Server-sent events: heartbeat and per-client buffer bound. */
   readonly events?: Partial<SseOptions>;
+  /** PEM certificate and key: serve HTTPS instead of HTTP. */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly ca?: string };
+  /** Answers GET /metrics (Prometheus text); checked like `stats.get` (browse). */
+  readonly metrics?: () => string;
 }
 
 const defaultSseOptions: SseOptions = { heartbeatMs: 15_000, maxBufferedBytes: 1024 * 1024 };
@@ -64,6 +71,16 @@ export async function startHttp(service: Service, options: HttpOptions): Promise
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (url.pathname === '/readyz')
       return sendJson(res, service.closing ? 503 : 200, { status: service.closing ? 'closing' : 'ready' });
+    if (url.pathname === '/metrics' && method === 'GET' && options.metrics) {
+      const context = await requestContext(req, service, false);
+      await service.call('stats.get', {}, context); // the same permission as stats (browse)
+      const text = options.metrics();
+      res.writeHead(200, {
+        'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+        'content-length': Buffer.byteLength(text),
+      });
+      return void res.end(text);
+    }
     if (url.pathname === openApiPath && method === 'GET') {
       openApi ??= JSON.stringify(buildOpenApi(options.version ?? '0.0.0'));
       return sendJson(res, 200, openApi);
@@ -90,6 +107,7 @@ export async function startHttp(service: Service, options: HttpOptions): Promise
     url: URL,
   ): Promise<void> => {
     const { name, operation } = route;
+    const context = await requestContext(req, service, operation.permission.kind === 'public');
     const fromRequest =
       route.method === 'GET' || route.method === 'DELETE'
         ? queryInput(operation.input, url.searchParams)
@@ -97,12 +115,13 @@ export async function startHttp(service: Service, options: HttpOptions): Promise
           ? rawPublishInput(req.headers, await readBody(req, options.maxBodyBytes), params.topic ?? '')
           : parseJsonObject(await readBody(req, options.maxBodyBytes));
     const input = { ...fromRequest, ...params }; // the path names the resource; a body cannot override it
-    if (operation.response === 'ndjson') return streamLines(res, service.stream(name as 'dmq.export', input));
+    if (operation.response === 'ndjson')
+      return streamLines(res, service.stream(name as StreamOperationName, input, context));
     if (operation.response === 'events') {
       const stream = serveEvents(
         req,
         res,
-        (onEvent) => service.subscribe(name as 'events.stream' | 'topics.stream', input, onEvent),
+        (onEvent) => service.subscribe(name as EventOperationName, input, onEvent, context),
         sseOptions,
       );
       eventStreams.add(stream.stop);
@@ -110,16 +129,14 @@ export async function startHttp(service: Service, options: HttpOptions): Promise
       eventStreams.delete(stream.stop);
       return;
     }
-    const output = await service.call(
-      name as Exclude<typeof name, 'dmq.export' | 'events.stream' | 'topics.stream'>,
-      input,
-    );
+    const output = await service.call(name as UnaryOperationName, input, context);
     sendJson(res, operation.http.status ?? 200, output);
   };
 
-  const server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => answerError(req, res, error, logger));
-  });
+  };
+  const server: Server = options.tls ? createTlsServer({ ...options.tls }, onRequest) : createServer(onRequest);
   // Refuse an oversized upload before the client sends it (curl waits for 100-continue).
   server.on('checkContinue', (req, res) => {
     try {
@@ -140,7 +157,7 @@ export async function startHttp(service: Service, options: HttpOptions): Promise
   await listen(server, options.host, options.port);
   const { port } = server.address() as AddressInfo;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  const url = `http://${host}:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://${host}:${port}`;
   logger.info({ url }, 'HTTP API listening');
 
   return {
@@ -202,7 +219,10 @@ function answerError(req: IncomingMessage, res: ServerResponse, thrown: unknown,
     return;
   }
   // A refused body may still be arriving: close after answering rather than read it all.
-  sendError(res, error, req.complete ? {} : { connection: 'close' });
+  sendError(res, error, {
+    ...(req.complete ? {} : { connection: 'close' }),
+    ...(error.code === 'not-authenticated' && authenticateChallenge),
+  });
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

@@ -1,5 +1,6 @@
 import * as m001 from './001-initial.ts';
 import * as m002 from './002-mqtt.ts';
+import * as m003 from './003-security.ts';
 
 /** A schema step; `version` is stored in PRAGMA user_version once applied. */
 export interface Migration {
@@ -8,4 +9,4 @@ export interface Migration {
 }
 
 /** All migrations in order. Append only: a released migration is never edited. */
-export const migrations: readonly Migration[] = [m001, m002];
+export const migrations: readonly Migration[] = [m001, m002, m003];
