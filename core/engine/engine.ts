@@ -96,6 +96,9 @@ export interface EngineContext {
   wake(queue: QueueRuntime): void;
 }
 
+/** Upper bounds (ms) of the commit latency histogram buckets (Prometheus `le`). */
+export const commitMsBucketBounds: readonly number[] = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500];
+
 /**
  * The broker engine: routing, queues, consumers, DMQ, replay, retention and expiry over one
  * SQLite store, with every state change made durable by a group commit before anyone sees it.
@@ -107,6 +110,8 @@ export class Engine implements ConsumerHost, EngineContext {
   readonly deadMessages: DeadMessages;
   readonly replays: ReplayManager;
   readonly logger: Logger;
+  /** Commits per latency bucket (`commitMsBucketBounds`), not cumulative; slower ones are only in `counters.commits`. */
+  readonly commitMsBuckets: number[] = commitMsBucketBounds.map(() => 0);
 
   private readonly router = new Router();
   private readonly queuesByName = new Map<string, QueueRuntime>();
@@ -131,6 +136,9 @@ export class Engine implements ConsumerHost, EngineContext {
       committed: (ms) => {
         this.counters.commits++;
         this.counters.commitMsTotal += ms;
+        // Histogram for /metrics: one bucket per commit, non-cumulative; above the last bound → none.
+        const bucket = commitMsBucketBounds.findIndex((bound) => ms <= bound);
+        if (bucket >= 0) this.commitMsBuckets[bucket]!++;
       },
       effectFailed: (error) => this.logger.error({ err: error }, 'after-commit effect failed'),
     });

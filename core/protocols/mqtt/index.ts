@@ -2,6 +2,7 @@ import { Aedes, type AuthenticateError, type Client } from 'aedes';
 import type { IncomingMessage } from 'node:http';
 import { Readable, type Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import type { ConnectionHandle, ConnectionRegistry } from '../../api/connections.ts';
 import type { Engine } from '../../engine/engine.ts';
 import { SluiceError, toSluiceError } from '../../errors.ts';
 import { allowAllPolicy, authorize, type Principal, type SecurityPolicy } from '../../security/authorize.ts';
@@ -30,9 +31,11 @@ export interface MqttListener {
   close(): Promise<void>;
 }
 
-/** Extra wiring; the broker passes its security policy once the security issue lands. */
+/** Extra wiring from the broker: its security policy and connection registry. */
 export interface StartMqttOptions {
   readonly security?: SecurityPolicy;
+  /** Authenticated clients are listed there (connections.list) and can be disconnected. */
+  readonly connections?: ConnectionRegistry;
 }
 
 /**
@@ -52,6 +55,7 @@ export async function startMqtt(
   const log = logger.child({ protocol: 'mqtt' });
   const security = options.security ?? allowAllPolicy;
   const sessions = new Map<Client, Session>();
+  const registered = new Map<Client, ConnectionHandle>();
   const context: SessionContext = { engine, config, logger: log, security, counters: { liveDropped: 0 } };
   const sessionOf = (client: PersistenceClient | null): Session | undefined =>
     client ? sessions.get(client as Client) : undefined;
@@ -84,12 +88,18 @@ export async function startMqtt(
         .authenticate({
           protocol: 'mqtt',
           clientId: client.id,
+          ...(remoteOf(client) !== undefined && { address: remoteOf(client) }),
           ...(username !== undefined && { username }),
           ...(password !== undefined && { password }),
         })
         .then(
           (principal) => {
             sessions.set(client, new Session(context, client as unknown as AedesClient, principal));
+            const handle = options.connections?.register(
+              { protocol: 'mqtt', clientId: client.id, user: principal.user, address: remoteOf(client) ?? null },
+              () => client.close(),
+            );
+            if (handle) registered.set(client, handle);
             callback(null, true);
           },
           (error: unknown) => {
@@ -145,6 +155,7 @@ export async function startMqtt(
     };
     if (packet.topic.startsWith('$SYS')) throw new SluiceError('not-authorized', '$SYS topics are reserved');
     authorize(principal, 'publish', packet.topic, security);
+    if (client) registered.get(client)?.countIn();
     const qos = (packet.qos ?? 0) as 0 | 1 | 2;
     // The common case, QoS 0/1 without retain, costs one promise: the engine's commit.
     if (qos < 2 && !packet.retain) return publishOnce(clientId, packet, qos);
@@ -201,6 +212,8 @@ export async function startMqtt(
 
   const closing = new Set<Promise<void>>();
   const endSession = (client: Client): void => {
+    registered.get(client)?.closed();
+    registered.delete(client);
     const session = sessions.get(client);
     if (!session) return;
     sessions.delete(client);
