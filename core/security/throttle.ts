@@ -1,6 +1,6 @@
 /**
- * Brute-force slowdown: after `freeAttempts` failed logins for a user name or from an address,
- * each further attempt for it waits `baseDelayMs × 2^(extra failures − 1)`, capped at
+ * Brute-force slowdown: once `freeAttempts` logins failed for a user name or from an address,
+ * each further attempt for it waits `baseDelayMs × 2^(failures − freeAttempts)`, capped at
  * `maxDelayMs`, before its password is even checked. A success clears the user's and the
  * address's record; a record is forgotten `forgetAfterMs` after its last failure. At most
  * 10 000 records are kept (oldest dropped), so a spray of addresses cannot grow memory.
@@ -46,8 +46,8 @@ export class LoginThrottle {
       return 0;
     }
     const extra = record.count - this.options.freeAttempts;
-    if (extra <= 0) return 0;
-    return Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** Math.min(extra - 1, 30));
+    if (extra < 0) return 0;
+    return Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** Math.min(extra, 30));
   }
 
   private bump(key: string, now: number): number {

@@ -34,7 +34,8 @@ const rawPublishHeaders: ReadonlyArray<readonly [string, string]> = [
 
 /** `/queues/:name` → `/queues/{name}`; a rest field `:topic*` → `{topic}` (its slashes are literal). */
 export function openApiPath(path: string): string {
-  return path.replace(/:([A-Za-z]\w*)\*?/g, '{$1}');
+  // Only a segment's leading `:name` is a parameter; `messages:purge` and `{id}:cancel` keep their verb.
+  return path.replace(/\/:([A-Za-z]\w*)\*?/g, '/{$1}');
 }
 
 function describeOperation(name: string, op: Operation) {
