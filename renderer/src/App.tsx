@@ -5,6 +5,7 @@
 import { useEffect, useState, type ReactNode } from 'react';
 import iconUrl from '../../resources/icon.svg';
 import { useOperation, useStreamState, useBroker } from './api/hooks.ts';
+import { isTyping } from './components/bits.tsx';
 import { count, duration } from './logic/format.ts';
 import { applyTheme, initialTheme, type Theme } from './logic/theme.ts';
 import { Connections } from './views/Connections.tsx';
@@ -36,8 +37,7 @@ export function App(): ReactNode {
   useEffect(() => {
     const onHash = () => setView(viewFromHash(location.hash));
     const onKey = (event: KeyboardEvent) => {
-      const target = event.target as HTMLElement | null;
-      if (event.ctrlKey || event.metaKey || event.altKey || isTyping(target)) return;
+      if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
       const index = Number(event.key) - 1;
       if (Number.isInteger(index) && views[index]) {
         location.hash = `#/${views[index].id}`;
@@ -86,10 +86,6 @@ export function App(): ReactNode {
       </main>
     </div>
   );
-}
-
-function isTyping(target: HTMLElement | null): boolean {
-  return !!target && (['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName) || target.isContentEditable);
 }
 
 /** Live or not: what a trainer checks first when the numbers stop moving. */

@@ -58,8 +58,8 @@ describe('Electron window', { skip }, () => {
   });
 
   test('the window talks to the core over IPC, sandboxed, and publishes into its topic tree', async () => {
-    assert.equal(await page.evaluate(() => typeof (window as { sluice?: unknown }).sluice), 'object');
-    assert.equal(await page.evaluate(() => typeof (window as { require?: unknown }).require), 'undefined');
+    assert.equal(await page.evaluate(() => typeof (globalThis as { sluice?: unknown }).sluice), 'object');
+    assert.equal(await page.evaluate(() => typeof (globalThis as { require?: unknown }).require), 'undefined');
     await page.getByText('Desktop (IPC)').waitFor();
     await page.keyboard.press('6');
     await page.getByLabel('Topic').fill('desk/line1/check');

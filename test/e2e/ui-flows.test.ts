@@ -8,17 +8,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import mqtt from 'mqtt';
 import { createHttpClient, type HttpClient } from '../../core/api/client.ts';
+import { toLocalInput } from '../../renderer/src/logic/format.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { browserSkipReason, openUi, screenshot, type UiSession } from './ui-harness.ts';
 
 const skip = browserSkipReason();
-
-/** A datetime-local value (local time, to the second) for `ms`. */
-function localInput(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
-}
 
 describe('queue, dead message and replay flows', { skip }, () => {
   let ui: UiSession;
@@ -95,7 +89,7 @@ describe('queue, dead message and replay flows', { skip }, () => {
     await page.getByText('it is created for the replay').waitFor();
     await page.getByLabel('Topic filter (optional)').fill('plant/#');
     await page.getByRole('radio', { name: 'A time' }).first().check();
-    await page.getByLabel('Start time').fill(localInput(beforeOrders));
+    await page.getByLabel('Start time').fill(toLocalInput(beforeOrders));
     await page.getByRole('button', { name: 'Start replay' }).click();
     await page.getByText(/Replay \d+ started/).waitFor();
     const replay = page.locator('[data-replay]').first();

@@ -5,6 +5,7 @@
 import { useState, type FormEvent, type KeyboardEvent, type ReactNode } from 'react';
 import type { OperationOutput } from '../../../core/api/contract.ts';
 import { useBroker } from '../api/hooks.ts';
+import { Notice } from './bits.tsx';
 import { compose, emptyCompose, type ComposeFields, type PayloadFormat } from '../logic/compose.ts';
 
 export function PublishForm(props: { topic?: string; compact?: boolean }): ReactNode {
@@ -134,11 +135,7 @@ export function PublishForm(props: { topic?: string; compact?: boolean }): React
           Ctrl+Enter · durable: acknowledged after the commit
         </span>
       </div>
-      {result && (
-        <div className={`notice ${result.ok ? 'ok' : 'error'}`} role={result.ok ? 'status' : 'alert'}>
-          {result.text}
-        </div>
-      )}
+      <Notice notice={result} />
     </form>
   );
 }

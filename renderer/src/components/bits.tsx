@@ -90,3 +90,20 @@ export function ConfirmButton(props: {
     </button>
   );
 }
+
+/** The outcome of the last action: green when it worked, red (and announced) when refused. */
+export function Notice(props: { notice: { ok: boolean; text: string } | undefined }): ReactNode {
+  if (!props.notice) return null;
+  const { ok, text } = props.notice;
+  return (
+    <div className={`notice ${ok ? 'ok' : 'error'}`} role={ok ? 'status' : 'alert'}>
+      {text}
+    </div>
+  );
+}
+
+/** True when a key press belongs to a text field (view shortcuts must not fire while typing). */
+export function isTyping(target: EventTarget | null): boolean {
+  const element = target as HTMLElement | null;
+  return !!element && (['INPUT', 'TEXTAREA', 'SELECT'].includes(element.tagName) || element.isContentEditable);
+}

@@ -7,7 +7,7 @@
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { WireDeadMessage } from '../../../core/api/contract.ts';
 import { useBroker, useOperation } from '../api/hooks.ts';
-import { ConfirmButton, Details, ErrorNotice, Progress } from '../components/bits.tsx';
+import { ConfirmButton, Details, ErrorNotice, isTyping, Notice, Progress } from '../components/bits.tsx';
 import { PayloadView } from '../components/PayloadView.tsx';
 import { VirtualList } from '../components/VirtualList.tsx';
 import {
@@ -125,9 +125,7 @@ export function DeadMessages(): ReactNode {
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
-      const target = event.target as HTMLElement;
-      if (['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName)) return;
-      if (event.key === '/') {
+      if (event.key === '/' && !isTyping(event.target)) {
         event.preventDefault();
         topicRef.current?.focus();
       }
@@ -225,11 +223,7 @@ export function DeadMessages(): ReactNode {
           <Progress done={job.done} total={job.total} label="Redelivery progress" />
         </div>
       )}
-      {notice && !job && (
-        <div className={`notice ${notice.ok ? 'ok' : 'error'}`} role={notice.ok ? 'status' : 'alert'}>
-          {notice.text}
-        </div>
-      )}
+      {!job && <Notice notice={notice} />}
       <div className="split">
         <div className="stack">
           <div className="vhead" aria-hidden="true">

@@ -5,7 +5,7 @@
 import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import type { OperationOutput, WireQueueInfo } from '../../../core/api/contract.ts';
 import { useBroker, useOperation, useStats } from '../api/hooks.ts';
-import { ConfirmButton, ErrorNotice, Meter } from '../components/bits.tsx';
+import { ConfirmButton, ErrorNotice, isTyping, Meter, Notice } from '../components/bits.tsx';
 import { PayloadView } from '../components/PayloadView.tsx';
 import { VirtualList } from '../components/VirtualList.tsx';
 import { fillShare } from '../logic/alarms.ts';
@@ -25,8 +25,7 @@ export function Queues(): ReactNode {
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
-      const target = event.target as HTMLElement;
-      if ((event.key === 'n' || event.key === 'N') && !['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName)) {
+      if ((event.key === 'n' || event.key === 'N') && !isTyping(event.target)) {
         event.preventDefault();
         setMode('create');
       }
@@ -272,11 +271,7 @@ function QueueEditor(props: { queue?: WireQueueInfo; onDone: (name: string) => v
           </>
         )}
       </div>
-      {notice && (
-        <div className={`notice ${notice.ok ? 'ok' : 'error'}`} role={notice.ok ? 'status' : 'alert'}>
-          {notice.text}
-        </div>
-      )}
+      <Notice notice={notice} />
     </form>
   );
 }

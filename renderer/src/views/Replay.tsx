@@ -6,7 +6,7 @@
 import { useRef, useState, type FormEvent, type KeyboardEvent, type MouseEvent, type ReactNode } from 'react';
 import type { OperationOutput } from '../../../core/api/contract.ts';
 import { useBroker, useOperation, useStats } from '../api/hooks.ts';
-import { ErrorNotice, Progress } from '../components/bits.tsx';
+import { ErrorNotice, Notice, Progress } from '../components/bits.tsx';
 import { ago, count, time, toLocalInput } from '../logic/format.ts';
 import { emptyReplay, replaySpecOf, timeAtShare, timelineShare, type ReplayFields } from '../logic/replay-form.ts';
 
@@ -150,11 +150,7 @@ export function Replay(): ReactNode {
             Replayed copies carry the header sluice-replayed: true and keep their original id and time.
           </span>
         </div>
-        {notice && (
-          <div className={`notice ${notice.ok ? 'ok' : 'error'}`} role={notice.ok ? 'status' : 'alert'}>
-            {notice.text}
-          </div>
-        )}
+        <Notice notice={notice} />
       </form>
       <div className="panel stack">
         <h3>Replays</h3>

@@ -6,7 +6,7 @@
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { MessageEvent } from '../../../core/api/contract.ts';
 import { useBroker } from '../api/hooks.ts';
-import { Details } from '../components/bits.tsx';
+import { Details, isTyping } from '../components/bits.tsx';
 import { PayloadView } from '../components/PayloadView.tsx';
 import { PublishForm } from '../components/PublishForm.tsx';
 import { VirtualList } from '../components/VirtualList.tsx';
@@ -73,8 +73,7 @@ export function Topics(): ReactNode {
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {
-      const target = event.target as HTMLElement;
-      if (event.key === '/' && !['INPUT', 'TEXTAREA'].includes(target.tagName)) {
+      if (event.key === '/' && !isTyping(event.target)) {
         event.preventDefault();
         filterRef.current?.focus();
       }
