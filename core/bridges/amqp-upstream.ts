@@ -106,13 +106,32 @@ function classify(error: unknown): UpstreamError {
   return toUpstreamError(error ?? new Error(text));
 }
 
+/** rhea's own timers; one left armed after a failed connection keeps Node alive for 2 × idle_time_out. */
+interface RheaTimers {
+  heartbeat_in?: NodeJS.Timeout;
+  heartbeat_out?: NodeJS.Timeout;
+  abort_idle?: NodeJS.Timeout;
+  socket?: { destroy(): void; destroyed?: boolean };
+}
+
 function destroy(connection: Connection): void {
-  try {
-    connection.close();
-  } catch {
-    // already closed
-  }
-  (connection as unknown as { socket?: { destroy(): void } }).socket?.destroy();
+  const internals = connection as unknown as RheaTimers;
+  if (internals.socket && !internals.socket.destroyed)
+    try {
+      connection.close();
+    } catch {
+      // already closed
+    }
+  internals.socket?.destroy();
+  // Called from inside rhea's input handling, which re-arms the idle timer when it returns
+  // (a refused SASL exchange does): clear them now and once more after it is done.
+  const clearTimers = () => {
+    clearTimeout(internals.heartbeat_in);
+    clearTimeout(internals.heartbeat_out);
+    clearTimeout(internals.abort_idle);
+  };
+  clearTimers();
+  setImmediate(clearTimers);
 }
 
 interface PendingSend {

@@ -2,7 +2,7 @@
 // own files in a temp dir: Debian's Mosquitto and Debian's RabbitMQ (AMQP 1.0 plugin). No
 // system service is used or needed.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -159,25 +159,62 @@ export async function startRabbit(): Promise<Rabbit> {
   const epmd = spawn('epmd', ['-port', String(epmdPort), '-address', '127.0.0.1'], { stdio: 'ignore', env });
   await waitForPort(epmdPort, 5000, 'epmd listening');
   let child: ChildProcess | null = null;
+  // The script runs the Erlang VM as its child: signal the whole process group, then wait for
+  // the VM (named by its pid file) to be gone.
+  const stopNode = async () => {
+    if (!child?.pid) return;
+    const group = -child.pid;
+    const vm = Number(readFileSafe(join(dir, 'rabbit.pid')));
+    signalGroup(group, 'SIGTERM');
+    try {
+      await waitFor(() => !alive(vm) && child?.exitCode !== null, { timeoutMs: 20_000, what: 'rabbitmq stopped' });
+    } catch {
+      signalGroup(group, 'SIGKILL');
+      await waitFor(() => !alive(vm), { timeoutMs: 5000, what: 'rabbitmq killed' });
+    }
+    child = null;
+  };
   const rabbit: Rabbit = {
     port,
     async start() {
       child = spawn('/usr/lib/rabbitmq/bin/rabbitmq-server', [], { stdio: 'ignore', env, detached: true });
       await waitForPort(port, 60_000, 'rabbitmq listening');
     },
-    async stop() {
-      await stopProcess(child);
-      child = null;
-    },
+    stop: stopNode,
     async cleanup() {
-      await stopProcess(child);
-      child = null;
+      await stopNode();
       await stopProcess(epmd);
       cleanup();
     },
   };
   await rabbit.start();
   return rabbit;
+}
+
+function readFileSafe(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function signalGroup(group: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(group, signal);
+  } catch {
+    // already gone
+  }
 }
 
 /** A plain rhea client connection to the test RabbitMQ. */
@@ -189,6 +226,10 @@ export async function connectAmqp(port: number): Promise<Connection> {
     connection.once('connection_open', () => resolve());
     connection.once('disconnected', (context: EventContext) => reject(context.error ?? new Error('disconnected')));
   });
+  // The test stops RabbitMQ under this connection on purpose: its forced close is expected.
+  connection.on('error', () => {});
+  connection.on('connection_error', () => {});
+  connection.on('disconnected', () => {});
   return connection;
 }
 
@@ -198,7 +239,8 @@ export function amqpCollect(
   address: string,
 ): Array<{ subject: string | undefined; payload: string; properties: Record<string, unknown> }> {
   const received: Array<{ subject: string | undefined; payload: string; properties: Record<string, unknown> }> = [];
-  const receiver = connection.open_receiver({ source: { address }, autoaccept: true, credit_window: 100 });
+  // durable: the RabbitMQ 3.x plugin declares /queue/<name> as durable or not from the terminus.
+  const receiver = connection.open_receiver({ source: { address, durable: 2 }, autoaccept: true, credit_window: 100 });
   receiver.on('message', (context: EventContext) => {
     const body = context.message!.body as { content?: Buffer } | Buffer | string;
     const payload = Buffer.isBuffer(body)
@@ -221,7 +263,7 @@ export async function amqpSend(
   address: string,
   messages: Array<{ subject: string; payload: string; properties?: Record<string, unknown> }>,
 ): Promise<void> {
-  const sender = connection.open_sender({ target: { address } });
+  const sender = connection.open_sender({ target: { address, durable: 2 } });
   let next = 0;
   let accepted = 0;
   await new Promise<void>((resolve, reject) => {
@@ -241,6 +283,9 @@ export async function amqpSend(
       if (++accepted === messages.length) resolve();
     });
     sender.on('rejected', (context: EventContext) => reject(new Error(JSON.stringify(context.delivery!.remote_state))));
+    sender.on('sender_error', (context: EventContext) => reject(context.sender!.error as Error));
+    sender.on('sender_close', () => reject(new Error('sender closed')));
+    setTimeout(() => reject(new Error(`amqpSend: ${accepted}/${messages.length} accepted in 10 s`)), 10_000).unref();
     pump();
   });
   sender.close();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe, test, type TestContext } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { startBridges, type BridgeConfigInput, type Bridges } from '../../core/bridges/index.ts';
 import { SluiceError } from '../../core/errors.ts';
@@ -12,14 +12,20 @@ import { connectMqtt, orderedWithRepeats, startMosquitto, type Mosquitto } from 
 
 const fast = { reconnect: { initialDelayMs: 50, maxDelayMs: 300 } };
 
-async function withBridges(configs: BridgeConfigInput[]) {
+/** An engine with bridges, closed when the test ends even if it fails (no timers left behind). */
+async function withBridges(t: TestContext, configs: BridgeConfigInput[]) {
   const test = await openTestEngine();
   const bridges = await startBridges(test.engine, configs, silentLogger(), { dataDir: test.dir });
+  let closed = false;
+  t.after(async () => {
+    if (!closed) await bridges.close().then(() => test.cleanup());
+  });
   return {
     engine: test.engine,
     bridges,
     status: (name: string) => bridges.statuses().find((s) => s.name === name)!,
     close: async () => {
+      closed = true;
       await bridges.close();
       await test.cleanup();
     },
@@ -68,9 +74,9 @@ describe('outbound to Mosquitto', () => {
     await mosquitto.cleanup();
   });
 
-  test('messages published while Mosquitto is down wait on disk and arrive in order, prefix rewritten, once it is back', async () => {
+  test('messages published while Mosquitto is down wait on disk and arrive in order, prefix rewritten, once it is back', async (t) => {
     const watch = await observer(mosquitto.url, 'observer-outage', 'plant/#');
-    const sluice = await withBridges([
+    const sluice = await withBridges(t, [
       {
         name: 'plant',
         upstream: { protocol: 'mqtt', url: mosquitto.url },
@@ -115,9 +121,9 @@ describe('outbound to Mosquitto', () => {
     await sluice.close();
   });
 
-  test('a rate limit spaces the messages out (token bucket)', async () => {
+  test('a rate limit spaces the messages out (token bucket)', async (t) => {
     const watch = await observer(mosquitto.url, 'observer-rate', 'rated/#');
-    const sluice = await withBridges([
+    const sluice = await withBridges(t, [
       {
         name: 'rated',
         upstream: { protocol: 'mqtt', url: mosquitto.url, protocolVersion: 4 },
@@ -199,9 +205,9 @@ describe('both ways with Mosquitto', () => {
     await mosquitto.cleanup();
   });
 
-  test('MQTT 5: each message crosses once; nothing loops back (no-local, origin, bridge mark)', async () => {
+  test('MQTT 5: each message crosses once; nothing loops back (no-local, origin, bridge mark)', async (t) => {
     const watch = await observer(mosquitto.url, 'observer-both', 'site/#');
-    const sluice = await withBridges([
+    const sluice = await withBridges(t, [
       {
         name: 'site',
         upstream: { protocol: 'mqtt', url: mosquitto.url },
@@ -276,8 +282,8 @@ describe('credentials', () => {
     await mosquitto.cleanup();
   });
 
-  test('refused credentials give a clear refused status and slow retries, not a crash loop; right ones connect', async () => {
-    const sluice = await withBridges([
+  test('refused credentials give a clear refused status and slow retries, not a crash loop; right ones connect', async (t) => {
+    const sluice = await withBridges(t, [
       {
         name: 'wrong',
         upstream: { protocol: 'mqtt', url: mosquitto.url },
