@@ -21,7 +21,7 @@ import {
 import { ReplayManager } from './replay.ts';
 import { Retention, type RetentionLimits } from './retention.ts';
 import { Router, type LiveListener } from './router.ts';
-import { assertTopicFilter, assertTopicName } from './topic.ts';
+import { assertTopicFilter, assertTopicName, topicMatches } from './topic.ts';
 
 /** How the engine is set up; config.ts fills these from the one config schema. */
 export interface EngineOptions {
@@ -90,6 +90,12 @@ export interface EngineContext {
   queueById(id: number): QueueRuntime | undefined;
   /** Inserts a new ready entry for `message` into `queue`. */
   enqueue(flush: Flush, queue: QueueRuntime, message: StoredMessage, options: { replayed: boolean }): void;
+  /** Replay's bulk path: copies a range of the log into `queue` in SQL; see SqliteStore.copyLogToQueue. */
+  copyLog(
+    flush: Flush,
+    queue: QueueRuntime,
+    range: { fromId: number; toId: number; limit: number; filter: string | null },
+  ): { copied: number; lastId: number; scanned: number };
   /** Records that `queue`'s counters or depth changed in this commit. */
   changed(queue: QueueRuntime): void;
   /** Asks dispatch to look at `queue` in this or the next commit. */
@@ -155,6 +161,7 @@ export class Engine implements ConsumerHost, EngineContext {
       file: options.databaseFile,
       ...(options.maxPageCount !== undefined && { maxPageCount: options.maxPageCount }),
     });
+    store.setTopicMatcher(topicMatches);
     const engine = new Engine(store, options);
     engine.recover();
     engine.retention.start();
@@ -221,6 +228,27 @@ export class Engine implements ConsumerHost, EngineContext {
   wake(queue: QueueRuntime): void {
     this.dirtyQueues.add(queue);
     this.commit.kick();
+  }
+
+  copyLog(
+    flush: Flush,
+    queue: QueueRuntime,
+    range: { fromId: number; toId: number; limit: number; filter: string | null },
+  ): { copied: number; lastId: number; scanned: number } {
+    const { defaultTtlMs } = queue.config;
+    const result = this.store.copyLogToQueue(flush.tx, {
+      ...range,
+      queueId: queue.id,
+      firstEntryId: queue.peekNextEntryId(),
+      limit: Math.min(range.limit, queue.config.maxDepthMessages - queue.depth),
+      maxBytes: queue.config.maxDepthBytes - queue.bytes,
+      ttlUntil: defaultTtlMs === null ? null : flush.now + defaultTtlMs,
+    });
+    queue.appendStored(result.copied, result.bytes);
+    queue.counters.enqueued += result.copied;
+    this.changed(queue);
+    if (result.copied > 0 && (this.consumers.get(queue)?.length ?? 0) > 0) this.dirtyQueues.add(queue);
+    return result;
   }
 
   enqueue(flush: Flush, queue: QueueRuntime, message: StoredMessage, options: { replayed: boolean }): void {

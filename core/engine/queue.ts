@@ -105,6 +105,21 @@ export class QueueRuntime {
     return this.nextEntryId - 1;
   }
 
+  /** The next entry id, without taking it (a bulk copy numbers its entries from here). */
+  peekNextEntryId(): number {
+    return this.nextEntryId;
+  }
+
+  /** `count` entries with the next ids were written straight to the store (a replay chunk). */
+  appendStored(count: number, bytes: number): void {
+    if (count === 0) return;
+    this.nextEntryId += count;
+    this.depth += count;
+    this.bytes += bytes;
+    // They stay on disk; the ready buffer reads them in order when it runs dry.
+    this.backlogInStore = true;
+  }
+
   /** True when one more message of `size` bytes would break a depth limit. */
   wouldOverflow(size: number): boolean {
     return this.depth + 1 > this.config.maxDepthMessages || this.bytes + size > this.config.maxDepthBytes;

@@ -5,7 +5,7 @@ import { replaySpecSchema, type ReplaySpec } from './replay-spec.ts';
 
 export { replaySpecSchema, type ReplaySpec } from './replay-spec.ts';
 import { firstIdAtOrAfterTime } from './retention.ts';
-import { assertTopicFilter, topicMatches } from './topic.ts';
+import { assertTopicFilter } from './topic.ts';
 
 /** Lifecycle of a replay job. */
 export type ReplayState = 'running' | 'completed' | 'cancelled' | 'failed';
@@ -30,8 +30,10 @@ export interface ReplayStatus {
   readonly error: string | null;
 }
 
-/** Log messages read per commit: large enough for throughput, small enough for live traffic to interleave. */
-const replayChunk = 1000;
+/** Messages copied per commit: large enough for throughput, small enough for live traffic to interleave. */
+const replayChunk = 5000;
+/** Log ids looked at per commit when a topic filter matches rarely (bounds one commit's scan). */
+const replayScanWindow = 50_000;
 /** How long a replay waits for room in a full target queue before looking again. */
 const fullQueuePauseMs = 50;
 
@@ -210,16 +212,18 @@ export class ReplayManager {
           });
         } else {
           const from = Math.max(row.cursor + 1, this.ctx.log.startId);
-          const messages = this.ctx.store.readLog(from, row.endId, replayChunk);
-          for (const message of messages) {
-            if (queue.wouldOverflow(message.size)) break;
-            row.cursor = message.id;
-            row.scanned++;
-            if (filter !== undefined && !topicMatches(filter, message.topic)) continue;
-            this.ctx.enqueue(flush, queue, message, { replayed: true });
-            row.replayed++;
-          }
-          if (messages.length === 0 || row.cursor >= row.endId)
+          const to = Math.min(row.endId, from + replayScanWindow - 1);
+          // One INSERT…SELECT per chunk: no payload is decoded (bench/core.ts: ~10× the per-row path).
+          const result = this.ctx.copyLog(flush, queue, {
+            fromId: from,
+            toId: to,
+            limit: replayChunk,
+            filter: filter ?? null,
+          });
+          row.cursor = Math.max(row.cursor, result.lastId);
+          row.scanned += result.scanned;
+          row.replayed += result.copied;
+          if (from > row.endId || row.cursor >= row.endId)
             Object.assign(row, { state: 'completed', finishedAt: flush.now });
         }
         this.ctx.store.updateReplay(flush.tx, row);

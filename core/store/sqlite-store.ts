@@ -51,9 +51,20 @@ export class SqliteStore {
   private readonly txToken = { [TX]: true } as unknown as Tx;
   private inTransaction = false;
 
+  private topicMatcher: (filter: string, topic: string) => boolean = (filter, topic) => filter === topic;
+
   private constructor(db: Database.Database) {
     this.db = db;
+    // Replay filters topics inside SQL; the MQTT matching rules stay in the engine (setTopicMatcher).
+    db.function('sluice_topic_matches', { deterministic: true }, (filter, topic) =>
+      this.topicMatcher(String(filter), String(topic)) ? 1 : 0,
+    );
     this.s = prepareStatements(db);
+  }
+
+  /** The engine's topic filter rules, used by `copyLogToQueue` (the store has no topic logic of its own). */
+  setTopicMatcher(matches: (filter: string, topic: string) => boolean): void {
+    this.topicMatcher = matches;
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
@@ -213,6 +224,46 @@ export class SqliteStore {
   /** Deletes one message if nothing references it any more (after retention passed it). */
   deleteMessageIfUnreferenced(_tx: Tx, id: number): void {
     this.s.deleteIfUnreferenced.run(id, id);
+  }
+
+  /**
+   * Replay in SQL: copies the log messages with fromId <= id <= toId (matching `filter` when given;
+   * at most `limit` of them and `maxBytes` in total) into a queue as ready replayed entries numbered
+   * from `firstEntryId`. No payload crosses into JavaScript. `lastId` is the last log id handled:
+   * `toId` when nothing was cut short, else the last message copied.
+   */
+  copyLogToQueue(
+    _tx: Tx,
+    a: {
+      queueId: number;
+      firstEntryId: number;
+      fromId: number;
+      toId: number;
+      limit: number;
+      maxBytes: number;
+      ttlUntil: number | null;
+      filter: string | null;
+    },
+  ): { copied: number; bytes: number; lastId: number; scanned: number } {
+    const range = { fromId: a.fromId, toId: a.toId, limit: a.limit, filter: a.filter };
+    const plan = this.s.replayPlan.get({ ...range, maxBytes: a.maxBytes }) as {
+      matched: number;
+      fitting: number;
+      lastFitting: number | null;
+      bytes: number | null;
+    };
+    const cut = plan.fitting < plan.matched || plan.matched === a.limit;
+    const lastId = cut ? (plan.lastFitting ?? a.fromId - 1) : a.toId;
+    if (plan.fitting > 0)
+      this.s.replayCopy.run({
+        ...range,
+        toId: plan.lastFitting,
+        queueId: a.queueId,
+        firstEntryId: a.firstEntryId,
+        ttlUntil: a.ttlUntil,
+      });
+    const scanned = lastId >= a.fromId ? this.countLog(a.fromId, lastId) : 0;
+    return { copied: plan.fitting, bytes: plan.bytes ?? 0, lastId, scanned };
   }
 
   // ── queues ──────────────────────────────────────────────────────────────────────────
@@ -446,6 +497,23 @@ function prepareStatements(db: Database.Database) {
     deleteMessage: db.prepare('DELETE FROM messages WHERE id = ?'),
     deleteIfUnreferenced: db.prepare(
       'DELETE FROM messages WHERE id = ? AND NOT EXISTS (SELECT 1 FROM queue_entries WHERE message_id = ?)',
+    ),
+    // The next replay chunk: matching messages up to `limit`, and how many of them fit in `maxBytes`.
+    replayPlan: db.prepare(
+      `SELECT count(*) AS matched, count(CASE WHEN running <= @maxBytes THEN 1 END) AS fitting,
+         max(CASE WHEN running <= @maxBytes THEN id END) AS lastFitting,
+         max(CASE WHEN running <= @maxBytes THEN running END) AS bytes
+       FROM (SELECT id, sum(size) OVER (ORDER BY id) AS running FROM (
+         SELECT id, size FROM messages WHERE id >= @fromId AND id <= @toId
+           AND (@filter IS NULL OR sluice_topic_matches(@filter, topic)) ORDER BY id LIMIT @limit))`,
+    ),
+    replayCopy: db.prepare(
+      `INSERT INTO queue_entries (queue_id, id, message_id, state, delivery_count, expires_at, size, replayed)
+       SELECT @queueId, @firstEntryId - 1 + row_number() OVER (ORDER BY id), id, ${StoredEntryState.Ready}, 0,
+         CASE WHEN @ttlUntil IS NULL THEN expires_at WHEN expires_at IS NULL THEN @ttlUntil
+           ELSE min(expires_at, @ttlUntil) END, size, 1
+       FROM messages WHERE id >= @fromId AND id <= @toId
+         AND (@filter IS NULL OR sluice_topic_matches(@filter, topic))`,
     ),
     listQueues: db.prepare('SELECT * FROM queues ORDER BY name'),
     insertQueue: db.prepare('INSERT INTO queues (name, config, created_at) VALUES (?, ?, ?)'),
