@@ -324,7 +324,7 @@ export class Engine implements ConsumerHost, EngineContext {
   }
 
   private appendAndEnqueue(flush: Flush, draft: Omit<StoredMessage, 'id' | 'timestamp'>): PublishReceipt {
-    const queues = [...this.router.queuesFor(draft.topic)];
+    const queues = this.router.hasQueues() ? [...this.router.queuesFor(draft.topic)] : [];
     // Validate before writing: a reject-publisher queue that is full refuses the whole publish.
     for (const queue of queues) {
       if (!queue.wouldOverflow(draft.size)) continue;

@@ -21,6 +21,10 @@ export class Router {
     for (const filter of queue.config.subscriptions) this.queues.remove(filter, queue);
   }
 
+  hasQueues(): boolean {
+    return this.queues.size > 0;
+  }
+
   /** Queues a message on `topic` is enqueued to: each once, however many filters match. */
   queuesFor(topic: string): Set<QueueRuntime> {
     return this.queues.match(topic);

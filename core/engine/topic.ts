@@ -37,7 +37,8 @@ export function assertTopicFilter(filter: string): void {
 
 function assertCommon(value: string, code: 'invalid-topic' | 'invalid-topic-filter'): void {
   if (value.includes('\u0000')) throw new SluiceError(code, 'A topic must not contain the NUL character');
-  if (utf8.encode(value).length > maxTopicBytes)
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: only long topics need encoding to check.
+  if (value.length * 3 > maxTopicBytes && utf8.encode(value).length > maxTopicBytes)
     throw new SluiceError(code, `A topic is at most ${maxTopicBytes} bytes long`);
 }
 
