@@ -89,7 +89,7 @@ describe('publish', () => {
     await broker.close();
   });
 
-  test('an accept and a reject settled in the same tick both reach the publisher (rhea patch: dispositions)', async () => {
+  test('an accept and a reject from one group commit both reach the publisher', async () => {
     const broker = await openAmqpBroker();
     await broker.engine.createQueue('pair', { subscriptions: ['pair'], maxDepthMessages: 1 });
     const connection = await connect(broker.port);

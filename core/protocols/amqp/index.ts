@@ -120,10 +120,9 @@ export async function startAmqp(
       counters.connections++;
       connections.set(rheaConnection, new AmqpConnection(shared, rheaConnection, principal));
     });
-    rheaConnection.on('connection_close', () => {
-      if (!rheaConnection.is_closed()) rheaConnection.close();
-    });
-    rheaConnection.on('disconnected', () => {
+    // The links go when the peer closes, the socket drops, or both; whichever comes first.
+    // (rhea emits 'disconnected' only for an unclean end, so CLOSE is handled as well.)
+    const finish = (): void => {
       clearTimeout(openTimer);
       const amqp = connections.get(rheaConnection);
       if (!amqp) return;
@@ -131,6 +130,18 @@ export async function startAmqp(
       counters.connections--;
       const done = amqp.close().finally(() => closing.delete(done));
       closing.add(done);
+    };
+    rheaConnection.on('connection_close', () => {
+      // Dispositions read with the CLOSE are dispatched on rhea's next tick: let them settle first.
+      setImmediate(finish);
+      if (!rheaConnection.is_closed()) rheaConnection.close();
+    });
+    rheaConnection.on('disconnected', finish);
+    socket.once('close', () => {
+      finish();
+      // rhea listens for 'end' and 'error' only: a destroyed socket would leave its idle timers
+      // (heartbeats, 2 × idle-time-out) running. Its disconnect path clears them.
+      (rheaConnection as unknown as { _disconnected(): void })._disconnected();
     });
     rheaConnection.accept(socket);
   };

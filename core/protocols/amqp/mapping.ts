@@ -14,7 +14,10 @@ const { types } = rhea;
 export const dmqEligibleHeader = 'sluice-dmq-eligible';
 /** App property carrying the Sluice message id on every AMQP delivery (replay from message id uses it). */
 export const messageIdProperty = 'sluice-message-id';
-/** How the AMQP body was sent: absent = one data section (bytes), `string` = amqp-value string, `encoded` = AMQP-encoded body sections. */
+/**
+ * How the AMQP body was sent: absent = one data section (bytes), `string` = amqp-value string,
+ * `binary` = amqp-value binary, `encoded` = the AMQP encoding of other body sections (maps, lists…).
+ */
 export const bodyHeader = 'amqp-body';
 /** The publisher's AMQP message-id (Sluice assigns its own id). */
 export const messageIdHeader = 'amqp-message-id';
@@ -91,16 +94,31 @@ function idText(value: unknown): { text: string; tag?: TypeTag } {
 }
 
 /** The body as bytes, and how to restore it for AMQP receivers. */
-function bodyToPayload(body: unknown): { payload: Buffer; kind?: 'string' | 'encoded' } {
+function bodyToPayload(body: unknown): { payload: Buffer; kind?: 'string' | 'binary' | 'encoded' } {
   const section = body as { typecode?: number; content?: unknown; multiple?: boolean } | undefined;
   if (section && section.typecode === 0x75 && !section.multiple && Buffer.isBuffer(section.content))
     return { payload: section.content };
   if (typeof body === 'string') return { payload: Buffer.from(body, 'utf8'), kind: 'string' };
-  return { payload: rhea.message.encode({ body } as AmqpMessage), kind: 'encoded' };
+  if (Buffer.isBuffer(body)) return { payload: body, kind: 'binary' };
+  return { payload: encodeBody(body), kind: 'encoded' };
+}
+
+/** The body sections alone, AMQP-encoded (AMQP 1.0 §3.2.5–3.2.8). */
+function encodeBody(body: unknown): Buffer {
+  const sections: unknown[] = [];
+  const collect = body as { collect_sections?: (into: unknown[]) => void } | undefined;
+  if (collect && typeof collect.collect_sections === 'function') collect.collect_sections(sections);
+  else sections.push(types.described(types.wrap_ulong(0x77), types.wrap(body)));
+  // rhea's typings omit its Writer (node_modules/rhea/lib/types.js).
+  const Writer = (types as unknown as { Writer: new () => { write(o: unknown): void; toBuffer(): Buffer } }).Writer;
+  const writer = new Writer();
+  for (const section of sections) writer.write(section);
+  return writer.toBuffer();
 }
 
 function payloadToBody(payload: Buffer, kind: string | undefined): unknown {
   if (kind === 'string') return payload.toString('utf8');
+  if (kind === 'binary') return payload;
   if (kind === 'encoded') return rhea.message.decode(payload).body;
   return rhea.message.data_section(payload);
 }
