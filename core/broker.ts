@@ -14,6 +14,7 @@ import type { SluiceConfig } from './config.ts';
 import { Engine } from './engine/engine.ts';
 import { createLogger, type Logger } from './log.ts';
 import { startHttp, type StaticFiles } from './protocols/http/server.ts';
+import { startAmqp } from './protocols/amqp/index.ts';
 import { startMqtt } from './protocols/mqtt/index.ts';
 import { BrokerSecurity } from './security/policy.ts';
 import { loadTls } from './security/tls.ts';
@@ -204,5 +205,27 @@ async function startListeners(
     ].filter(Boolean);
     // Closed before the engine: it releases its consumers' deliveries back into the queues.
     listeners.push({ name: 'mqtt', url: urls.join(' '), close: mqtt.close });
+  }
+  if (config.amqp.enabled) {
+    const amqpConfig = {
+      ...config.amqp,
+      // SASL ANONYMOUS is offered when the one security policy would let anonymous clients in.
+      allowAnonymous: config.amqp.allowAnonymous || config.security.anonymous,
+      tls: {
+        ...config.amqp.tls,
+        ...(config.amqp.tls.cert === undefined && config.tls.cert !== undefined && { cert: config.tls.cert }),
+        ...(config.amqp.tls.key === undefined && config.tls.key !== undefined && { key: config.tls.key }),
+        ...(config.amqp.tls.ca === undefined && config.tls.ca !== undefined && { ca: config.tls.ca }),
+      },
+    };
+    const amqp = await startAmqp(engine, amqpConfig, logger, {
+      security: service.policy,
+      connections: service.connections,
+    });
+    const urls = [
+      amqp.ports.amqp !== undefined && `amqp://${config.amqp.host}:${amqp.ports.amqp}`,
+      amqp.ports.amqps !== undefined && `amqps://${amqpConfig.tls.host}:${amqp.ports.amqps}`,
+    ].filter(Boolean);
+    listeners.push({ name: 'amqp', url: urls.join(' '), close: amqp.close });
   }
 }

@@ -911,6 +911,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--http-host <host>', 'HTTP API address (env SLUICE_HTTP_HOST)')
     .option('--mqtt-port <port>', 'MQTT over TCP port; 0 picks a free one (env SLUICE_MQTT_PORT)')
     .option('--mqtt-ws-port <port>', 'MQTT over WebSocket port; 0 picks a free one (env SLUICE_MQTT_WS_PORT)')
+    .option('--amqp-port <port>', 'AMQP 1.0 port; 0 picks a free one (env SLUICE_AMQP_PORT)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env SLUICE_LOG_LEVEL)')
     .option('--anonymous', 'let clients without credentials in (lab use; config security.anonymous)')
     .action(async (options: Record<string, string | undefined>) => {
@@ -926,6 +927,7 @@ async function serve(options: Record<string, string | undefined>, io: Output): P
   // Text that is not a number goes through as is, so the schema names the problem.
   const asPort = (value: string) => (/^\d+$/.test(value) ? Number(value) : value) as number;
   const flags: ConfigInput = {
+    ...(options.amqpPort !== undefined && { amqp: { port: asPort(options.amqpPort) } }),
     ...((options.mqttPort !== undefined || options.mqttWsPort !== undefined) && {
       mqtt: {
         ...(options.mqttPort !== undefined && { tcp: { port: asPort(options.mqttPort) } }),

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { queueNameSchema } from './api/contract.ts';
 import { queueConfigSchema } from './engine/queue-config.ts';
 import { SluiceError } from './errors.ts';
+import { amqpConfigSchema } from './protocols/amqp/config.ts';
 import { mqttConfigSchema } from './protocols/mqtt/config.ts';
 
 const MiB = 1024 * 1024;
@@ -99,6 +100,8 @@ export const configSchema = z.strictObject({
   tls: tlsConfigSchema.prefault({}),
   /** The MQTT listener (TCP, WebSocket, TLS); see docs/mqtt.md. */
   mqtt: mqttConfigSchema.prefault({}),
+  /** The AMQP 1.0 listener (TCP, TLS); see docs/amqp.md. */
+  amqp: amqpConfigSchema.prefault({}),
   limits: z
     .strictObject({
       /** Largest message accepted: payload + topic + properties. */
@@ -155,6 +158,8 @@ export const environmentVariables: Readonly<Record<string, readonly string[]>> =
   SLUICE_MQTT_PORT: ['mqtt', 'tcp', 'port'],
   SLUICE_MQTT_WS_PORT: ['mqtt', 'ws', 'port'],
   SLUICE_MQTT_HOST: ['mqtt', 'tcp', 'host'],
+  SLUICE_AMQP_PORT: ['amqp', 'port'],
+  SLUICE_AMQP_HOST: ['amqp', 'host'],
   SLUICE_HTTP_PORT: ['http', 'port'],
   SLUICE_TLS_CERT: ['tls', 'cert'],
   SLUICE_TLS_KEY: ['tls', 'key'],

@@ -12,6 +12,7 @@ export function testBrokerFlags(dir: string, flags: ConfigInput = {}): ConfigInp
     security: { anonymous: true, ...flags.security },
     http: { port: 0, ...flags.http },
     mqtt: { ...flags.mqtt, tcp: { port: 0, ...flags.mqtt?.tcp }, ws: { port: 0, ...flags.mqtt?.ws } },
+    amqp: { port: 0, ...flags.amqp },
   };
 }
 

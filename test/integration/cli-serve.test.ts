@@ -29,6 +29,8 @@ describe('sluice serve', () => {
         '0',
         '--mqtt-ws-port',
         '0',
+        '--amqp-port',
+        '0',
       ],
       { env: { ...process.env, SLUICE_LOG_LEVEL: 'info', SLUICE_HTTP_PORT: '1' } }, // flags beat the environment
     );

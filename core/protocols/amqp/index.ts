@@ -1,3 +1,4 @@
+import type { ConnectionRegistry } from '../../api/connections.ts';
 import { readFileSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
@@ -27,6 +28,8 @@ export interface AmqpListener {
 /** Extra wiring; the broker passes its security policy once the security issue lands. */
 export interface StartAmqpOptions {
   readonly security?: SecurityPolicy;
+  /** Authenticated connections are listed there (connections.list) and can be disconnected. */
+  readonly connections?: ConnectionRegistry;
 }
 
 /** A peer must complete SASL and OPEN within this time, or its socket is dropped. */
@@ -119,11 +122,27 @@ export async function startAmqp(
       const principal = auth.principal ?? { user: null, protocol: 'amqp', clientId: rheaConnection.container_id };
       counters.connections++;
       connections.set(rheaConnection, new AmqpConnection(shared, rheaConnection, principal));
+      registration = options.connections?.register(
+        {
+          protocol: 'amqp',
+          clientId: rheaConnection.container_id,
+          user: principal.user,
+          address: `${socket.remoteAddress}:${socket.remotePort}`,
+        },
+        () =>
+          rheaConnection.close({
+            condition: 'amqp:connection:forced',
+            description: 'disconnected by an administrator',
+          }),
+      );
     });
     // The links go when the peer closes, the socket drops, or both; whichever comes first.
     // (rhea emits 'disconnected' only for an unclean end, so CLOSE is handled as well.)
+    let registration: ReturnType<ConnectionRegistry['register']> | undefined;
     const finish = (): void => {
       clearTimeout(openTimer);
+      registration?.closed();
+      registration = undefined;
       const amqp = connections.get(rheaConnection);
       if (!amqp) return;
       connections.delete(rheaConnection);
