@@ -325,6 +325,13 @@ export class Engine implements ConsumerHost, EngineContext {
 
   private appendAndEnqueue(flush: Flush, draft: Omit<StoredMessage, 'id' | 'timestamp'>): PublishReceipt {
     const queues = this.router.hasQueues() ? [...this.router.queuesFor(draft.topic)] : [];
+    // DESIGN.md: `$queue/<name>` addresses one queue directly, on every protocol.
+    const addressed = queueOfTopic(draft.topic);
+    if (addressed !== undefined) {
+      const queue = this.queuesByName.get(addressed);
+      if (!queue) throw new SluiceError('queue-not-found', `Queue "${addressed}" does not exist`, { queue: addressed });
+      if (!queues.includes(queue)) queues.push(queue);
+    }
     // Validate before writing: a reject-publisher queue that is full refuses the whole publish.
     for (const queue of queues) {
       if (!queue.wouldOverflow(draft.size)) continue;
@@ -771,6 +778,14 @@ export class Engine implements ConsumerHost, EngineContext {
     for (const list of this.consumers.values()) for (const consumer of list) consumer.closedByBroker('broker closing');
     this.store.close();
   }
+}
+
+/** Prefix of a topic that addresses one queue by name instead of being routed. */
+export const queueTopicPrefix = '$queue/';
+
+/** The queue a `$queue/<name>` topic addresses, or undefined for an ordinary topic. */
+export function queueOfTopic(topic: string): string | undefined {
+  return topic.startsWith(queueTopicPrefix) ? topic.slice(queueTopicPrefix.length) : undefined;
 }
 
 /** Queue totals for recovery, with entry ids continuing after the highest ever assigned. */

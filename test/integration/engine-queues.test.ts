@@ -31,6 +31,15 @@ describe('publish and route', () => {
     assert.equal(h.engine.getQueue('q').depth, 1);
   });
 
+  test('a publish to $queue/<name> goes to that queue alone, without a subscription', async () => {
+    await h.engine.createQueue('orders');
+    await h.engine.createQueue('everything', { subscriptions: ['#'] });
+    const receipt = await h.engine.publish({ topic: '$queue/orders', payload: 'direct' });
+    assert.deepEqual(receipt.queues, ['orders']);
+    assert.equal(h.engine.getQueue('everything').depth, 0, "'#' does not match a $ topic [MQTT-4.7.2-1]");
+    await assert.rejects(h.engine.publish({ topic: '$queue/missing', payload: 'x' }), isCode('queue-not-found'));
+  });
+
   test('a message nobody subscribed to is still appended to the log for replay', async () => {
     const receipt = await h.engine.publish({ topic: 'nobody/listens', payload: 'x' });
     assert.deepEqual(receipt.queues, []);

@@ -46,9 +46,9 @@ export function consumeAddress(address: string, capabilities: unknown = []): Add
 }
 
 /**
- * The topic a message sent to a queue is published on. The engine routes only topics, so a queue
- * reached over AMQP subscribes to `$queue/<name>` (the same name MQTT uses to consume it). `$`
- * topics never match a leading wildcard [MQTT-4.7.2-1], so no other subscription catches them.
+ * The topic a message sent to a queue is published on: the engine delivers `$queue/<name>` to that
+ * queue alone (the same name MQTT uses to consume it). `$` topics never match a leading wildcard
+ * [MQTT-4.7.2-1], so no other subscription catches them.
  */
 export function queueTopic(queue: string): string {
   return `$queue/${queue}`;

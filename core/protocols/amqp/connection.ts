@@ -3,7 +3,6 @@ import type { Connection, EventContext, Receiver, Sender } from 'rhea';
 import type { Engine } from '../../engine/engine.ts';
 import { SluiceError, toSluiceError } from '../../errors.ts';
 import type { Principal, SecurityPolicy } from '../../security/authorize.ts';
-import { queueTopic } from './address.ts';
 import type { AmqpConfig } from './config.ts';
 import { ConsumerLink, resolveSource } from './consumer.ts';
 import { PublisherLink } from './publisher.ts';
@@ -35,7 +34,7 @@ export interface LinkHost extends AmqpShared {
   readonly containerId: string;
   /** Kept as the message's publisher. */
   readonly publisherName: string;
-  /** The queue must exist (or is auto-created) and subscribe to its `$queue/<name>` topic. */
+  /** The queue must exist (or is auto-created). */
   queueForPublish(queue: string): Promise<void>;
   /** Throws queue-not-found now (so the attach itself is refused) unless the queue exists or will be auto-created. */
   assertQueueReachable(queue: string): void;
@@ -205,15 +204,12 @@ export class AmqpConnection implements LinkHost {
     if (this.engine.queueByName(queue)) return;
     if (!this.config.autoCreateQueues)
       throw new SluiceError('queue-not-found', `Queue "${queue}" does not exist`, { queue });
-    await this.engine.ensureQueue(queue, { ...this.config.autoCreatedQueue, subscriptions: [queueTopic(queue)] });
+    await this.engine.ensureQueue(queue, { ...this.config.autoCreatedQueue });
   }
 
+  /** A message sent to a queue is published on `$queue/<name>`, which the engine delivers to that queue. */
   async queueForPublish(queue: string): Promise<void> {
     await this.queueForConsume(queue);
-    const topic = queueTopic(queue);
-    const { subscriptions } = this.engine.getQueue(queue).config;
-    if (!subscriptions.includes(topic))
-      await this.engine.updateQueue(queue, { subscriptions: [...subscriptions, topic] });
   }
 
   settleInEngine(settlement: Promise<void>): void {
