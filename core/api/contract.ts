@@ -394,6 +394,59 @@ export const connectionSchema = z.object({
   counters: z.object({ messagesIn: count, messagesOut: count }),
 });
 
+// ── demo scenarios ───────────────────────────────────────────────────────────────────
+
+/** A demo scenario's name (a file in resources/scenarios/). */
+export const demoNameSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'a scenario name: lower-case letters, digits and -');
+
+/** A demo scenario as listed: its simulated systems and its narrated steps. */
+export const demoScenarioSchema = z.object({
+  name: z.string(),
+  title: z.string(),
+  summary: z.string(),
+  defaultSpeed: z.number(),
+  actors: z.array(z.object({ id: z.string(), label: z.string(), system: z.string(), protocol: z.string() })),
+  steps: z.array(z.object({ narration: z.string(), kind: z.string() })),
+});
+
+/** One check of a demo run: what was expected, what was found. */
+export const demoCheckResultSchema = z.object({
+  /** Index of the step that made it. */
+  step: count,
+  label: z.string(),
+  pass: z.boolean(),
+  expected: z.string(),
+  actual: z.string(),
+});
+
+/** The current (or last) demo run, with progress per step and the checks so far. */
+export const demoStatusSchema = z.object({
+  scenario: z.string().nullable(),
+  title: z.string().nullable(),
+  /** idle: nothing ran since start; passed/failed: finished, by its checks. */
+  state: z.enum(['idle', 'running', 'passed', 'failed', 'stopped']),
+  runId: z.string().nullable(),
+  speed: z.number(),
+  startedAt: epochMs.nullable(),
+  finishedAt: epochMs.nullable(),
+  /** The simulated plant clock (`08:17`). */
+  plantClock: z.string().nullable(),
+  steps: z.array(
+    z.object({
+      narration: z.string(),
+      kind: z.string(),
+      state: z.enum(['pending', 'running', 'done', 'failed', 'skipped']),
+      /** What the step is doing or did, in one line. */
+      detail: z.string().nullable(),
+      progress: z.object({ done: count, total: count }).nullable(),
+    }),
+  ),
+  checks: z.array(demoCheckResultSchema),
+  error: z.string().nullable(),
+});
+
 // ── operations ───────────────────────────────────────────────────────────────────────
 
 /** HTTP methods the API uses. */
@@ -436,6 +489,7 @@ const authenticated = { kind: 'authenticated' } as const;
 const everything = () => ['#'];
 const securityResource = () => ['$security'];
 const connectionsResource = () => ['$connections'];
+const demoResource = () => ['$demo'];
 
 /** One API operation, declared as data. */
 export interface Operation<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
@@ -916,6 +970,54 @@ export const contract = {
     http: { method: 'POST', path: `${api}/connections/:id:disconnect` },
     permission: { kind: 'acl', action: 'manage', resources: connectionsResource },
   }),
+  'demo.list': operation({
+    summary: 'List the demo and training scenarios with their simulated systems and narrated steps',
+    input: z.strictObject({}),
+    output: z.object({ scenarios: z.array(demoScenarioSchema) }),
+    errors: [],
+    http: { method: 'GET', path: `${api}/demo/scenarios` },
+    permission: { kind: 'acl', action: 'manage', resources: demoResource },
+  }),
+  'demo.start': operation({
+    summary: 'Reset a scenario’s namespace and run it against this broker (one run at a time)',
+    input: z.strictObject({
+      name: demoNameSchema,
+      speed: z
+        .number()
+        .positive()
+        .max(100_000)
+        .optional()
+        .meta({ description: 'Plant ms per real ms (default: the scenario’s own)' }),
+    }),
+    output: demoStatusSchema,
+    errors: ['queue-in-use', 'invalid-config'],
+    http: { method: 'POST', path: `${api}/demo/scenarios/:name:start` },
+    permission: { kind: 'acl', action: 'manage', resources: (input) => [`demo/${input.name}`] },
+  }),
+  'demo.status': operation({
+    summary: 'Progress of the current or last demo run: each step, the checks and the outcome',
+    input: z.strictObject({}),
+    output: demoStatusSchema,
+    errors: [],
+    http: { method: 'GET', path: `${api}/demo/status` },
+    permission: { kind: 'acl', action: 'manage', resources: demoResource },
+  }),
+  'demo.stop': operation({
+    summary: 'Stop the running demo (its simulated clients disconnect; its namespace stays until reset)',
+    input: z.strictObject({}),
+    output: demoStatusSchema,
+    errors: [],
+    http: { method: 'POST', path: `${api}/demo:stop` },
+    permission: { kind: 'acl', action: 'manage', resources: demoResource },
+  }),
+  'demo.reset': operation({
+    summary: 'Delete everything in a scenario’s namespace: its queues, session queues and dead messages',
+    input: z.strictObject({ name: demoNameSchema }),
+    output: z.object({ name: z.string(), deletedQueues: z.array(z.string()), purgedDead: count }),
+    errors: ['queue-in-use'],
+    http: { method: 'POST', path: `${api}/demo/scenarios/:name:reset` },
+    permission: { kind: 'acl', action: 'manage', resources: (input) => [`demo/${input.name}`] },
+  }),
   health: operation({
     summary: 'Is the broker up, and which version',
     input: z.strictObject({}),
@@ -964,6 +1066,10 @@ export type WireStats = z.infer<typeof statsSchema>;
 export type BrokerEvent = z.infer<typeof brokerEventSchema>;
 /** A live message event. */
 export type MessageEvent = z.infer<typeof messageEventSchema>;
+/** A demo run's status. */
+export type DemoStatus = z.infer<typeof demoStatusSchema>;
+/** A demo scenario as listed. */
+export type DemoScenario = z.infer<typeof demoScenarioSchema>;
 /** One topic of the topic tree. */
 export type TopicNode = z.infer<typeof topicNodeSchema>;
 

@@ -9,6 +9,7 @@ import type { Engine, QueueInfo } from '../engine/engine.ts';
 import type { actions } from '../security/authorize.ts';
 import { allowAllPolicy, authorize, type Principal } from '../security/authorize.ts';
 import type { BrokerSecurity } from '../security/policy.ts';
+import { DemoRunner } from '../demo/demo-runner.ts';
 import { ConnectionRegistry } from './connections.ts';
 import {
   contract,
@@ -40,6 +41,8 @@ export interface ServiceOptions {
   readonly security?: BrokerSecurity;
   /** Where listeners report their connections (default: a new, empty registry). */
   readonly connections?: ConnectionRegistry;
+  /** Where the demo scenario files are (default: resources/scenarios/). */
+  readonly scenariosDir?: string;
 }
 
 /** Who is calling, as the transport established it. */
@@ -93,6 +96,8 @@ export interface Service {
   readonly policy: BrokerSecurity | typeof allowAllPolicy;
   /** The connection registry listeners report to. */
   readonly connections: ConnectionRegistry;
+  /** Demo scenarios (docs/demo.md); the host attaches the listeners' endpoints once they are up. */
+  readonly demo: DemoRunner;
   /** Engine and rate state for /metrics. */
   readonly engine: Engine;
   /** Current per-queue rates (sampled once a second). */
@@ -196,6 +201,11 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
   const security = options.security;
   const policy = security ?? allowAllPolicy;
   const connections = options.connections ?? new ConnectionRegistry();
+  // The demo runner's management steps run as the host, through this same service.
+  const demo = new DemoRunner((name, input) => service.call(name, input), {
+    ...(options.scenariosDir !== undefined && { scenariosDir: options.scenariosDir }),
+    onProblem: ({ file, problem }) => engine.logger.warn({ file }, `demo scenario not loaded: ${problem}`),
+  });
   const requireSecurity = (): BrokerSecurity => {
     if (!security)
       throw new SluiceError('invalid-config', 'This broker runs without a security store (users and roles are off)');
@@ -390,6 +400,11 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
       connections.disconnect(id);
       return { id, disconnected: true as const };
     },
+    'demo.list': () => ({ scenarios: demo.list() }),
+    'demo.start': ({ name, speed }) => demo.start(name, speed),
+    'demo.status': () => demo.status(),
+    'demo.stop': () => demo.stop(),
+    'demo.reset': ({ name }) => demo.reset(name),
     health: () => ({
       status: closing ? ('closing' as const) : ('ok' as const),
       version: options.version ?? '0.0.0',
@@ -426,7 +441,8 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
   };
 
   rates.start();
-  return {
+  const service: Service = {
+    demo,
     operations: new Set([...Object.keys(unary), ...Object.keys(streams), ...Object.keys(events)] as OperationName[]),
     policy,
     connections,
@@ -468,8 +484,10 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
       stopTopicTree();
       statsSinks.clear();
       receivers.close();
+      demo.close().catch((error: unknown) => engine.logger.warn({ err: error }, 'demo runner: stop failed'));
     },
   };
+  return service;
 }
 
 function wireRole(role: ReturnType<BrokerSecurity['listRoles']>[number]) {
