@@ -60,6 +60,13 @@ export const mqttConfigSchema = z.object({
   maxInFlightPerClient: z.number().int().min(1).max(65_000).default(100),
   /** Live (clean session) messages buffered for a slow client; beyond this they are dropped and counted. */
   maxQueuedPerClient: z.number().int().min(1).default(100_000),
+  /** MQTT 5: topic aliases a client may set (CONNACK topic alias maximum); 0 turns them off. */
+  topicAliasMaximum: z.number().int().min(0).max(65_535).default(64),
+  /**
+   * MQTT 5: longest keep-alive (seconds) a client may ask for; a client asking for more, or for
+   * none (0), is given this one in CONNACK (server keep alive). 0: no limit.
+   */
+  maxKeepAliveSec: z.number().int().min(0).max(65_535).default(0),
   /** Time a client may take to send CONNECT after opening the connection. */
   connectTimeoutMs: z.number().int().positive().default(30_000),
   /** aedes heartbeat; the wills of clients of a broker that died are published after 4 × this. */

@@ -10,7 +10,16 @@ import { MqttPersistenceStore } from '../../store/mqtt-persistence-store.ts';
 import { mqttConfigSchema, type MqttConfig, type MqttConfigInput } from './config.ts';
 import { startListeners } from './listeners.ts';
 import { SqlitePersistence, type AedesPacket, type Committer, type PersistenceClient } from './persistence.ts';
-import { Session, mqttQosHeader, type AedesClient, type SessionContext } from './session.ts';
+import { inboundFields, mqttRetainHeader, type PublishProperties } from './properties.ts';
+import { SessionExpiry } from './session-expiry.ts';
+import {
+  Session,
+  mqttQosHeader,
+  sessionQueueName,
+  type AedesClient,
+  type SessionContext,
+  type V5Settings,
+} from './session.ts';
 
 export { mqttConfigSchema, type MqttConfig, type MqttConfigInput } from './config.ts';
 
@@ -20,6 +29,29 @@ const qosHeaders = [0, 1, 2].map((qos) => Object.freeze({ [mqttQosHeader]: Strin
   Readonly<Record<string, string>>,
   Readonly<Record<string, string>>,
 ];
+
+/** The engine headers of a retained MQTT publish, per QoS. */
+const retainedHeaders = qosHeaders.map((headers) =>
+  Object.freeze({ ...headers, [mqttRetainHeader]: '1' }),
+) as unknown as typeof qosHeaders;
+
+/** What an MQTT 5 CONNECT asked for (§3.1.2.11), kept from preConnect to authenticate. */
+interface V5Connect {
+  /** Clean Start [MQTT-3.1.2-4]. */
+  readonly cleanStart: boolean;
+  readonly sessionExpirySec: number;
+  readonly receiveMaximum: number;
+  readonly maximumPacketSize: number;
+  readonly authenticationMethod?: string;
+}
+
+/** mqtt-packet's CONNECT properties (the ones Sluice reads). */
+interface ConnectProperties {
+  sessionExpiryInterval?: number;
+  receiveMaximum?: number;
+  maximumPacketSize?: number;
+  authenticationMethod?: string;
+}
 
 /** The running MQTT listener. */
 export interface MqttListener {
@@ -39,7 +71,8 @@ export interface StartMqttOptions {
 }
 
 /**
- * Starts aedes on the engine: MQTT 3.1.1 and 3.1 over TCP, WebSocket and TLS.
+ * Starts aedes on the engine: MQTT 5, 3.1.1 and 3.1 over TCP, WebSocket and TLS (aedes 1.2 with
+ * Sluice's patch for MQTT 5, patches/aedes+1.2.0.patch; see docs/mqtt.md).
  *
  * A PUBLISH goes authorize → engine.publish (durable, routed once by the engine) →
  * [retained: store] → PUBACK / PUBREC; aedes' own fan-out is switched off, so subscribers are
@@ -59,6 +92,10 @@ export async function startMqtt(
   const context: SessionContext = { engine, config, logger: log, security, counters: { liveDropped: 0 } };
   const sessionOf = (client: PersistenceClient | null): Session | undefined =>
     client ? sessions.get(client as Client) : undefined;
+  /** MQTT 5 CONNECTs between preConnect and authenticate. */
+  const v5Connects = new WeakMap<Client, V5Connect>();
+  /** Connected clients by id (for session expiry: a connected session does not expire). */
+  const clientsById = new Map<string, Client>();
 
   // Persistence writes join the engine's group commit (DESIGN.md: durability contract).
   const commit: Committer = (work) => engine.commit.submit((flush) => work(flush.tx));
@@ -71,18 +108,19 @@ export async function startMqtt(
     // 3.1.1 cannot advertise a receive window: one QoS 2 PUBLISH too many closes the connection.
     maxInflightInbound: config.maxInFlightPerClient,
     preConnect(client, packet, callback) {
-      if (packet.protocolVersion === 5)
-        // aedes then answers CONNACK return code 1 (unacceptable protocol version) and closes [MQTT-3.1.2-2].
-        log.warn(
-          { clientId: packet.clientId, remote: remoteOf(client) },
-          'mqtt: refused an MQTT 5 client: this broker speaks MQTT 3.1.1 and 3.1 (CONNACK 1, unacceptable protocol version)',
-        );
+      if (packet.protocolVersion === 5) prepareV5(client, packet as unknown as V5ConnectPacket);
       callback(null, true);
     },
     authenticate(client, username, password, callback) {
+      const v5 = v5Connects.get(client);
+      if (v5?.authenticationMethod !== undefined) {
+        // Enhanced authentication (§4.12) is not offered [MQTT-4.12.0-1].
+        log.info({ clientId: client.id, method: v5.authenticationMethod }, 'mqtt: enhanced authentication refused');
+        return callback(refusal(5, 'enhanced authentication is not supported', 0x8c), false);
+      }
       if (broker.connectedClients >= config.maxConnections) {
         log.warn({ clientId: client.id, max: config.maxConnections }, 'mqtt: connection limit reached');
-        return callback(refusal(3, 'server unavailable: connection limit reached'), false);
+        return callback(refusal(3, 'server unavailable: connection limit reached', 0x97), false);
       }
       security
         .authenticate({
@@ -93,25 +131,55 @@ export async function startMqtt(
           ...(password !== undefined && { password }),
         })
         .then(
-          (principal) => {
-            sessions.set(client, new Session(context, client as unknown as AedesClient, principal));
+          async (principal) => {
+            const settings: V5Settings | null = v5
+              ? {
+                  receiveMaximum: v5.receiveMaximum,
+                  maximumPacketSize: v5.maximumPacketSize,
+                  sessionExpirySec: v5.sessionExpirySec,
+                }
+              : null;
+            const session = new Session(context, client as unknown as AedesClient, principal, settings);
+            sessions.set(client, session);
+            clientsById.set(client.id, client);
+            expiry.cancel(client.id);
+            // [MQTT-3.1.2-4] Clean Start with a session expiry: the old session goes, a new one is kept.
+            if (v5?.cleanStart && !client.clean)
+              await persistence.cleanSubscriptions(client).catch((error: unknown) => {
+                log.warn({ clientId: client.id, err: error }, 'mqtt: discarding the previous session failed');
+              });
             const handle = options.connections?.register(
               { protocol: 'mqtt', clientId: client.id, user: principal.user, address: remoteOf(client) ?? null },
-              () => client.close(),
+              () => {
+                // [MQTT-3.14.2.1] 0x98 administrative action (MQTT 5 only; 3.1.1 just closes).
+                sendDisconnect(client, 0x98, 'disconnected by an administrator');
+                client.close();
+              },
             );
             if (handle) registered.set(client, handle);
             callback(null, true);
           },
           (error: unknown) => {
-            const code = toSluiceError(error).code === 'not-authenticated' ? 4 : 5;
+            const refused = toSluiceError(error);
+            const code = refused.code === 'not-authenticated' ? 4 : 5;
             log.info({ clientId: client.id, err: error }, 'mqtt: authentication refused');
-            callback(refusal(code, toSluiceError(error).message), false);
+            callback(refusal(code, refused.message, refused.mapping.mqtt), false);
           },
         );
     },
     authorizePublish(client, packet, callback) {
       const refuse = (error: unknown): void => {
         const refused = toSluiceError(error);
+        if (client && isV5(client)) {
+          // MQTT 5: PUBACK / PUBREC with the catalog's reason code and a reason string; QoS 0 is
+          // dropped; the connection stays (the aedes patch writes it) [MQTT-3.4.2.1].
+          log.info(
+            { clientId: client.id, topic: packet.topic, code: refused.code, reason: refused.detail },
+            `mqtt: publish refused (reason code 0x${refused.mapping.mqtt.toString(16)})`,
+          );
+          callback(Object.assign(new Error(refused.message), { reasonCode: refused.mapping.mqtt }));
+          return;
+        }
         // MQTT 3.1.1 has no negative PUBACK: the only answer is closing the connection.
         log.warn(
           { clientId: client?.id, topic: packet.topic, code: refused.code, reason: refused.detail },
@@ -131,19 +199,68 @@ export async function startMqtt(
     authorizeSubscribe(client, subscription, callback) {
       const session = sessions.get(client);
       if (!session) return callback(null, null);
-      session.subscribe(subscription.topic, subscription.qos as 0 | 1 | 2).then(
-        (granted) => callback(null, granted ? subscription : null),
-        (error: unknown) => {
-          const refused = toSluiceError(error);
-          log.info(
-            { clientId: client.id, topic: subscription.topic, code: refused.code, reason: refused.detail },
-            'mqtt: subscription refused (SUBACK 0x80)',
-          );
-          callback(null, null);
-        },
-      );
+      const { nl, rap, subscriptionIdentifier } = subscription as typeof subscription & {
+        nl?: boolean;
+        rap?: boolean;
+        subscriptionIdentifier?: number;
+      };
+      session
+        .subscribe(subscription.topic, subscription.qos as 0 | 1 | 2, {
+          noLocal: nl === true,
+          retainAsPublished: rap === true,
+          ...(subscriptionIdentifier !== undefined && { subscriptionId: subscriptionIdentifier }),
+        })
+        .then(
+          (granted) => callback(null, granted ? subscription : null),
+          (error: unknown) => {
+            const refused = toSluiceError(error);
+            log.info(
+              { clientId: client.id, topic: subscription.topic, code: refused.code, reason: refused.detail },
+              `mqtt: subscription refused (SUBACK 0x${(isV5(client) ? refused.mapping.mqtt : 0x80).toString(16)})`,
+            );
+            // The aedes patch puts an MQTT 5 client's reason code in SUBACK (0x80 for 3.1.1).
+            callback(null, { ...subscription, reasonCode: refused.mapping.mqtt } as typeof subscription);
+          },
+        );
     },
   });
+
+  /**
+   * MQTT 5 CONNECT: Sluice's session model from Clean Start and session expiry, the CONNACK
+   * properties, and the server keep-alive. aedes' `clean` becomes "the session is not kept":
+   * a session with an expiry interval (or resumed with Clean Start 0) is a persistent session.
+   */
+  function prepareV5(client: Client, packet: V5ConnectPacket): void {
+    const properties = packet.properties ?? {};
+    const cleanStart = packet.clean;
+    const sessionExpirySec = properties.sessionExpiryInterval ?? 0;
+    v5Connects.set(client, {
+      cleanStart,
+      sessionExpirySec,
+      receiveMaximum: properties.receiveMaximum ?? 65_535,
+      maximumPacketSize: properties.maximumPacketSize ?? 268_435_460,
+      ...(properties.authenticationMethod !== undefined && { authenticationMethod: properties.authenticationMethod }),
+    });
+    packet.clean = cleanStart && sessionExpirySec === 0;
+    const connack: Record<string, unknown> = {
+      // §3.2.2.3: what the server accepts, so that clients stay within it.
+      receiveMaximum: config.maxInFlightPerClient,
+      maximumPacketSize: config.maxPacketBytes,
+      topicAliasMaximum: config.topicAliasMaximum,
+      retainAvailable: true,
+      wildcardSubscriptionAvailable: true,
+      subscriptionIdentifiersAvailable: true,
+      sharedSubscriptionAvailable: true,
+    };
+    if (config.maxKeepAliveSec > 0 && (packet.keepalive === 0 || packet.keepalive > config.maxKeepAliveSec)) {
+      // [MQTT-3.2.2-21] the client must use the server keep alive instead of its own.
+      packet.keepalive = config.maxKeepAliveSec;
+      connack.serverKeepAlive = config.maxKeepAliveSec;
+    }
+    const patched = client as unknown as PatchedClient;
+    patched.connackProperties = connack;
+    patched.topicAliasMaximum = config.topicAliasMaximum;
+  }
 
   /** authorize → engine.publish (durable) → retained store; PUBACK/PUBREC follow only after this resolves. */
   function publishToEngine(client: Client | null, packet: AedesPacket): Promise<unknown> {
@@ -183,11 +300,14 @@ export async function startMqtt(
 
   function publishOnce(clientId: string | undefined, packet: AedesPacket, qos: 0 | 1 | 2): Promise<unknown> {
     const { topic, payload } = packet;
-    const headers = qosHeaders[qos];
+    const headers = (packet.retain ? retainedHeaders : qosHeaders)[qos];
+    const properties = (packet as { properties?: PublishProperties }).properties;
+    // MQTT 5 properties → engine fields and headers (properties.ts); none for 3.1.1.
+    const fields = properties ? inboundFields(properties, payload, headers) : { headers };
     return engine.publish(
       clientId === undefined
-        ? { topic, payload, protocol: 'mqtt', headers }
-        : { topic, payload, protocol: 'mqtt', headers, publisher: clientId },
+        ? { ...fields, topic, payload, protocol: 'mqtt' }
+        : { ...fields, topic, payload, protocol: 'mqtt', publisher: clientId },
     );
   }
 
@@ -210,14 +330,37 @@ export async function startMqtt(
   broker.on('clientError', (client, error) => log.debug({ clientId: client.id, err: error }, 'mqtt: client error'));
   broker.on('connectionError', (client, error) => log.debug({ err: error }, 'mqtt: connection error'));
 
+  const expiry = new SessionExpiry(
+    async (clientId) => {
+      const queue = sessionQueueName(clientId);
+      if (engine.queueByName(queue)) await engine.deleteQueue(queue, { force: true });
+      await persistence.cleanSubscriptions({ id: clientId } as PersistenceClient);
+    },
+    (clientId) => clientsById.has(clientId),
+    log,
+  );
+
   const closing = new Set<Promise<void>>();
+  let closingBroker = false;
   const endSession = (client: Client): void => {
     registered.get(client)?.closed();
     registered.delete(client);
     const session = sessions.get(client);
     if (!session) return;
     sessions.delete(client);
-    const done = session.close().finally(() => closing.delete(done));
+    if (clientsById.get(client.id) === client) clientsById.delete(client.id);
+    const done = session
+      .close()
+      .then(() => {
+        // MQTT 5: a kept session lives on for its session expiry interval, which DISCONNECT may
+        // change (but not from 0 [MQTT-3.14.2-2]); a 3.1.1 persistent session never expires.
+        const v5 = session.v5;
+        if (!v5 || client.clean || closingBroker) return;
+        const asked = (client as unknown as PatchedClient).disconnectPacket?.properties?.sessionExpiryInterval;
+        if (asked !== undefined && v5.sessionExpirySec > 0) v5.sessionExpirySec = asked;
+        if (!clientsById.has(client.id)) expiry.schedule(client.id, v5.sessionExpirySec);
+      })
+      .finally(() => closing.delete(done));
     closing.add(done);
   };
   broker.on('clientDisconnect', endSession);
@@ -236,6 +379,10 @@ export async function startMqtt(
     ports: listeners.ports,
     stats: () => ({ clients: broker.connectedClients, liveDropped: context.counters.liveDropped }),
     async close() {
+      closingBroker = true;
+      expiry.close();
+      // [MQTT-3.14.2.1] MQTT 5 clients are told: 0x8B server shutting down.
+      for (const client of sessions.keys()) sendDisconnect(client, 0x8b, 'server shutting down');
       await new Promise<void>((resolve) => broker.close(() => resolve()));
       await listeners.close();
       for (const client of [...sessions.keys()]) endSession(client);
@@ -266,9 +413,16 @@ class EnginePersistence extends SqlitePersistence {
   }
   override outgoingClearMessageId(
     client: PersistenceClient,
-    packet: { messageId?: number },
+    packet: { cmd?: string; messageId?: number; reasonCode?: number; properties?: { reasonString?: string } },
   ): Promise<AedesPacket | undefined> {
-    this.sessionOf(client)?.acknowledged(packet.messageId);
+    // PUBACK / PUBREC from an MQTT 5 client may refuse the message (reason code >= 0x80); a
+    // PUBCOMP's only failure (0x92, packet id not found) follows a successful PUBREC: an ack.
+    const refusing = packet.cmd === 'puback' || packet.cmd === 'pubrec';
+    this.sessionOf(client)?.acknowledged(
+      packet.messageId,
+      refusing ? (packet.reasonCode ?? 0) : 0,
+      packet.properties?.reasonString,
+    );
     return Promise.resolve(packet as AedesPacket);
   }
 
@@ -285,9 +439,41 @@ class EnginePersistence extends SqlitePersistence {
   }
 }
 
-/** A CONNACK refusal aedes understands (3.1.1 return codes 2–5, plus 3 for limits). */
-function refusal(returnCode: number, message: string): AuthenticateError {
-  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+/**
+ * A CONNACK refusal aedes understands (3.1.1 return codes 2–5, plus 3 for limits) with the MQTT 5
+ * reason code the aedes patch sends to MQTT 5 clients.
+ */
+function refusal(returnCode: number, message: string, reasonCode: number): AuthenticateError {
+  return Object.assign(new Error(message), { returnCode, reasonCode }) as AuthenticateError;
+}
+
+/** An MQTT 5 CONNECT as mqtt-packet parses it. */
+interface V5ConnectPacket {
+  clean: boolean;
+  keepalive: number;
+  properties?: ConnectProperties;
+}
+
+/** What the aedes patch adds to its Client (patches/aedes+1.2.0.patch). */
+interface PatchedClient {
+  /** 5 for MQTT 5 clients. */
+  version: number | null;
+  /** Properties of a successful CONNACK. */
+  connackProperties?: Record<string, unknown>;
+  /** Topic aliases the client may set. */
+  topicAliasMaximum?: number;
+  /** The client's DISCONNECT, when it sent one. */
+  disconnectPacket?: { reasonCode?: number; properties?: { sessionExpiryInterval?: number } };
+  sendDisconnect(reasonCode: number, reasonString?: string): boolean;
+}
+
+function isV5(client: Client): boolean {
+  return (client as unknown as PatchedClient).version === 5;
+}
+
+/** Writes an MQTT 5 DISCONNECT with a reason code before the broker closes (nothing for 3.1.1). */
+function sendDisconnect(client: Client, reasonCode: number, reasonString: string): void {
+  (client as unknown as PatchedClient).sendDisconnect(reasonCode, reasonString);
 }
 
 function remoteOf(client: Client): string | undefined {
@@ -306,7 +492,9 @@ function limitPacketSize(client: Client, maxBytes: number): void {
   parser._parseLength = function limitedParseLength(this: ParserInternals): boolean {
     const complete = parseLength.call(this);
     if (complete && this.packet.length > maxBytes) {
-      this._emitError(new Error(`packet of ${this.packet.length} bytes exceeds maxPacketBytes ${maxBytes}`));
+      // MQTT 5 clients get DISCONNECT 0x95 (packet too large) first [MQTT-3.2.2-15].
+      const error = new Error(`packet of ${this.packet.length} bytes exceeds maxPacketBytes ${maxBytes}`);
+      this._emitError(Object.assign(error, { reasonCode: 0x95 }));
       return false;
     }
     return complete;

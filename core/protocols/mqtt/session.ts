@@ -7,9 +7,9 @@ import { assertTopicFilter, topicMatches } from '../../engine/topic.ts';
 import { SluiceError } from '../../errors.ts';
 import { authorize, type Principal, type SecurityPolicy } from '../../security/authorize.ts';
 import type { MqttConfig } from './config.ts';
+import { encodeProperties, mqttQosHeader, mqttRetainHeader, outboundProperties } from './properties.ts';
 
-/** Header carrying the QoS an MQTT message was published with (delivery QoS = min(publish, subscription)). */
-export const mqttQosHeader = 'mqtt-qos';
+export { mqttQosHeader } from './properties.ts';
 
 /** Subscriptions to `$queue/<name>` consume the named engine queue. */
 export const queuePrefix = '$queue/';
@@ -28,7 +28,31 @@ export interface AedesClient {
   readonly conn: Duplex;
   /** aedes' packet identifier counter, shared with its own deliveries so ids never collide. */
   _nextId: number;
+  /** Protocol level of the CONNECT: 3, 4 (3.1.1) or 5. */
+  readonly version: number | null;
 }
+
+/** What an MQTT 5 client asked for in its CONNECT (§3.1.2.11). */
+export interface V5Settings {
+  /** QoS 1/2 PUBLISHes it accepts unacknowledged at once [MQTT-3.3.4-7]. */
+  readonly receiveMaximum: number;
+  /** Largest packet it accepts; a larger delivery is dead-lettered instead of sent [MQTT-3.1.2-24]. */
+  readonly maximumPacketSize: number;
+  /** Seconds the session outlives the connection (0: ends with it, 0xFFFFFFFF: never expires). */
+  sessionExpirySec: number;
+}
+
+/** MQTT 5 subscription options (§3.8.3.1) and subscription identifier (§3.8.2.1.2). */
+export interface SubscriptionOptions {
+  /** No local: messages this client published are not sent back to it [MQTT-3.8.3-3]. */
+  readonly noLocal: boolean;
+  /** Retain as published: keep RETAIN on forwarded messages [MQTT-3.3.1-12]. */
+  readonly retainAsPublished: boolean;
+  /** Sent back in each PUBLISH this subscription matches [MQTT-3.3.4-3]. */
+  readonly subscriptionId?: number;
+}
+
+const defaultOptions: SubscriptionOptions = { noLocal: false, retainAsPublished: false };
 
 /** A PUBLISH Sluice sends. */
 export interface OutgoingPacket {
@@ -39,6 +63,8 @@ export interface OutgoingPacket {
   retain: boolean;
   dup: boolean;
   messageId?: number;
+  /** MQTT 5 only: the encoded properties (`encodeProperties`); absent for 3.1.1 clients. */
+  properties?: Buffer;
 }
 
 type Qos = 0 | 1 | 2;
@@ -46,11 +72,17 @@ type Qos = 0 | 1 | 2;
 /** How one MQTT subscription is served by the engine. */
 type Binding =
   /** Clean session: a live engine listener (not durable). */
-  | { readonly kind: 'live'; readonly filter: string; qos: Qos }
+  | { readonly kind: 'live'; readonly filter: string; qos: Qos; options: SubscriptionOptions }
   /** Persistent session: a filter of the session's queue `mqtt/<clientId>`. */
-  | { readonly kind: 'session'; readonly filter: string; qos: Qos }
+  | { readonly kind: 'session'; readonly filter: string; qos: Qos; options: SubscriptionOptions }
   /** `$queue/<name>` or `$share/<group>/<filter>`: a consumer on an engine queue. */
-  | { readonly kind: 'queue'; readonly queue: string; qos: Qos; consumer: Consumer | null };
+  | {
+      readonly kind: 'queue';
+      readonly queue: string;
+      qos: Qos;
+      options: SubscriptionOptions;
+      consumer: Consumer | null;
+    };
 
 /** What every session shares. */
 export interface SessionContext {
@@ -86,6 +118,10 @@ export class Session {
   private flushScheduled = false;
   /** Live delivery QoS per topic for the current live bindings (cleared when they change). */
   private readonly liveQosByTopic = new Map<string, Qos | null>();
+  /** MQTT 5: live QoS 1/2 packet ids awaiting PUBACK/PUBCOMP, counted against receive maximum. */
+  private readonly liveInFlight = new Set<number>();
+  /** MQTT 5: live messages waiting for the receive window (bounded by maxQueuedPerClient). */
+  private liveWaiting: Array<{ message: Message; qos: Qos; retain: boolean; ids: number[] }> = [];
   private started = false;
   private closed = false;
 
@@ -93,7 +129,14 @@ export class Session {
     private readonly context: SessionContext,
     readonly client: AedesClient,
     readonly principal: Principal,
+    /** Set for MQTT 5 clients: what their CONNECT asked for. */
+    readonly v5: V5Settings | null = null,
   ) {}
+
+  /** Unacknowledged QoS 1/2 deliveries allowed: the config's, lowered by an MQTT 5 receive maximum. */
+  private get window(): number {
+    return Math.min(this.context.config.maxInFlightPerClient, this.v5?.receiveMaximum ?? Infinity);
+  }
 
   /** The engine queue behind this client's persistent session. */
   get queueName(): string {
@@ -104,12 +147,13 @@ export class Session {
    * Binds one subscription to the engine. Resolves false when it is refused (SUBACK 0x80):
    * unknown queue, invalid share name, not authorized.
    */
-  async subscribe(topic: string, qos: Qos): Promise<boolean> {
+  async subscribe(topic: string, qos: Qos, options: SubscriptionOptions = defaultOptions): Promise<boolean> {
     if (this.closed) return false;
     const { engine, security } = this.context;
     const existing = this.bindings.get(topic);
     if (existing) {
       existing.qos = qos;
+      existing.options = options;
       this.liveQosByTopic.clear();
       return true;
     }
@@ -117,7 +161,7 @@ export class Session {
       const queue = topic.slice(queuePrefix.length);
       authorize(this.principal, 'consume', queue, security);
       if (!engine.queueByName(queue)) throw new SluiceError('queue-not-found', `Queue "${queue}" does not exist`);
-      this.addQueueBinding(topic, queue, qos);
+      this.addQueueBinding(topic, queue, qos, options);
       return true;
     }
     if (topic.startsWith(sharePrefix)) {
@@ -129,18 +173,18 @@ export class Session {
         subscriptions: [filter],
         accessType: 'non-exclusive',
       });
-      this.addQueueBinding(topic, queue, qos);
+      this.addQueueBinding(topic, queue, qos, options);
       return true;
     }
     assertTopicFilter(topic);
     authorize(this.principal, 'subscribe', topic, security);
     if (this.client.clean) {
-      this.bindings.set(topic, { kind: 'live', filter: topic, qos });
+      this.bindings.set(topic, { kind: 'live', filter: topic, qos, options });
       this.relisten();
       return true;
     }
     await this.updateSessionQueue([topic], []);
-    this.bindings.set(topic, { kind: 'session', filter: topic, qos });
+    this.bindings.set(topic, { kind: 'session', filter: topic, qos, options });
     if (this.started) this.attachSessionConsumer();
     return true;
   }
@@ -192,22 +236,38 @@ export class Session {
     ];
     this.sessionConsumer = null;
     this.pending.clear();
+    this.liveInFlight.clear();
+    this.liveWaiting = [];
     // DESIGN.md: release (redeliver) = disconnect before ack; the attempt counts toward max redelivery.
     await Promise.all(consumers.map((c) => c?.close().catch((error) => this.logError(error, 'detaching consumer'))));
   }
 
-  /** PUBACK (QoS 1) or PUBCOMP (QoS 2) for `messageId` arrived. */
-  acknowledged(messageId: number | undefined): void {
+  /**
+   * PUBACK (QoS 1) or PUBCOMP (QoS 2) for `messageId` arrived, or from an MQTT 5 client a PUBACK /
+   * PUBREC with a failure reason code: the delivery is rejected, so it goes to the DMQ with the
+   * reason string kept (DESIGN.md: reject → DMQ is MQTT 5 PUBACK with reason ≥ 0x80).
+   */
+  acknowledged(messageId: number | undefined, reasonCode = 0, reasonString?: string): void {
     if (messageId === undefined) return;
+    if (this.liveInFlight.delete(messageId)) {
+      this.drainLiveWaiting();
+      return;
+    }
     const held = this.pending.get(messageId);
     if (!held) return;
     this.pending.delete(messageId);
-    held.consumer.ack(held.deliveryId).catch((error) => this.logError(error, 'acking a delivery'));
+    if (reasonCode >= 0x80) {
+      const reason = reasonString ?? `rejected by the subscriber with reason code 0x${reasonCode.toString(16)}`;
+      this.context.logger.info({ clientId: this.client.id, reasonCode, reason }, 'mqtt: subscriber rejected a message');
+      held.consumer.reject(held.deliveryId, reason).catch((error) => this.logError(error, 'rejecting a delivery'));
+    } else held.consumer.ack(held.deliveryId).catch((error) => this.logError(error, 'acking a delivery'));
+    this.drainLiveWaiting();
   }
 
   // ── engine → client ────────────────────────────────────────────────────────────────
   private readonly onLive = (message: Message): void => {
     if (this.closed) return;
+    if (this.v5) return this.onLiveV5(message);
     const qos = this.liveQos(message);
     if (qos === null) return;
     // Backpressure for live flow: a client that cannot keep up loses live messages, counted,
@@ -235,6 +295,56 @@ export class Session {
     this.liveBuffered--;
   };
 
+  /** MQTT 5: subscription options, identifiers and properties; QoS 1/2 wait for the receive window. */
+  private onLiveV5(message: Message): void {
+    const match = matchBindings(message, this.bindings.values(), 'live', this.client.id);
+    if (match.qos === null) return;
+    if (match.qos > 0 && this.pending.size + this.liveInFlight.size >= this.window) {
+      // [MQTT-3.3.4-9] no more unacknowledged QoS 1/2 PUBLISHes than the client's receive maximum.
+      if (this.liveWaiting.length >= this.context.config.maxQueuedPerClient) this.context.counters.liveDropped++;
+      else this.liveWaiting.push({ message, qos: match.qos, retain: match.retain, ids: match.ids });
+      return;
+    }
+    this.sendLiveV5(message, match.qos, match.retain, match.ids);
+  }
+
+  private sendLiveV5(message: Message, qos: Qos, retain: boolean, ids: number[]): void {
+    if (this.liveBuffered >= this.context.config.maxQueuedPerClient) {
+      this.context.counters.liveDropped++;
+      return;
+    }
+    const properties = outboundProperties(message, ids);
+    // [MQTT-3.3.2-5] an expired message is not sent.
+    if (properties === null) return;
+    const packet: OutgoingPacket = {
+      cmd: 'publish',
+      topic: message.topic,
+      payload: message.payload,
+      qos,
+      retain,
+      dup: false,
+      properties: encodeProperties(properties),
+    };
+    if (packetBytes(packet) > this.v5!.maximumPacketSize) {
+      // [MQTT-3.1.2-25] discarded as if sent; counted with the live drops.
+      this.context.counters.liveDropped++;
+      return;
+    }
+    if (qos > 0) {
+      packet.messageId = this.nextMessageId();
+      this.liveInFlight.add(packet.messageId);
+    }
+    this.liveBuffered++;
+    this.send(packet, this.liveWritten);
+  }
+
+  private drainLiveWaiting(): void {
+    while (this.liveWaiting.length > 0 && this.pending.size + this.liveInFlight.size < this.window) {
+      const next = this.liveWaiting.shift()!;
+      this.sendLiveV5(next.message, next.qos, next.retain, next.ids);
+    }
+  }
+
   /** min(publish QoS, best matching live subscription QoS), cached per topic. */
   private liveQos(message: Message): Qos | null {
     let best = this.liveQosByTopic.get(message.topic);
@@ -247,7 +357,7 @@ export class Session {
     return best === null ? null : (Math.min(best, messageQos(message)) as Qos);
   }
 
-  private deliverQueued(consumer: Consumer, delivery: Delivery, qos: Qos): void {
+  private deliverQueued(consumer: Consumer, delivery: Delivery, qos: Qos, retain = false, ids: number[] = []): void {
     if (this.closed) return;
     const { message } = delivery;
     const packet: OutgoingPacket = {
@@ -255,10 +365,17 @@ export class Session {
       topic: message.topic,
       payload: message.payload,
       qos,
-      retain: false,
+      retain,
       // [MQTT-3.3.1-1] DUP marks a redelivery of a message the client may have seen.
       dup: delivery.deliveryCount > 1,
     };
+    if (this.v5) {
+      const refusal = this.addProperties(packet, message, ids);
+      if (refusal !== null) {
+        consumer.reject(delivery.deliveryId, refusal).catch((error) => this.logError(error, 'rejecting a delivery'));
+        return;
+      }
+    }
     if (qos === 0) {
       // At most once: settled as soon as it is written.
       this.send(packet, () => {
@@ -310,11 +427,23 @@ export class Session {
     }
   };
 
+  /** MQTT 5: adds the message's properties; returns why it cannot be sent, or null. */
+  private addProperties(packet: OutgoingPacket, message: Message, ids: number[]): string | null {
+    const properties = outboundProperties(message, ids);
+    if (properties === null) return 'message expired before delivery';
+    packet.properties = encodeProperties(properties);
+    const bytes = packetBytes(packet);
+    // [MQTT-3.1.2-25] the broker must not send it; Sluice dead-letters it rather than losing it.
+    if (bytes > this.v5!.maximumPacketSize)
+      return `PUBLISH of ${bytes} bytes exceeds the client's maximum packet size ${this.v5!.maximumPacketSize}`;
+    return null;
+  }
+
   private nextMessageId(): number {
     for (let i = 0; i < 65_535; i++) {
       const id = this.client._nextId;
       this.client._nextId = id >= 65_535 ? 1 : id + 1;
-      if (!this.pending.has(id)) return id;
+      if (!this.pending.has(id) && !this.liveInFlight.has(id)) return id;
     }
     throw new SluiceError('internal', 'no free MQTT packet identifier');
   }
@@ -331,8 +460,8 @@ export class Session {
     this.stopLive = () => stops.forEach((stop) => stop());
   }
 
-  private addQueueBinding(topic: string, queue: string, qos: Qos): void {
-    const binding: Binding = { kind: 'queue', queue, qos, consumer: null };
+  private addQueueBinding(topic: string, queue: string, qos: Qos, options: SubscriptionOptions): void {
+    const binding: Binding = { kind: 'queue', queue, qos, options, consumer: null };
     this.bindings.set(topic, binding);
     if (this.started) this.attachQueueConsumer(binding);
   }
@@ -341,9 +470,18 @@ export class Session {
     if (binding.consumer || this.closed) return;
     const consumer = this.context.engine.consume(binding.queue, {
       label: `mqtt:${this.client.id}`,
-      flow: { mode: 'prefetch', prefetch: this.context.config.maxInFlightPerClient },
-      onDelivery: (delivery) =>
-        this.deliverQueued(consumer, delivery, Math.min(binding.qos, messageQos(delivery.message)) as Qos),
+      flow: { mode: 'prefetch', prefetch: this.window },
+      onDelivery: (delivery) => {
+        const { message } = delivery;
+        const { options } = binding;
+        this.deliverQueued(
+          consumer,
+          delivery,
+          Math.min(binding.qos, messageQos(message)) as Qos,
+          options.retainAsPublished && message.headers[mqttRetainHeader] === '1',
+          options.subscriptionId === undefined ? [] : [options.subscriptionId],
+        );
+      },
       onClosed: (reason) => {
         binding.consumer = null;
         this.context.logger.info(
@@ -359,8 +497,19 @@ export class Session {
     if (this.sessionConsumer || this.closed) return;
     const consumer = this.context.engine.consume(this.queueName, {
       label: `mqtt:${this.client.id}`,
-      flow: { mode: 'prefetch', prefetch: this.context.config.maxInFlightPerClient },
+      flow: { mode: 'prefetch', prefetch: this.window },
       onDelivery: (delivery) => {
+        if (this.v5) {
+          const match = matchBindings(delivery.message, this.bindings.values(), 'session', this.client.id);
+          if (match.qos === null && match.local) {
+            // [MQTT-3.8.3-3] no local: its own message is settled without being sent back.
+            consumer.ack(delivery.deliveryId).catch((error) => this.logError(error, 'acking a no-local delivery'));
+            return;
+          }
+          const qos = match.qos ?? messageQos(delivery.message);
+          this.deliverQueued(consumer, delivery, qos, match.retain, match.ids);
+          return;
+        }
         // A filter removed while the message waited: deliver it anyway at the message's QoS.
         const qos = deliveryQos(delivery.message, this.bindings.values(), 'session') ?? messageQos(delivery.message);
         this.deliverQueued(consumer, delivery, qos);
@@ -422,9 +571,49 @@ function deliveryQos(
 }
 
 /**
- * MQTT 3.1 / 3.1.1 PUBLISH packets (§3.3), concatenated into one buffer: fixed header (type,
- * DUP, QoS, RETAIN), remaining length, topic, packet identifier when QoS > 0, payload. aedes 1.2
- * speaks no MQTT 5, so there are no properties to write.
+ * min(publish QoS, highest QoS of the matching MQTT 5 subscriptions of `kind`), or null when none
+ * matches; with RETAIN when a matching subscription keeps it [MQTT-3.3.1-12] and the identifiers of
+ * the matching subscriptions [MQTT-3.3.4-3]. `local` tells that a match was skipped for no local.
+ */
+function matchBindings(
+  message: Message,
+  bindings: Iterable<Binding>,
+  kind: 'live' | 'session',
+  clientId: string,
+): { qos: Qos | null; retain: boolean; ids: number[]; local: boolean } {
+  const own = message.protocol === 'mqtt' && message.publisher === clientId;
+  const retained = message.headers[mqttRetainHeader] === '1';
+  let best: Qos | null = null;
+  let retain = false;
+  let local = false;
+  const ids: number[] = [];
+  for (const binding of bindings) {
+    if (binding.kind !== kind || !topicMatches(binding.filter, message.topic)) continue;
+    if (own && binding.options.noLocal) {
+      local = true;
+      continue;
+    }
+    if (best === null || binding.qos > best) best = binding.qos;
+    if (retained && binding.options.retainAsPublished) retain = true;
+    if (binding.options.subscriptionId !== undefined) ids.push(binding.options.subscriptionId);
+  }
+  return { qos: best === null ? null : (Math.min(best, messageQos(message)) as Qos), retain, ids, local };
+}
+
+/** Bytes of one PUBLISH on the wire, properties included. */
+function packetBytes(packet: OutgoingPacket): number {
+  const remaining = publishRemainingLength(packet, Buffer.byteLength(packet.topic));
+  return 1 + varIntBytes(remaining) + remaining;
+}
+
+function publishRemainingLength(packet: OutgoingPacket, topicLength: number): number {
+  return 2 + topicLength + (packet.qos > 0 ? 2 : 0) + (packet.properties?.length ?? 0) + packet.payload.length;
+}
+
+/**
+ * PUBLISH packets (§3.3), concatenated into one buffer: fixed header (type, DUP, QoS, RETAIN),
+ * remaining length, topic, packet identifier when QoS > 0, for MQTT 5 the encoded properties
+ * (`properties`), payload. A packet without `properties` is MQTT 3.1 / 3.1.1.
  */
 export function encodePublishes(packets: readonly OutgoingPacket[]): Buffer {
   const topicBytes: number[] = [];
@@ -432,14 +621,14 @@ export function encodePublishes(packets: readonly OutgoingPacket[]): Buffer {
   for (const packet of packets) {
     const topicLength = Buffer.byteLength(packet.topic);
     topicBytes.push(topicLength);
-    const remaining = 2 + topicLength + (packet.qos > 0 ? 2 : 0) + packet.payload.length;
+    const remaining = publishRemainingLength(packet, topicLength);
     total += 1 + varIntBytes(remaining) + remaining;
   }
   const buffer = Buffer.allocUnsafe(total);
   let offset = 0;
   packets.forEach((packet, i) => {
     const topicLength = topicBytes[i]!;
-    const remaining = 2 + topicLength + (packet.qos > 0 ? 2 : 0) + packet.payload.length;
+    const remaining = publishRemainingLength(packet, topicLength);
     buffer[offset++] = 0x30 | (packet.dup ? 0x08 : 0) | (packet.qos << 1) | (packet.retain ? 0x01 : 0);
     let length = remaining;
     do {
@@ -455,6 +644,7 @@ export function encodePublishes(packets: readonly OutgoingPacket[]): Buffer {
       buffer.writeUInt16BE(packet.messageId!, offset);
       offset += 2;
     }
+    if (packet.properties) offset += packet.properties.copy(buffer, offset);
     offset += packet.payload.copy(buffer, offset);
   });
   return buffer;
