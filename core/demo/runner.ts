@@ -187,7 +187,7 @@ export class ScenarioRun {
         return this.reconnect(action, step);
       case 'wait':
         await this.advance(action.plantMs);
-        step.detail = `waited ${formatPlant(action.plantMs)} of plant time`;
+        step.detail = action.plantMs > 0 ? `waited ${formatPlant(action.plantMs)} of plant time` : null;
         return;
       case 'mark':
         await sleep(5); // the mark falls strictly between the messages before and after it
@@ -383,7 +383,7 @@ export class ScenarioRun {
         const info = await this.call('queues.get', { name: queue });
         const expected = check.depth ?? this.publishedBy(check.equalsPublishedBy!).seq;
         return {
-          label: `${queue} holds the backlog`,
+          label: expected === 0 ? `${queue} is empty` : `${queue} holds the backlog`,
           pass: info.depth === expected,
           expected: `depth ${expected}`,
           actual: `depth ${info.depth}`,

@@ -1,6 +1,6 @@
 /**
  * The shell: sidebar with the views, a top bar with the broker's status, and the current view.
- * Keyboard: 1–8 switch views (when not typing), T toggles the theme.
+ * Keyboard: 1–9 switch views (when not typing), T toggles the theme.
  */
 import { useEffect, useState, type ReactNode } from 'react';
 import iconUrl from '../../resources/icon.svg';
@@ -10,6 +10,7 @@ import { count, duration } from './logic/format.ts';
 import { applyTheme, initialTheme, type Theme } from './logic/theme.ts';
 import { Connections } from './views/Connections.tsx';
 import { DeadMessages } from './views/DeadMessages.tsx';
+import { Demo } from './views/Demo.tsx';
 import { Overview } from './views/Overview.tsx';
 import { Publish } from './views/Publish.tsx';
 import { Queues } from './views/Queues.tsx';
@@ -27,6 +28,7 @@ const screens: Record<ViewId, () => ReactNode> = {
   publish: Publish,
   connections: Connections,
   security: Security,
+  demo: Demo,
 };
 
 export function App(): ReactNode {

@@ -1,4 +1,4 @@
-/** The views (DESIGN.md: UI), in sidebar order; the digit keys 1–8 jump to them. */
+/** The views (DESIGN.md: UI), in sidebar order; the digit keys 1–9 jump to them. */
 
 export const views = [
   { id: 'overview', title: 'Overview' },
@@ -9,6 +9,7 @@ export const views = [
   { id: 'publish', title: 'Publish' },
   { id: 'connections', title: 'Connections' },
   { id: 'security', title: 'Security' },
+  { id: 'demo', title: 'Demo' },
 ] as const;
 
 /** A view's id. */

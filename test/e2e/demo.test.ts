@@ -1,0 +1,38 @@
+/**
+ * The Demo view end to end: pick a scenario, start it from the UI, watch its steps run against
+ * the real broker and see the final check pass. Saves docs/screenshots/demo.png.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { demoEndpoints } from '../../core/demo/actors.ts';
+import { browserSkipReason, openUi, screenshot, type UiSession } from './ui-harness.ts';
+
+const skip = browserSkipReason();
+
+describe('demo view', { skip }, () => {
+  let ui: UiSession;
+  before(async () => {
+    ui = await openUi();
+    // The host's job once createBroker attaches the endpoints itself (docs/demo.md, "Wiring").
+    ui.broker.service.demo.attach(demoEndpoints(ui.broker.listeners));
+  });
+  after(() => ui?.close());
+
+  test('a scenario started from the UI runs every step and shows its checks passed', async () => {
+    const { page } = ui;
+    await page.setViewportSize({ width: 1600, height: 1000 });
+    await page.goto(`${ui.url}#/demo`);
+    await page.locator('[data-scenario="erp-offline"]').click();
+    await page.getByText('The ERP adapter goes offline for maintenance', { exact: false }).waitFor();
+    await page.getByLabel('Speed').selectOption('1200');
+    await page.getByRole('button', { name: 'Start', exact: true }).click();
+    await page.locator('.demo-step.running').first().waitFor();
+    await page.getByText('✓ PASSED').waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('.demo-step.done').count(), 5);
+    assert.equal(await page.locator('.demo-checks tr.pass').count(), 4);
+    await page.locator('.demo-checks').getByText('60 processed, in order').first().waitFor();
+    const status = await ui.broker.service.call('demo.status', {});
+    assert.equal(status.state, 'passed');
+    await screenshot(page, 'demo');
+  });
+});
