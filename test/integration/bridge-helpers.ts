@@ -52,6 +52,10 @@ export interface Mosquitto {
   start(): Promise<void>;
   /** Graceful stop (SIGTERM): persistent sessions and their queued messages are saved. */
   stop(): Promise<void>;
+  /** Freezes it (SIGSTOP): connections stay open but nothing answers, like a link that went dead. */
+  freeze(): void;
+  /** Thaws it (SIGCONT). */
+  thaw(): void;
   cleanup(): Promise<void>;
 }
 
@@ -94,7 +98,14 @@ export async function startMosquitto(options: { users?: Record<string, string> }
       await stopProcess(child);
       child = null;
     },
+    freeze() {
+      child?.kill('SIGSTOP');
+    },
+    thaw() {
+      child?.kill('SIGCONT');
+    },
     async cleanup() {
+      child?.kill('SIGCONT');
       await stopProcess(child);
       child = null;
       cleanup();
