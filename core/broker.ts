@@ -14,6 +14,7 @@ import type { SluiceConfig } from './config.ts';
 import { Engine } from './engine/engine.ts';
 import { createLogger, type Logger } from './log.ts';
 import { startHttp, type StaticFiles } from './protocols/http/server.ts';
+import { demoEndpoints } from './demo/actors.ts';
 import { startAmqp } from './protocols/amqp/index.ts';
 import { startMqtt } from './protocols/mqtt/index.ts';
 import { BrokerSecurity } from './security/policy.ts';
@@ -92,6 +93,8 @@ export async function createBroker(config: SluiceConfig, options: BrokerOptions 
     firstRunAdmin = await firstRun(security, config, logger);
     await ensureDeclaredQueues(engine, config, logger);
     await startListeners(listeners, engine, service, config, logger, options);
+    // The demo runner's simulated plant systems connect to this broker's own doors.
+    service.demo.attach(demoEndpoints(listeners));
   } catch (error) {
     await close();
     throw error;

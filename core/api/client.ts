@@ -98,7 +98,7 @@ export function createHttpClient(
     const fields: Record<string, unknown> = { ...(input as Record<string, unknown> | undefined) };
     let url = base + fillPath(path, fields);
     for (const param of pathParamNames(path)) delete fields[param];
-    let body: string | Uint8Array | undefined;
+    let body: string | Uint8Array<ArrayBuffer> | undefined;
     let headers: Record<string, string> = {};
     if (contract[name].http.body === 'raw') ({ body, headers } = rawPublish(fields));
     else if (method === 'GET' || method === 'DELETE') {
@@ -206,7 +206,10 @@ async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string
 }
 
 /** A raw publish: the payload bytes as the body, the properties as headers (docs/http.md). */
-function rawPublish(fields: Record<string, unknown>): { body: Uint8Array; headers: Record<string, string> } {
+function rawPublish(fields: Record<string, unknown>): {
+  body: Uint8Array<ArrayBuffer>;
+  headers: Record<string, string>;
+} {
   const payload = String(fields.payload ?? '');
   const body =
     fields.payloadEncoding === 'base64'

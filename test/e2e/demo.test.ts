@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { demoEndpoints } from '../../core/demo/actors.ts';
 import { browserSkipReason, openUi, screenshot, type UiSession } from './ui-harness.ts';
 
 const skip = browserSkipReason();
@@ -13,8 +12,6 @@ describe('demo view', { skip }, () => {
   let ui: UiSession;
   before(async () => {
     ui = await openUi();
-    // The host's job once createBroker attaches the endpoints itself (docs/demo.md, "Wiring").
-    ui.broker.service.demo.attach(demoEndpoints(ui.broker.listeners));
   });
   after(() => ui?.close());
 

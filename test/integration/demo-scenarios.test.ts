@@ -15,11 +15,6 @@ import { startTestBroker, testBrokerFlags } from '../helpers/broker.ts';
 /** Plant ms per real ms: two plant hours take about a second. */
 const speed = 20_000;
 
-/** Attaches the listeners' endpoints (the host's job; see docs/demo.md, "Wiring"). */
-function attach(broker: Broker): void {
-  broker.service.demo.attach(demoEndpoints(broker.listeners));
-}
-
 async function runToEnd(broker: Broker, name: string): Promise<DemoStatus> {
   const started = await broker.service.call('demo.start', { name, speed });
   assert.equal(started.state, 'running');
@@ -37,7 +32,6 @@ describe('demo scenarios', () => {
   let cleanup: () => Promise<void>;
   before(async () => {
     ({ broker, cleanup } = await startTestBroker());
-    attach(broker);
   });
   after(() => cleanup?.());
 
@@ -163,7 +157,6 @@ describe('SCADA cold start across a real broker restart', () => {
   test('the same scenario passes from the runner (disconnect and reconnect without a restart)', async () => {
     const { broker, cleanup } = await startTestBroker();
     try {
-      attach(broker);
       await runToEnd(broker, 'scada-cold-start');
     } finally {
       await cleanup();
