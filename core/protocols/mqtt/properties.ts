@@ -67,9 +67,9 @@ export function inboundFields(
   if (properties.correlationData !== undefined) {
     const data = properties.correlationData;
     const text = data.toString('utf8');
-    // Correlation data is binary; the engine's correlation id is text. UTF-8 that round-trips is
-    // kept as is, anything else is base64 with the marker header.
-    if (isUtf8(data) && Buffer.from(text, 'utf8').equals(data)) fields.correlationId = text;
+    // Correlation data is binary; the engine's correlation id is text. Printable UTF-8 is kept as
+    // is, anything else (control characters included) is base64 with the marker header.
+    if (isUtf8(data) && !/\p{Cc}/u.test(text)) fields.correlationId = text;
     else {
       fields.correlationId = data.toString('base64');
       headers[correlationEncodingHeader] = 'base64';
