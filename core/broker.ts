@@ -14,6 +14,7 @@ import type { SluiceConfig } from './config.ts';
 import { Engine } from './engine/engine.ts';
 import { createLogger, type Logger } from './log.ts';
 import { startHttp, type StaticFiles } from './protocols/http/server.ts';
+import { startBridges, type Bridges } from './bridges/index.ts';
 import { demoEndpoints } from './demo/actors.ts';
 import { startAmqp } from './protocols/amqp/index.ts';
 import { startMqtt } from './protocols/mqtt/index.ts';
@@ -73,10 +74,12 @@ export async function createBroker(config: SluiceConfig, options: BrokerOptions 
   const engine = await openEngine(config, logger);
   const security = new BrokerSecurity(new SecurityStore(engine.store.database), config.security, logger);
   const connections = new ConnectionRegistry();
+  let bridges: Bridges | undefined;
   const service = createService(engine, {
     version,
     security,
     connections,
+    bridges: () => bridges?.statuses() ?? [],
     ...(options.rateIntervalMs !== undefined && { rateIntervalMs: options.rateIntervalMs }),
   });
   const listeners: Listener[] = [];
@@ -84,6 +87,8 @@ export async function createBroker(config: SluiceConfig, options: BrokerOptions 
   const close = () =>
     (closing ??= (async () => {
       service.close(); // readiness fails first, so probes stop sending work
+      // Bridges first, while the engine is open, so their in-flight messages are released in order.
+      await bridges?.close();
       for (const listener of [...listeners].reverse()) await listener.close();
       await engine.close();
       logger.info('broker stopped');
@@ -92,9 +97,13 @@ export async function createBroker(config: SluiceConfig, options: BrokerOptions 
   try {
     firstRunAdmin = await firstRun(security, config, logger);
     await ensureDeclaredQueues(engine, config, logger);
-    await startListeners(listeners, engine, service, config, logger, options);
+    await startListeners(listeners, engine, service, config, logger, options, () => bridges?.metrics() ?? '');
     // The demo runner's simulated plant systems connect to this broker's own doors.
     service.demo.attach(demoEndpoints(listeners));
+    if (config.bridges.length > 0)
+      bridges = await startBridges(engine, config.bridges, logger.child({ component: 'bridges' }), {
+        dataDir: config.dataDir,
+      });
   } catch (error) {
     await close();
     throw error;
@@ -170,6 +179,8 @@ async function startListeners(
   config: SluiceConfig,
   logger: Logger,
   options: BrokerOptions,
+  /** Metrics from parts started after the listeners (bridges), appended to /metrics. */
+  extraMetrics: () => string,
 ): Promise<void> {
   // The UI is served whenever its build exists (`npm run build`); the API runs either way.
   const staticFiles = options.staticFiles ?? uiStaticFiles();
@@ -181,7 +192,7 @@ async function startListeners(
     version,
     ...(staticFiles && { staticFiles }),
     ...(tls && { tls }),
-    metrics: () => renderMetrics(service, startedAt),
+    metrics: () => renderMetrics(service, startedAt) + extraMetrics(),
   });
   listeners.push({ name: 'http', url: http.url, close: http.close });
   if (staticFiles) logger.info({ url: `${http.url}/`, dir: options.staticFiles ? 'host' : defaultUiDir }, 'UI served');

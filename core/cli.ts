@@ -697,6 +697,25 @@ export const clientCommands: ReadonlyArray<ClientCommand<UnaryOperationName>> = 
     human: (o) => `Disconnected ${o.id}`,
   }),
   command({
+    words: ['bridges', 'status'],
+    op: 'bridges.status',
+    human: (o) =>
+      table(
+        ['BRIDGE', 'UPSTREAM', 'DIRECTION', 'STATE', 'BACKLOG', 'FORWARDED', 'RECEIVED', 'LAST ERROR', 'ALARMS'],
+        o.bridges.map((b) => [
+          b.name,
+          b.upstream,
+          b.direction,
+          b.state,
+          b.backlog,
+          b.forwarded,
+          b.received,
+          b.lastError?.message ?? '-',
+          b.alarms.join(', ') || '-',
+        ]),
+      ),
+  }),
+  command({
     words: ['demo', 'list'],
     op: 'demo.list',
     human: (out) =>
@@ -818,6 +837,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     audit: 'The audit log of management actions: list, export',
     connections: 'Client connections on every protocol: list, disconnect',
     demo: 'Demo and training scenarios: list, run, status, stop, reset',
+    bridges: 'Store-and-forward bridges to upstream brokers: status',
   };
   const groups = new Map<string, Command>();
   for (const spec of clientCommands) {

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { queueNameSchema } from './api/contract.ts';
 import { queueConfigSchema } from './engine/queue-config.ts';
 import { SluiceError } from './errors.ts';
+import { bridgesConfigSchema } from './bridges/config.ts';
 import { amqpConfigSchema } from './protocols/amqp/config.ts';
 import { mqttConfigSchema } from './protocols/mqtt/config.ts';
 
@@ -102,6 +103,8 @@ export const configSchema = z.strictObject({
   mqtt: mqttConfigSchema.prefault({}),
   /** The AMQP 1.0 listener (TCP, TLS); see docs/amqp.md. */
   amqp: amqpConfigSchema.prefault({}),
+  /** Store-and-forward bridges to upstream brokers; see docs/bridges.md. */
+  bridges: bridgesConfigSchema,
   limits: z
     .strictObject({
       /** Largest message accepted: payload + topic + properties. */

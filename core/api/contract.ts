@@ -15,6 +15,7 @@
  *   input object; errors are `application/problem+json` (see `problemSchema`).
  */
 import { z } from 'zod';
+import { bridgeStatusSchema } from '../bridges/status.ts';
 import { SluiceError, type ErrorCode } from '../errors.ts';
 import { queueConfigSchema, queueNamePattern } from '../engine/queue-config.ts';
 import { replaySpecSchema } from '../engine/replay-spec.ts';
@@ -1017,6 +1018,14 @@ export const contract = {
     errors: ['queue-in-use'],
     http: { method: 'POST', path: `${api}/demo/scenarios/:name:reset` },
     permission: { kind: 'acl', action: 'manage', resources: (input) => [`demo/${input.name}`] },
+  }),
+  'bridges.status': operation({
+    summary: 'Each bridge: connection, backlog, rates, last error, alarms',
+    input: z.strictObject({}),
+    output: z.object({ bridges: z.array(bridgeStatusSchema) }),
+    errors: [],
+    http: { method: 'GET', path: `${api}/bridges` },
+    permission: { kind: 'acl', action: 'browse', resources: everything },
   }),
   health: operation({
     summary: 'Is the broker up, and which version',

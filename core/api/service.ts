@@ -1,3 +1,4 @@
+import type { BridgeStatus } from '../bridges/status.ts';
 /**
  * The API service: implements every contract operation against the engine. The handler tables
  * are mapped types over the contract, so a missing operation fails to compile (STYLE.md §9);
@@ -43,6 +44,8 @@ export interface ServiceOptions {
   readonly connections?: ConnectionRegistry;
   /** Where the demo scenario files are (default: resources/scenarios/). */
   readonly scenariosDir?: string;
+  /** The running bridges' status (none when the broker runs no bridges). */
+  readonly bridges?: () => readonly BridgeStatus[];
 }
 
 /** Who is calling, as the transport established it. */
@@ -405,6 +408,7 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     'demo.status': () => demo.status(),
     'demo.stop': () => demo.stop(),
     'demo.reset': ({ name }) => demo.reset(name),
+    'bridges.status': () => ({ bridges: [...(options.bridges?.() ?? [])] }),
     health: () => ({
       status: closing ? ('closing' as const) : ('ok' as const),
       version: options.version ?? '0.0.0',

@@ -51,3 +51,38 @@ describe('one broker, every door', () => {
     await closeConnection(amqp);
   });
 });
+
+describe('bridges in the broker', () => {
+  test('a configured bridge keeps its backlog on disk while its upstream is unreachable and reports why', async () => {
+    const withBridge = await startTestBroker({
+      bridges: [
+        {
+          name: 'plant',
+          // Nothing listens on port 9 (discard) of loopback here: the upstream is down.
+          upstream: { protocol: 'mqtt', url: 'mqtt://127.0.0.1:9' },
+          direction: 'out',
+          out: { topics: [{ filter: 'line1/#' }] },
+          reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
+        },
+      ],
+    });
+    try {
+      const { broker } = withBridge;
+      await broker.service.call('messages.publish', { topic: 'line1/temp', payload: '21.5' });
+      await waitFor(
+        async () => {
+          const { bridges } = await broker.service.call('bridges.status', {});
+          return bridges[0]?.backlog === 1 && bridges[0].lastError !== null;
+        },
+        { what: 'the bridge to report its backlog and the connection error' },
+      );
+      const { bridges } = await broker.service.call('bridges.status', {});
+      assert.equal(bridges[0]!.connected, false);
+      assert.equal(broker.engine.getQueue('bridge/plant').depth, 1);
+      const metrics = await (await fetch(`${broker.httpUrl}/metrics`)).text();
+      assert.match(metrics, /bridge/);
+    } finally {
+      await withBridge.cleanup();
+    }
+  });
+});
