@@ -5,10 +5,10 @@ import { collect, connect, openMqttBroker } from './mqtt-helpers.ts';
 import { collect5, connect5 } from './mqtt5-helpers.ts';
 
 describe('MQTT 3.1.1 and MQTT 5 on one adapter', () => {
-  test('3.1.1 and 5 clients exchange messages on the same topics, over TCP and WebSocket', async () => {
+  test('3.1.1 (TCP) and 5 (WebSocket) clients exchange messages on the same topics', async () => {
     const broker = await openMqttBroker();
-    const old = await connect(broker.url('ws'), { clientId: 'v4' });
-    const fresh = await connect5(broker.url(), { clientId: 'v5' });
+    const old = await connect(broker.url(), { clientId: 'v4' });
+    const fresh = await connect5(broker.url('ws'), { clientId: 'v5' });
     const toOld = collect(old);
     const toFresh = collect5(fresh);
     await old.subscribeAsync('mix/#', { qos: 1 });

@@ -420,6 +420,27 @@ describe('MQTT 5 disconnect', () => {
     await closing;
   });
 
+  test('a client DISCONNECT may end its session (expiry 0) or ask for its will (0x04)', async () => {
+    const broker = await openMqttBroker();
+    const watcher = await connect5(broker.url(), { clientId: 'will-watch' });
+    const wills = collect5(watcher);
+    await watcher.subscribeAsync('wills/#', { qos: 1 });
+    const leaving = await connect5(broker.url(), {
+      clientId: 'leaving',
+      clean: false,
+      properties: { sessionExpiryInterval: 3600 },
+      will: { topic: 'wills/leaving', payload: Buffer.from('gone'), qos: 1, retain: false },
+    });
+    await leaving.subscribeAsync('stuff/#', { qos: 1 });
+    assert.ok(broker.engine.queueByName('mqtt/leaving'));
+    await leaving.endAsync(false, { reasonCode: 0x04, properties: { sessionExpiryInterval: 0 } });
+    await waitFor(() => wills.length === 1, { what: 'the will' });
+    assert.equal(wills[0]!.payload, 'gone');
+    await waitFor(() => !broker.engine.queueByName('mqtt/leaving'), { what: 'session ended by DISCONNECT' });
+    await watcher.endAsync();
+    await broker.close();
+  });
+
   test('a packet over maxPacketBytes gets DISCONNECT 0x95', async () => {
     const broker = await openMqttBroker({ maxPacketBytes: 1024 });
     const raw = await RawClient5.open(broker.mqtt.ports.tcp!, { clientId: 'big' });

@@ -302,12 +302,19 @@ export async function startMqtt(
     const { topic, payload } = packet;
     const headers = (packet.retain ? retainedHeaders : qosHeaders)[qos];
     const properties = (packet as { properties?: PublishProperties }).properties;
-    // MQTT 5 properties → engine fields and headers (properties.ts); none for 3.1.1.
-    const fields = properties ? inboundFields(properties, payload, headers) : { headers };
+    if (properties) {
+      // MQTT 5 properties → engine fields and headers (properties.ts).
+      const fields = inboundFields(properties, payload, headers);
+      return engine.publish(
+        clientId === undefined
+          ? { ...fields, topic, payload, protocol: 'mqtt' }
+          : { ...fields, topic, payload, protocol: 'mqtt', publisher: clientId },
+      );
+    }
     return engine.publish(
       clientId === undefined
-        ? { ...fields, topic, payload, protocol: 'mqtt' }
-        : { ...fields, topic, payload, protocol: 'mqtt', publisher: clientId },
+        ? { topic, payload, protocol: 'mqtt', headers }
+        : { topic, payload, protocol: 'mqtt', headers, publisher: clientId },
     );
   }
 
