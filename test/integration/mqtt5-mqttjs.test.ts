@@ -2,6 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ErrorWithReasonCode } from 'mqtt';
 import type { Message } from '../../core/engine/message.ts';
+import { ConnectionRegistry } from '../../core/api/connections.ts';
+import { silentLogger } from '../../core/log.ts';
+import { startMqtt } from '../../core/protocols/mqtt/index.ts';
+import { openTestEngine } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { openMqttBroker } from './mqtt-helpers.ts';
 import { collect5, connect5, connectCollecting5, RawClient5 } from './mqtt5-helpers.ts';
@@ -439,6 +443,21 @@ describe('MQTT 5 disconnect', () => {
     await waitFor(() => !broker.engine.queueByName('mqtt/leaving'), { what: 'session ended by DISCONNECT' });
     await watcher.endAsync();
     await broker.close();
+  });
+
+  test('a connection closed through the connections API gets DISCONNECT 0x98', async () => {
+    const opened = await openTestEngine();
+    const connections = new ConnectionRegistry();
+    const listener = await startMqtt(opened.engine, { tcp: { port: 0 }, ws: { enabled: false } }, silentLogger(), {
+      connections,
+    });
+    const raw = await RawClient5.open(listener.ports.tcp!, { clientId: 'admin-target' });
+    connections.disconnect(connections.list().find((c) => c.clientId === 'admin-target')!.id);
+    const disconnect = await raw.client.next('disconnect');
+    assert.equal(disconnect.reasonCode, 0x98);
+    await waitFor(() => raw.client.closed, { what: 'closed' });
+    await listener.close();
+    await opened.cleanup();
   });
 
   test('a packet over maxPacketBytes gets DISCONNECT 0x95', async () => {
