@@ -413,6 +413,41 @@ describe('MQTT 5 subscriptions', () => {
   });
 });
 
+describe('MQTT 5 outbound topic aliases', () => {
+  test('a client with a topic alias maximum gets aliases; MQTT.js resolves them', async () => {
+    const broker = await openMqttBroker();
+    const raw = await RawClient5.open(broker.mqtt.ports.tcp!, {
+      clientId: 'alias-raw',
+      properties: { topicAliasMaximum: 2 },
+    });
+    raw.client.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'ta/#', qos: 0 }] });
+    await raw.client.next('suback');
+    const js = await connect5(broker.url(), { clientId: 'alias-js', properties: { topicAliasMaximum: 5 } });
+    const received = collect5(js);
+    await js.subscribeAsync('ta/#', { qos: 1 });
+    for (const topic of ['ta/a', 'ta/a', 'ta/b', 'ta/c', 'ta/c'])
+      await broker.engine.publish({ topic, payload: topic });
+    await waitFor(() => raw.client.publishes().length === 5 && received.length === 5, { what: '5 each' });
+    assert.deepEqual(
+      raw.client.publishes().map((p) => [p.topic, p.properties?.topicAlias ?? null]),
+      [
+        ['ta/a', 1],
+        ['', 1],
+        ['ta/b', 2],
+        ['ta/c', null],
+        ['ta/c', null],
+      ],
+    );
+    assert.deepEqual(
+      received.map((m) => m.topic),
+      ['ta/a', 'ta/a', 'ta/b', 'ta/c', 'ta/c'],
+    );
+    raw.client.close();
+    await js.endAsync();
+    await broker.close();
+  });
+});
+
 describe('MQTT 5 disconnect', () => {
   test('session take-over and broker shutdown are told with DISCONNECT reason codes', async () => {
     const broker = await openMqttBroker();

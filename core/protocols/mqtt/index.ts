@@ -42,6 +42,7 @@ interface V5Connect {
   readonly sessionExpirySec: number;
   readonly receiveMaximum: number;
   readonly maximumPacketSize: number;
+  readonly topicAliasMaximum: number;
   readonly authenticationMethod?: string;
 }
 
@@ -50,6 +51,7 @@ interface ConnectProperties {
   sessionExpiryInterval?: number;
   receiveMaximum?: number;
   maximumPacketSize?: number;
+  topicAliasMaximum?: number;
   authenticationMethod?: string;
 }
 
@@ -136,6 +138,7 @@ export async function startMqtt(
               ? {
                   receiveMaximum: v5.receiveMaximum,
                   maximumPacketSize: v5.maximumPacketSize,
+                  topicAliasMaximum: v5.topicAliasMaximum,
                   sessionExpirySec: v5.sessionExpirySec,
                 }
               : null;
@@ -239,6 +242,7 @@ export async function startMqtt(
       sessionExpirySec,
       receiveMaximum: properties.receiveMaximum ?? 65_535,
       maximumPacketSize: properties.maximumPacketSize ?? 268_435_460,
+      topicAliasMaximum: properties.topicAliasMaximum ?? 0,
       ...(properties.authenticationMethod !== undefined && { authenticationMethod: properties.authenticationMethod }),
     });
     packet.clean = cleanStart && sessionExpirySec === 0;

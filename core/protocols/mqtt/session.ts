@@ -38,6 +38,8 @@ export interface V5Settings {
   readonly receiveMaximum: number;
   /** Largest packet it accepts; a larger delivery is dead-lettered instead of sent [MQTT-3.1.2-24]. */
   readonly maximumPacketSize: number;
+  /** Topic aliases it accepts from the broker (0: none) [MQTT-3.1.2-26]. */
+  readonly topicAliasMaximum: number;
   /** Seconds the session outlives the connection (0: ends with it, 0xFFFFFFFF: never expires). */
   sessionExpirySec: number;
 }
@@ -122,6 +124,8 @@ export class Session {
   private readonly liveInFlight = new Set<number>();
   /** MQTT 5: live messages waiting for the receive window (bounded by maxQueuedPerClient). */
   private liveWaiting: Array<{ message: Message; qos: Qos; retain: boolean; ids: number[] }> = [];
+  /** MQTT 5: topic → the alias this connection's PUBLISHes use for it (outbound topic aliases). */
+  private readonly topicAliases = new Map<string, number>();
   private started = false;
   private closed = false;
 
@@ -313,9 +317,6 @@ export class Session {
       this.context.counters.liveDropped++;
       return;
     }
-    const properties = outboundProperties(message, ids);
-    // [MQTT-3.3.2-5] an expired message is not sent.
-    if (properties === null) return;
     const packet: OutgoingPacket = {
       cmd: 'publish',
       topic: message.topic,
@@ -323,11 +324,12 @@ export class Session {
       qos,
       retain,
       dup: false,
-      properties: encodeProperties(properties),
     };
-    if (packetBytes(packet) > this.v5!.maximumPacketSize) {
-      // [MQTT-3.1.2-25] discarded as if sent; counted with the live drops.
-      this.context.counters.liveDropped++;
+    // [MQTT-3.3.2-5] an expired message is not sent; [MQTT-3.1.2-25] nor a too large one: both
+    // are discarded as if sent, the latter counted with the live drops.
+    const refusal = this.addProperties(packet, message, ids);
+    if (refusal !== null) {
+      if (packet.properties) this.context.counters.liveDropped++;
       return;
     }
     if (qos > 0) {
@@ -431,11 +433,23 @@ export class Session {
   private addProperties(packet: OutgoingPacket, message: Message, ids: number[]): string | null {
     const properties = outboundProperties(message, ids);
     if (properties === null) return 'message expired before delivery';
+    const topic = packet.topic;
+    // [MQTT-3.3.2-12] outbound topic aliases, only when the client accepts them (its topic alias
+    // maximum): the first PUBLISH of a topic sets the alias, the next ones send an empty topic.
+    const known = this.topicAliases.get(topic);
+    const alias =
+      known ?? (this.topicAliases.size < this.v5!.topicAliasMaximum ? this.topicAliases.size + 1 : undefined);
+    if (alias !== undefined) properties.topicAlias = alias;
+    if (known !== undefined) packet.topic = '';
     packet.properties = encodeProperties(properties);
     const bytes = packetBytes(packet);
-    // [MQTT-3.1.2-25] the broker must not send it; Sluice dead-letters it rather than losing it.
-    if (bytes > this.v5!.maximumPacketSize)
+    if (bytes > this.v5!.maximumPacketSize) {
+      // [MQTT-3.1.2-25] the broker must not send it; Sluice dead-letters it rather than losing it.
+      packet.topic = topic;
       return `PUBLISH of ${bytes} bytes exceeds the client's maximum packet size ${this.v5!.maximumPacketSize}`;
+    }
+    // Only a PUBLISH that goes out sets an alias (the client learns it from that packet).
+    if (alias !== undefined && known === undefined) this.topicAliases.set(topic, alias);
     return null;
   }
 
