@@ -6,6 +6,7 @@ import { useEffect, useState, type ReactNode } from 'react';
 import iconUrl from '../../resources/icon.svg';
 import { useOperation, useStreamState, useBroker } from './api/hooks.ts';
 import { isTyping } from './components/bits.tsx';
+import { WhoAmI } from './components/WhoAmI.tsx';
 import { count, duration } from './logic/format.ts';
 import { applyTheme, initialTheme, type Theme } from './logic/theme.ts';
 import { Connections } from './views/Connections.tsx';
@@ -73,6 +74,7 @@ export function App(): ReactNode {
           ))}
         </div>
         <div className="sidebar-foot">
+          <WhoAmI />
           <button onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')} title="Toggle theme (T)">
             {theme === 'dark' ? 'Light theme' : 'Dark theme'}
           </button>

@@ -1,16 +1,13 @@
-/** Renderer entry: one Api (IPC or HTTP), one live hub, the app. */
+/** Renderer entry: one Api (IPC or HTTP), the login gate (which opens the live hub), the app. */
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import iconUrl from '../../resources/icon.svg';
 import { createApi } from './api/api.ts';
-import { BrokerContext } from './api/hooks.ts';
-import { LiveHub } from './api/live.ts';
 import { App } from './App.tsx';
+import { Gate } from './Gate.tsx';
 import './styles.css';
 
 const api = createApi();
-const live = new LiveHub(api);
-live.start();
 
 const favicon = document.createElement('link');
 favicon.rel = 'icon';
@@ -19,8 +16,8 @@ document.head.append(favicon);
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <BrokerContext.Provider value={{ api, live }}>
+    <Gate api={api}>
       <App />
-    </BrokerContext.Provider>
+    </Gate>
   </StrictMode>,
 );

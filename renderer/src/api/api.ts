@@ -38,6 +38,11 @@ export interface Api {
   ): () => void;
   /** Credentials for every later call (HTTP only; the desktop window is the broker's own host). */
   setAuth(auth: ClientAuth | null): void;
+  /**
+   * Calls `listener` when the broker answers 401 to a call or to the live stream (a token that
+   * expired or was revoked); login and setup refusals are the login page's own. Returns the unsubscribe.
+   */
+  onUnauthorized(listener: () => void): () => void;
 }
 
 declare global {
@@ -68,22 +73,37 @@ function ipcApi(bridge: SluiceBridge): Api {
       return bridge.subscribe('events.stream', input, (event) => onEvent(event as BrokerEvent));
     },
     setAuth: () => undefined,
+    onUnauthorized: () => () => undefined, // IPC calls run as the host: never 401
   };
 }
 
 /** Longest wait between reconnect attempts of the live stream. */
 const maxRetryMs = 5000;
 
+/** Operations whose 401 means "wrong password", not "the session is over". */
+const loginOperations: ReadonlySet<string> = new Set(['auth.login', 'auth.setup']);
+
 function httpApi(): Api {
   const client = createHttpClient('');
+  const unauthorized = new Set<() => void>();
+  const watch = <T>(name: string, work: Promise<T>): Promise<T> =>
+    work.catch((error: unknown) => {
+      if (error instanceof ApiError && error.status === 401 && !loginOperations.has(name))
+        for (const listener of [...unauthorized]) listener();
+      throw error;
+    });
   return {
     transport: 'http',
-    call: (name, input) => client.call(name, input),
-    async collect(name, input) {
-      const lines: OperationOutput<typeof name>[] = [];
-      for await (const line of client.stream(name, input)) lines.push(line);
-      return lines;
-    },
+    call: (name, input) => watch(name, client.call(name, input)),
+    collect: (name, input) =>
+      watch(
+        name,
+        (async () => {
+          const lines: OperationOutput<typeof name>[] = [];
+          for await (const line of client.stream(name, input)) lines.push(line);
+          return lines;
+        })(),
+      ),
     subscribe(input, onEvent, onState) {
       // The client does not reconnect by itself: a dropped stream is reopened with backoff.
       let stopped = false;
@@ -94,7 +114,7 @@ function httpApi(): Api {
         if (stopped) return;
         const subscription = client.subscribe('events.stream', input, onEvent);
         current = subscription;
-        subscription.ready.then(
+        watch('events.stream', subscription.ready).then(
           () => {
             retryMs = 500;
             onState?.('open');
@@ -117,5 +137,9 @@ function httpApi(): Api {
       };
     },
     setAuth: (auth) => client.setAuth(auth),
+    onUnauthorized(listener) {
+      unauthorized.add(listener);
+      return () => unauthorized.delete(listener);
+    },
   };
 }

@@ -7,11 +7,12 @@ import type { OperationOutput } from '../../../core/api/contract.ts';
 import { useBroker } from '../api/hooks.ts';
 import { Notice } from './bits.tsx';
 import { compose, emptyCompose, type ComposeFields, type PayloadFormat } from '../logic/compose.ts';
+import { refusalNotice } from '../logic/session.ts';
 
 export function PublishForm(props: { topic?: string; compact?: boolean }): ReactNode {
   const { api, live } = useBroker();
   const [fields, setFields] = useState<ComposeFields>({ ...emptyCompose, topic: props.topic ?? '' });
-  const [result, setResult] = useState<{ ok: boolean; text: string }>();
+  const [result, setResult] = useState<{ ok: boolean; text: string; denied?: boolean }>();
   const [busy, setBusy] = useState(false);
   const topic = props.topic ?? fields.topic;
   const set = <K extends keyof ComposeFields>(key: K, value: ComposeFields[K]) =>
@@ -28,7 +29,7 @@ export function PublishForm(props: { topic?: string; compact?: boolean }): React
       setResult({ ok: true, text: `Published as message ${receipt.id}; ${to}.` });
       live.touch('queues');
     } catch (error) {
-      setResult({ ok: false, text: (error as Error).message });
+      setResult(refusalNotice(error));
     } finally {
       setBusy(false);
     }

@@ -1,6 +1,7 @@
 /** Small shared pieces: a fill meter, an error notice, a progress bar, a key/value list. */
 import { useEffect, useState, type ReactNode } from 'react';
 import { atLimitShare, nearLimitShare } from '../logic/alarms.ts';
+import { describeError, missingPermission } from '../logic/session.ts';
 
 /** A horizontal fill meter that turns amber near the limit and red at it. */
 export function Meter(props: { share: number; label: string }): ReactNode {
@@ -37,12 +38,13 @@ export function Progress(props: { done: number; total: number; label: string }):
   );
 }
 
-/** Why something failed, as the broker said it. */
+/** Why something failed, as the broker said it (a missing permission named as such). */
 export function ErrorNotice(props: { error: Error | undefined }): ReactNode {
   if (!props.error) return null;
+  const denied = missingPermission(props.error) !== undefined;
   return (
-    <div className="notice error" role="alert">
-      {props.error.message}
+    <div className={`notice ${denied ? 'denied' : 'error'}`} role="alert">
+      {describeError(props.error)}
     </div>
   );
 }
@@ -91,12 +93,15 @@ export function ConfirmButton(props: {
   );
 }
 
-/** The outcome of the last action: green when it worked, red (and announced) when refused. */
-export function Notice(props: { notice: { ok: boolean; text: string } | undefined }): ReactNode {
+/**
+ * The outcome of the last action: green when it worked, red (and announced) when refused, amber
+ * for a missing permission (`denied`: the session stays; the text names the permission).
+ */
+export function Notice(props: { notice: { ok: boolean; text: string; denied?: boolean } | undefined }): ReactNode {
   if (!props.notice) return null;
-  const { ok, text } = props.notice;
+  const { ok, text, denied } = props.notice;
   return (
-    <div className={`notice ${ok ? 'ok' : 'error'}`} role={ok ? 'status' : 'alert'}>
+    <div className={`notice ${ok ? 'ok' : denied ? 'denied' : 'error'}`} role={ok ? 'status' : 'alert'}>
       {text}
     </div>
   );

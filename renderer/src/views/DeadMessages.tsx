@@ -20,6 +20,7 @@ import {
   type DeadFilterFields,
 } from '../logic/dead-filter.ts';
 import { count, time } from '../logic/format.ts';
+import { refusalNotice } from '../logic/session.ts';
 
 /** Dead messages loaded per page (the contract's page limit is 1000). */
 const pageSize = 500;
@@ -49,7 +50,7 @@ export function DeadMessages(): ReactNode {
   const [active, setActive] = useState(0);
   const [selection, setSelection] = useState<ReadonlySet<string>>(() => new Set());
   const [job, setJob] = useState<{ verb: string; done: number; total: number; failed: number }>();
-  const [notice, setNotice] = useState<{ ok: boolean; text: string }>();
+  const [notice, setNotice] = useState<{ ok: boolean; text: string; denied?: boolean }>();
   const cancelled = useRef(false);
   const topicRef = useRef<HTMLInputElement>(null);
   const current = dead[Math.min(active, dead.length - 1)];
@@ -102,7 +103,7 @@ export function DeadMessages(): ReactNode {
   const act = (work: () => Promise<void>) =>
     void work().catch((error: unknown) => {
       setJob(undefined);
-      setNotice({ ok: false, text: (error as Error).message });
+      setNotice(refusalNotice(error));
     });
 
   const redeliverSelected = () =>

@@ -13,6 +13,7 @@ import { bytes, count, rate, time } from '../logic/format.ts';
 import { withLiveState } from '../logic/live-queues.ts';
 import { previewPayload } from '../logic/payload.ts';
 import { configOf, fieldsOf, newQueueFields, updateOf, type QueueFields } from '../logic/queue-form.ts';
+import { refusalNotice } from '../logic/session.ts';
 
 export function Queues(): ReactNode {
   const listed = useOperation('queues.list', {}, ['queues']);
@@ -130,7 +131,7 @@ function QueueEditor(props: { queue?: WireQueueInfo; onDone: (name: string) => v
   const { api, live } = useBroker();
   const existing = props.queue;
   const [fields, setFields] = useState<QueueFields>(existing ? fieldsOf(existing) : newQueueFields);
-  const [notice, setNotice] = useState<{ ok: boolean; text: string }>();
+  const [notice, setNotice] = useState<{ ok: boolean; text: string; denied?: boolean }>();
   const set = <K extends keyof QueueFields>(key: K, value: QueueFields[K]) =>
     setFields((f) => ({ ...f, [key]: value }));
 
@@ -139,7 +140,7 @@ function QueueEditor(props: { queue?: WireQueueInfo; onDone: (name: string) => v
       setNotice({ ok: true, text: await action() });
       live.touch('queues');
     } catch (error) {
-      setNotice({ ok: false, text: (error as Error).message });
+      setNotice(refusalNotice(error));
     }
   };
 

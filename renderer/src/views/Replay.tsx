@@ -9,6 +9,7 @@ import { useBroker, useOperation, useStats } from '../api/hooks.ts';
 import { ErrorNotice, Notice, Progress } from '../components/bits.tsx';
 import { ago, count, time, toLocalInput } from '../logic/format.ts';
 import { emptyReplay, replaySpecOf, timeAtShare, timelineShare, type ReplayFields } from '../logic/replay-form.ts';
+import { refusalNotice } from '../logic/session.ts';
 
 type ReplayStatus = OperationOutput<'replay.get'>;
 
@@ -19,7 +20,7 @@ export function Replay(): ReactNode {
   // Progress moves with every pushed stats event while a replay runs.
   const replays = useOperation('replay.list', {}, ['replays', 'stats']);
   const [fields, setFields] = useState<ReplayFields>(emptyReplay);
-  const [notice, setNotice] = useState<{ ok: boolean; text: string }>();
+  const [notice, setNotice] = useState<{ ok: boolean; text: string; denied?: boolean }>();
   const set = <K extends keyof ReplayFields>(key: K, value: ReplayFields[K]) =>
     setFields((f) => ({ ...f, [key]: value }));
   const names = (queues.data?.queues ?? []).map((q) => q.name);
@@ -34,7 +35,7 @@ export function Replay(): ReactNode {
       setNotice({ ok: true, text: `Replay ${status.id} started: ${count(status.total)} messages to scan.` });
       live.touch('replays', 'queues');
     } catch (error) {
-      setNotice({ ok: false, text: (error as Error).message });
+      setNotice(refusalNotice(error));
     }
   };
 
