@@ -378,6 +378,27 @@ describe('MQTT 5 subscriptions', () => {
     await broker.close();
   });
 
+  test('a retained message keeps its properties for MQTT 5 subscribers, across a restart', async () => {
+    const broker = await openMqttBroker();
+    const pub = await connect5(broker.url(), { clientId: 'retain-props' });
+    await pub.publishAsync('rp/state', 'on', {
+      qos: 1,
+      retain: true,
+      properties: { userProperties: { by: 'plc' }, contentType: 'text/plain' },
+    });
+    await pub.endAsync();
+    await broker.restart();
+    const sub = await connect5(broker.url(), { clientId: 'retain-reader' });
+    const received = collect5(sub);
+    await sub.subscribeAsync('rp/#', { qos: 1 });
+    await waitFor(() => received.length === 1, { what: 'the retained message' });
+    assert.equal(received[0]!.retain, true);
+    assert.equal(received[0]!.properties.contentType, 'text/plain');
+    assert.deepEqual({ ...(received[0]!.properties.userProperties as object) }, { by: 'plc' });
+    await sub.endAsync();
+    await broker.close();
+  });
+
   test('shared subscriptions share among MQTT 5 members', async () => {
     const broker = await openMqttBroker();
     const members = await Promise.all([1, 2].map((i) => connect5(broker.url(), { clientId: `member${i}` })));

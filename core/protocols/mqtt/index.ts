@@ -10,7 +10,7 @@ import { MqttPersistenceStore } from '../../store/mqtt-persistence-store.ts';
 import { mqttConfigSchema, type MqttConfig, type MqttConfigInput } from './config.ts';
 import { startListeners } from './listeners.ts';
 import { SqlitePersistence, type AedesPacket, type Committer, type PersistenceClient } from './persistence.ts';
-import { inboundFields, mqttRetainHeader, type PublishProperties } from './properties.ts';
+import { inboundFields, mqttRetainHeader, retainedProperties, type PublishProperties } from './properties.ts';
 import { SessionExpiry } from './session-expiry.ts';
 import {
   Session,
@@ -292,14 +292,17 @@ export async function startMqtt(
     // [MQTT-4.3.3-2] a retransmitted QoS 2 PUBLISH whose PUBREL is pending was already accepted.
     if (qos === 2 && client && (await persistence.incomingGetPacket(client, packet).then(Boolean, () => false))) return;
     await publishOnce(clientId, packet, qos);
-    if (packet.retain)
+    if (packet.retain) {
+      const properties = retainedProperties((packet as { properties?: PublishProperties }).properties);
       await persistence.storeRetained({
         cmd: 'publish',
         topic: packet.topic,
         payload: packet.payload,
         qos,
         retain: true,
+        ...(properties && { properties }),
       });
+    }
   }
 
   function publishOnce(clientId: string | undefined, packet: AedesPacket, qos: 0 | 1 | 2): Promise<unknown> {

@@ -127,6 +127,20 @@ function isUtf8(bytes: Buffer): boolean {
 }
 
 /**
+ * The properties kept with a retained message, sent to MQTT 5 clients that subscribe later:
+ * the message's own, without what belongs to one hop (topic alias, subscription identifiers)
+ * or would go stale (message expiry). Undefined when none is left.
+ */
+export function retainedProperties(properties: PublishProperties | undefined): PublishProperties | undefined {
+  if (!properties) return undefined;
+  const kept: PublishProperties = { ...properties };
+  delete kept.topicAlias;
+  delete kept.subscriptionIdentifier;
+  delete kept.messageExpiryInterval;
+  return Object.keys(kept).length > 0 ? kept : undefined;
+}
+
+/**
  * MQTT 5 PUBLISH properties (§3.3.2.3) as they go on the wire: property length (variable byte
  * integer) then each property as identifier + value. Byte-checked against mqtt-packet in
  * test/unit/mqtt5-encode.test.ts.
