@@ -690,6 +690,14 @@ export class Engine implements ConsumerHost, EngineContext {
         { type: 'deliver' },
         queue.config,
       );
+      if (effect.kind === 'dead-letter' || effect.kind === 'discard') {
+        this.store.deleteEntry(flush.tx, queue.id, entry.id);
+        queue.removed(entry.size);
+        this.applyDeath(flush, queue, entry, effect, {
+          error: 'its last allowed delivery was interrupted by a broker restart',
+        });
+        continue;
+      }
       if (effect.kind !== 'mark-in-flight') throw new Error(`dispatch: unexpected ${effect.kind}`);
       this.store.markInFlight(flush.tx, queue.id, entry.id, effect.deliveryCount, flush.now);
       const held = {

@@ -3,6 +3,7 @@
  * `transition` is pure: it returns what must happen (effects); queue.ts performs them.
  *
  *   ready ──deliver──► in-flight ──ack──────────────► (removed)
+ *     │ (deliveries used up, after a restart mid-delivery) ──► dead (max-redelivery)
  *     ▲                   │ ──release (not counted)──► ready
  *     │                   │ ──fail (counted)─────────► ready | dead (max-redelivery)
  *     │                   │ ──reject─────────────────► dead (rejected)
@@ -68,9 +69,12 @@ function illegal(entry: EntryFacts, event: QueueEvent): Effect {
 export function transition(entry: EntryFacts, event: QueueEvent, limits: TransitionLimits): Effect {
   switch (event.type) {
     case 'deliver':
-      return entry.state === 'ready'
-        ? { kind: 'mark-in-flight', deliveryCount: entry.deliveryCount + 1 }
-        : illegal(entry, event);
+      if (entry.state !== 'ready') return illegal(entry, event);
+      // A restart mid-delivery returns an entry to ready with its count kept: one that already had
+      // every allowed delivery is dead-lettered, so no message is delivered more than maxRedelivery + 1 times.
+      return entry.deliveryCount > limits.maxRedelivery
+        ? deadOrDiscard(entry, 'max-redelivery')
+        : { kind: 'mark-in-flight', deliveryCount: entry.deliveryCount + 1 };
     case 'ack':
       return entry.state === 'in-flight' ? { kind: 'remove' } : illegal(entry, event);
     case 'release':

@@ -80,6 +80,22 @@ describe('dead message triggers', () => {
     assert.equal(dead?.error, 'attempt 3 failed');
   });
 
+  test('a restart during the last allowed delivery dead-letters the message instead of delivering it again', async () => {
+    await h.engine.createQueue('q', { subscriptions: ['t'], maxRedelivery: 1 });
+    await h.engine.publish({ topic: 't', payload: 'poison' });
+    const first = collectingConsumer(h.engine, 'q');
+    await waitFor(() => first.deliveries.length === 1);
+    await first.consumer.fail(first.deliveries[0]!.deliveryId);
+    await waitFor(() => first.deliveries.length === 2, { what: 'the last allowed delivery' });
+    const engine = await h.reopen(); // the second (last) delivery was never settled
+    const again = collectingConsumer(engine, 'q');
+    await waitFor(() => engine.deadMessages.list().length === 1, { what: 'the dead message' });
+    assert.equal(again.deliveries.length, 0);
+    const [dead] = engine.deadMessages.list();
+    assert.equal(dead?.reason, 'max-redelivery');
+    assert.equal(dead?.deliveryCount, 2);
+  });
+
   test('a message that is not DMQ-eligible is discarded and counted instead', async () => {
     await h.engine.createQueue('q', { subscriptions: ['t'] });
     await h.engine.publish({ topic: 't', payload: 'x', dmqEligible: false });

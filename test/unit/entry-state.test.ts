@@ -35,6 +35,15 @@ describe('queue entry state machine', () => {
     });
   });
 
+  test('a ready entry that already had every allowed delivery is dead-lettered instead of delivered again', () => {
+    // A broker restart mid-delivery turns the in-flight entry back to ready with its count kept.
+    assert.deepEqual(transition(ready(3), { type: 'deliver' }, limits), {
+      kind: 'dead-letter',
+      reason: 'max-redelivery',
+    });
+    assert.deepEqual(transition(ready(2), { type: 'deliver' }, limits), { kind: 'mark-in-flight', deliveryCount: 3 });
+  });
+
   test('reject dead-letters with reason rejected', () => {
     assert.deepEqual(transition(inFlight(), { type: 'reject' }, limits), { kind: 'dead-letter', reason: 'rejected' });
   });
