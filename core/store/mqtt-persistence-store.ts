@@ -106,6 +106,20 @@ export class MqttPersistenceStore {
   deleteWill(_tx: Tx, clientId: string): void {
     this.s.deleteWill.run(clientId);
   }
+
+  // ── session expiry (MQTT 5) ────────────────────────────────────────────────────────
+  /** Deadlines (ms since the epoch) of disconnected MQTT 5 sessions, by client id. */
+  loadSessionExpiries(): Array<{ clientId: string; expiresAt: number }> {
+    return (this.s.loadSessionExpiries.all() as Array<{ client_id: string; expires_at: number }>).map((row) => ({
+      clientId: row.client_id,
+      expiresAt: row.expires_at,
+    }));
+  }
+  /** Sets when the session of `clientId` expires; null deletes the deadline (it does not expire). */
+  putSessionExpiry(_tx: Tx, clientId: string, expiresAt: number | null): void {
+    if (expiresAt === null) this.s.deleteSessionExpiry.run(clientId);
+    else this.s.putSessionExpiry.run(clientId, expiresAt);
+  }
 }
 
 function prepare(db: Database.Database) {
@@ -131,6 +145,9 @@ function prepare(db: Database.Database) {
     loadWills: db.prepare('SELECT client_id, fields, payload FROM mqtt_wills'),
     putWill: db.prepare('INSERT OR REPLACE INTO mqtt_wills (client_id, fields, payload) VALUES (?, ?, ?)'),
     deleteWill: db.prepare('DELETE FROM mqtt_wills WHERE client_id = ?'),
+    loadSessionExpiries: db.prepare('SELECT client_id, expires_at FROM mqtt_session_expiry'),
+    putSessionExpiry: db.prepare('INSERT OR REPLACE INTO mqtt_session_expiry (client_id, expires_at) VALUES (?, ?)'),
+    deleteSessionExpiry: db.prepare('DELETE FROM mqtt_session_expiry WHERE client_id = ?'),
   };
 }
 

@@ -101,7 +101,8 @@ export async function startMqtt(
 
   // Persistence writes join the engine's group commit (DESIGN.md: durability contract).
   const commit: Committer = (work) => engine.commit.submit((flush) => work(flush.tx));
-  const persistence = new EnginePersistence(new MqttPersistenceStore(engine.store.database), commit, sessionOf);
+  const store = new MqttPersistenceStore(engine.store.database);
+  const persistence = new EnginePersistence(store, commit, sessionOf);
 
   const broker = await Aedes.createBroker({
     persistence,
@@ -145,7 +146,8 @@ export async function startMqtt(
             const session = new Session(context, client as unknown as AedesClient, principal, settings);
             sessions.set(client, session);
             clientsById.set(client.id, client);
-            expiry.cancel(client.id);
+            // A reconnect within the session expiry interval: the countdown and its stored deadline go.
+            await expiry.cancel(client.id);
             // [MQTT-3.1.2-4] Clean Start with a session expiry: the old session goes, a new one is kept.
             if (v5?.cleanStart && !client.clean)
               await persistence.cleanSubscriptions(client).catch((error: unknown) => {
@@ -351,11 +353,14 @@ export async function startMqtt(
       await persistence.cleanSubscriptions({ id: clientId } as PersistenceClient);
     },
     (clientId) => clientsById.has(clientId),
+    store,
+    commit,
     log,
   );
+  // Deadlines stored before a restart: expired sessions are discarded before anyone connects.
+  await expiry.restore();
 
   const closing = new Set<Promise<void>>();
-  let closingBroker = false;
   const endSession = (client: Client): void => {
     registered.get(client)?.closed();
     registered.delete(client);
@@ -368,11 +373,12 @@ export async function startMqtt(
       .then(() => {
         // MQTT 5: a kept session lives on for its session expiry interval, which DISCONNECT may
         // change (but not from 0 [MQTT-3.14.2-2]); a 3.1.1 persistent session never expires.
+        // When the broker closes, the deadline is only stored: the next start counts it down.
         const v5 = session.v5;
-        if (!v5 || client.clean || closingBroker) return;
+        if (!v5 || client.clean) return;
         const asked = (client as unknown as PatchedClient).disconnectPacket?.properties?.sessionExpiryInterval;
         if (asked !== undefined && v5.sessionExpirySec > 0) v5.sessionExpirySec = asked;
-        if (!clientsById.has(client.id)) expiry.schedule(client.id, v5.sessionExpirySec);
+        if (!clientsById.has(client.id)) return expiry.schedule(client.id, v5.sessionExpirySec);
       })
       .finally(() => closing.delete(done));
     closing.add(done);
@@ -393,7 +399,6 @@ export async function startMqtt(
     ports: listeners.ports,
     stats: () => ({ clients: broker.connectedClients, liveDropped: context.counters.liveDropped }),
     async close() {
-      closingBroker = true;
       expiry.close();
       // [MQTT-3.14.2.1] MQTT 5 clients are told: 0x8B server shutting down.
       for (const client of sessions.keys()) sendDisconnect(client, 0x8b, 'server shutting down');
