@@ -1,6 +1,6 @@
 /**
  * The shell: sidebar with the views, a top bar with the broker's status, and the current view.
- * Keyboard: 1–9 switch views (when not typing), T toggles the theme.
+ * Keyboard: 1–9 and 0 switch views (when not typing), T toggles the theme.
  */
 import { useEffect, useState, type ReactNode } from 'react';
 import iconUrl from '../../resources/icon.svg';
@@ -9,6 +9,7 @@ import { isTyping } from './components/bits.tsx';
 import { WhoAmI } from './components/WhoAmI.tsx';
 import { count, duration } from './logic/format.ts';
 import { applyTheme, initialTheme, type Theme } from './logic/theme.ts';
+import { Bridges } from './views/Bridges.tsx';
 import { Connections } from './views/Connections.tsx';
 import { DeadMessages } from './views/DeadMessages.tsx';
 import { Demo } from './views/Demo.tsx';
@@ -16,7 +17,7 @@ import { Overview } from './views/Overview.tsx';
 import { Publish } from './views/Publish.tsx';
 import { Queues } from './views/Queues.tsx';
 import { Replay } from './views/Replay.tsx';
-import { viewFromHash, views, type ViewId } from './views/routes.ts';
+import { viewFromHash, viewIndexOfKey, viewKey, views, type ViewId } from './views/routes.ts';
 import { Security } from './views/Security.tsx';
 import { Topics } from './views/Topics.tsx';
 
@@ -30,6 +31,7 @@ const screens: Record<ViewId, () => ReactNode> = {
   connections: Connections,
   security: Security,
   demo: Demo,
+  bridges: Bridges,
 };
 
 export function App(): ReactNode {
@@ -41,8 +43,8 @@ export function App(): ReactNode {
     const onHash = () => setView(viewFromHash(location.hash));
     const onKey = (event: KeyboardEvent) => {
       if (event.ctrlKey || event.metaKey || event.altKey || isTyping(event.target)) return;
-      const index = Number(event.key) - 1;
-      if (Number.isInteger(index) && views[index]) {
+      const index = viewIndexOfKey(event.key);
+      if (index !== undefined && views[index]) {
         location.hash = `#/${views[index].id}`;
         event.preventDefault();
       } else if (event.key === 't' || event.key === 'T') setTheme((t) => (t === 'dark' ? 'light' : 'dark'));
@@ -69,7 +71,7 @@ export function App(): ReactNode {
             <a key={v.id} href={`#/${v.id}`} aria-current={v.id === view ? 'page' : undefined}>
               {v.title}
               {v.id === 'dead' && <DeadBadge />}
-              <kbd>{i + 1}</kbd>
+              <kbd>{viewKey(i)}</kbd>
             </a>
           ))}
         </div>

@@ -90,3 +90,31 @@ export function useStats(): WireStats | undefined {
   }, [live]);
   return stats;
 }
+
+/**
+ * `useOperation` reloaded every `intervalMs` while the page is visible, for state the broker does
+ * not push (bridge status). A hidden tab stops asking and reloads when shown again.
+ */
+export function usePolledOperation<N extends UnaryOperationName>(
+  name: N,
+  input: OperationInput<N> | undefined,
+  intervalMs = 1000,
+): Loaded<OperationOutput<N>> {
+  const loaded = useOperation(name, input);
+  const { reload } = loaded;
+  useEffect(() => {
+    const visible = () => typeof document === 'undefined' || document.visibilityState !== 'hidden';
+    const timer = setInterval(() => {
+      if (visible()) reload();
+    }, intervalMs);
+    const onVisibility = () => {
+      if (visible()) reload();
+    };
+    document.addEventListener('visibilitychange', onVisibility);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', onVisibility);
+    };
+  }, [reload, intervalMs]);
+  return loaded;
+}

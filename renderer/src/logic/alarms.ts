@@ -1,15 +1,21 @@
 /**
  * Alarms for the Overview, derived from state the broker reports: a queue near its limit, a
- * growing DMQ. Pure, so the thresholds are unit-tested.
+ * growing DMQ, and the alarms the broker raises for its bridges. Pure, so the thresholds are
+ * unit-tested.
  */
 import type { WireQueueInfo } from '../../../core/api/contract.ts';
+import { bridgeAlarms, type WireBridge } from './bridges.ts';
 
 /** One alarm line. */
 export interface Alarm {
   readonly severity: 'warn' | 'danger';
   readonly text: string;
+  /** A second, smaller line (a bridge's upstream, backlog, last success and last error). */
+  readonly detail?: string;
   /** Where to go to act on it. */
-  readonly view: 'queues' | 'dead' | 'overview';
+  readonly view: 'queues' | 'dead' | 'overview' | 'bridges';
+  /** A stable React key when the text changes as time passes (defaults to the text). */
+  readonly key?: string;
 }
 
 /** How full a queue may get before it is an alarm (share of its message or byte limit). */
@@ -27,10 +33,20 @@ export interface DeadPoint {
   readonly total: number;
 }
 
-/** Alarms, most severe first. `deadHistory` is the DMQ total over the last minutes, oldest first. */
-export function computeAlarms(queues: readonly WireQueueInfo[], deadHistory: readonly DeadPoint[]): Alarm[] {
-  const alarms: Alarm[] = [];
+/**
+ * Alarms, most severe first. `deadHistory` is the DMQ total over the last minutes, oldest first.
+ * A bridge's backlog queue that raises `backlog-high` is named once, by the bridge's alarm.
+ */
+export function computeAlarms(
+  queues: readonly WireQueueInfo[],
+  deadHistory: readonly DeadPoint[],
+  bridges: readonly WireBridge[] = [],
+  now = Date.now(),
+): Alarm[] {
+  const alarms: Alarm[] = bridgeAlarms(bridges, now);
+  const namedByBridge = new Set(bridges.filter((b) => b.alarms.includes('backlog-high')).map((b) => b.queue));
   for (const queue of queues) {
+    if (namedByBridge.has(queue.name)) continue;
     const share = fillShare(queue);
     if (share >= nearLimitShare)
       alarms.push({

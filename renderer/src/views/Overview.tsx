@@ -10,13 +10,15 @@ import { RateChart } from '../components/RateChart.tsx';
 import { computeAlarms, fillShare } from '../logic/alarms.ts';
 import { withLiveState } from '../logic/live-queues.ts';
 import { ago, bytes, count, rate, time } from '../logic/format.ts';
+import { useBridgeStatus } from './Bridges.tsx';
 
 export function Overview(): ReactNode {
   const { live } = useBroker();
   const data = useStats(); // re-renders on every pushed stats event
   const queues = useOperation('queues.list', {}, ['queues']);
   const listed = withLiveState(queues.data?.queues ?? [], data);
-  const alarms = computeAlarms(listed, live.deadHistory);
+  const bridges = useBridgeStatus(); // polled once a second: bridge status is not pushed
+  const alarms = computeAlarms(listed, live.deadHistory, bridges.data?.bridges ?? []);
   const byFill = [...listed].sort((a, b) => fillShare(b) - fillShare(a)).slice(0, 8);
 
   return (
@@ -47,8 +49,20 @@ export function Overview(): ReactNode {
           ) : (
             <div className="stack" role="list">
               {alarms.map((alarm) => (
-                <a key={alarm.text} role="listitem" href={`#/${alarm.view}`} className={`alarm ${alarm.severity}`}>
-                  {alarm.text}
+                <a
+                  key={alarm.key ?? alarm.text}
+                  role="listitem"
+                  href={`#/${alarm.view}`}
+                  className={`alarm ${alarm.severity}`}
+                >
+                  {alarm.detail === undefined ? (
+                    alarm.text
+                  ) : (
+                    <span className="alarm-lines">
+                      <strong>{alarm.text}</strong>
+                      <span className="alarm-detail">{alarm.detail}</span>
+                    </span>
+                  )}
                 </a>
               ))}
             </div>

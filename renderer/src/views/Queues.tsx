@@ -14,6 +14,7 @@ import { withLiveState } from '../logic/live-queues.ts';
 import { previewPayload } from '../logic/payload.ts';
 import { configOf, fieldsOf, newQueueFields, updateOf, type QueueFields } from '../logic/queue-form.ts';
 import { refusalNotice } from '../logic/session.ts';
+import { queueFromHash } from './routes.ts';
 
 export function Queues(): ReactNode {
   const listed = useOperation('queues.list', {}, ['queues']);
@@ -21,8 +22,13 @@ export function Queues(): ReactNode {
   const queues = withLiveState(listed.data?.queues ?? [], stats);
   const [active, setActive] = useState(0);
   const [mode, setMode] = useState<'view' | 'create'>('view');
-  const [selected, setSelected] = useState<string>();
+  // A link may name the queue to show (`#/queues?queue=bridge%2Fplant`, from the Bridges view).
+  const [selected, setSelected] = useState<string | undefined>(() => queueFromHash(location.hash));
   const current = queues.find((q) => q.name === selected) ?? (mode === 'view' ? queues[active] : undefined);
+  const linkedIndex = selected === undefined ? -1 : queues.findIndex((q) => q.name === selected);
+  useEffect(() => {
+    if (linkedIndex >= 0) setActive(linkedIndex); // keep the list's cursor on the linked queue
+  }, [linkedIndex]);
 
   useEffect(() => {
     const onKey = (event: KeyboardEvent) => {

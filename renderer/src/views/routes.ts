@@ -1,4 +1,4 @@
-/** The views (DESIGN.md: UI), in sidebar order; the digit keys 1–9 jump to them. */
+/** The views (DESIGN.md: UI), in sidebar order; the digit keys 1–9 and 0 (the tenth) jump to them. */
 
 export const views = [
   { id: 'overview', title: 'Overview' },
@@ -10,6 +10,7 @@ export const views = [
   { id: 'connections', title: 'Connections' },
   { id: 'security', title: 'Security' },
   { id: 'demo', title: 'Demo' },
+  { id: 'bridges', title: 'Bridges' },
 ] as const;
 
 /** A view's id. */
@@ -19,4 +20,26 @@ export type ViewId = (typeof views)[number]['id'];
 export function viewFromHash(hash: string): ViewId {
   const id = hash.replace(/^#\/?/, '').split(/[/?]/)[0];
   return views.find((view) => view.id === id)?.id ?? 'overview';
+}
+
+/** The digit key that opens the view at `index` in the sidebar: 1–9, then 0 for the tenth. */
+export function viewKey(index: number): string | undefined {
+  return index < 9 ? String(index + 1) : index === 9 ? '0' : undefined;
+}
+
+/** The sidebar index a digit key opens (`0` is the tenth), or undefined. */
+export function viewIndexOfKey(key: string): number | undefined {
+  if (!/^[0-9]$/.test(key)) return undefined;
+  return key === '0' ? 9 : Number(key) - 1;
+}
+
+/** A link to the Queues view with `name` selected. */
+export function queueHref(name: string): string {
+  return `#/queues?queue=${encodeURIComponent(name)}`;
+}
+
+/** The queue a location hash selects (`#/queues?queue=bridge%2Fplant` → bridge/plant). */
+export function queueFromHash(hash: string): string | undefined {
+  const query = hash.split('?')[1];
+  return query === undefined ? undefined : (new URLSearchParams(query).get('queue') ?? undefined);
 }
