@@ -17,32 +17,17 @@
 import { z } from 'zod';
 import { bridgeStatusSchema } from '../bridges/status.ts';
 import { SluiceError, type ErrorCode } from '../errors.ts';
-import { queueConfigSchema, queueNamePattern } from '../engine/queue-config.ts';
+import { checkedString, queueConfigSchema, queueNamePattern, topicFilterSchema } from '../engine/queue-config.ts';
 import { replaySpecSchema } from '../engine/replay-spec.ts';
-import { assertTopicFilter, assertTopicName } from '../engine/topic.ts';
+import { assertTopicName } from '../engine/topic.ts';
 
 // ── building blocks ──────────────────────────────────────────────────────────────────
-
-/** Turns a schema module's assertion into a zod check that keeps the SluiceError's code. */
-function checkedString(assert: (value: string) => void) {
-  return z.string().superRefine((value, ctx) => {
-    try {
-      assert(value);
-    } catch (error) {
-      if (!(error instanceof SluiceError)) throw error;
-      ctx.addIssue({ code: 'custom', message: error.detail, params: { code: error.code } });
-    }
-  });
-}
 
 /** A topic a message is published to: `/`-separated levels, no wildcards. */
 export const topicNameSchema = checkedString(assertTopicName).meta({
   description: 'Topic name: `/`-separated levels, no wildcards',
 });
-/** A subscription filter with MQTT wildcards `+` and `#`. */
-export const topicFilterSchema = checkedString(assertTopicFilter).meta({
-  description: 'Topic filter with MQTT wildcards `+` (one level) and `#` (the rest)',
-});
+export { topicFilterSchema };
 /** A queue name (same rule the engine enforces, checked here so every transport answers alike). */
 export const queueNameSchema = checkedString((name) => {
   if (!queueNamePattern.test(name))

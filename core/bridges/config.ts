@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { topicFilterSchema } from '../engine/queue-config.ts';
 import { SluiceError } from '../errors.ts';
-import { assertTopicFilter } from '../engine/topic.ts';
 
 // Pure schema module (no Node APIs): the broker config, the API contract and the UI can share it.
 // docs/bridges.md explains every field with examples.
@@ -15,14 +15,7 @@ export const bridgeHeader = 'sluice-bridge';
 /** Bridge names: they also name the engine queue `bridge/<name>`, so the same characters. */
 export const bridgeNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-const topicFilter = z.string().superRefine((value, ctx) => {
-  try {
-    assertTopicFilter(value);
-  } catch (error) {
-    if (!(error instanceof SluiceError)) throw error;
-    ctx.addIssue({ code: 'custom', message: error.detail, params: { code: error.code } });
-  }
-});
+const topicFilter = topicFilterSchema;
 
 /**
  * Which topics cross the bridge and how their names change. Outbound (`out.topics`) the filter is

@@ -19,15 +19,26 @@ export function assertQueueName(name: string): void {
     );
 }
 
-// The issue keeps the catalog code, so transports can answer invalid-topic-filter, not invalid-input.
-const topicFilter = z.string().superRefine((value, ctx) => {
-  try {
-    assertTopicFilter(value);
-  } catch (error) {
-    if (!(error instanceof SluiceError)) throw error;
-    ctx.addIssue({ code: 'custom', message: error.detail, params: { code: error.code } });
-  }
+/**
+ * A string schema that runs a SluiceError-throwing check; the issue keeps the catalog code, so
+ * transports can answer e.g. invalid-topic-filter rather than invalid-input.
+ */
+export function checkedString(assert: (value: string) => void) {
+  return z.string().superRefine((value, ctx) => {
+    try {
+      assert(value);
+    } catch (error) {
+      if (!(error instanceof SluiceError)) throw error;
+      ctx.addIssue({ code: 'custom', message: error.detail, params: { code: error.code } });
+    }
+  });
+}
+
+/** A subscription filter with MQTT wildcards `+` and `#`. */
+export const topicFilterSchema = checkedString(assertTopicFilter).meta({
+  description: 'Topic filter with MQTT wildcards `+` (one level) and `#` (the rest)',
 });
+const topicFilter = topicFilterSchema;
 
 /** A queue's configuration: what it collects and how it behaves when stressed. */
 export const queueConfigSchema = z.object({
@@ -90,3 +101,19 @@ export const queueConfigSchema = z.object({
 export type QueueConfig = Readonly<z.infer<typeof queueConfigSchema>>;
 /** What a caller may give when creating or updating a queue. */
 export type QueueConfigInput = z.input<typeof queueConfigSchema>;
+
+/**
+ * Engine queue settings a protocol's own queues may override (MQTT sessions, AMQP durable
+ * subscriptions…): every limit and policy, without defaults; subscriptions and access type
+ * stay the protocol's.
+ */
+export const queueSettingsSchema = z
+  .object({
+    maxDepthMessages: z.number().int().positive(),
+    maxDepthBytes: z.number().int().positive(),
+    overflow: z.enum(['reject-publisher', 'drop-oldest', 'dead-letter']),
+    maxRedelivery: z.number().int().min(0).max(1_000_000),
+    defaultTtlMs: z.number().int().positive().nullable(),
+    deadMessageQueue: z.string().min(1).max(255),
+  })
+  .partial();

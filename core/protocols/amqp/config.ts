@@ -1,16 +1,5 @@
 import { z } from 'zod';
-
-/** Engine queue settings an AMQP-made queue may override (subscriptions and access type are AMQP's). */
-const queueDefaultsSchema = z
-  .object({
-    maxDepthMessages: z.number().int().positive(),
-    maxDepthBytes: z.number().int().positive(),
-    overflow: z.enum(['reject-publisher', 'drop-oldest', 'dead-letter']),
-    maxRedelivery: z.number().int().min(0).max(1_000_000),
-    defaultTtlMs: z.number().int().positive().nullable(),
-    deadMessageQueue: z.string().min(1).max(255),
-  })
-  .partial();
+import { queueSettingsSchema } from '../../engine/queue-config.ts';
 
 /** The AMQP 1.0 listener's configuration (one section of the broker's config schema). */
 export const amqpConfigSchema = z.object({
@@ -54,9 +43,9 @@ export const amqpConfigSchema = z.object({
   /** SASL ANONYMOUS (and no SASL at all) accepted; otherwise SASL PLAIN is required. */
   allowAnonymous: z.boolean().default(false),
   /** Settings of queues created by autoCreateQueues. */
-  autoCreatedQueue: queueDefaultsSchema.default({}),
+  autoCreatedQueue: queueSettingsSchema.default({}),
   /** Settings of the engine queue behind each durable subscription (`amqp-sub/<container-id>/<link-name>`). */
-  durableSubscriptionQueue: queueDefaultsSchema.default({}),
+  durableSubscriptionQueue: queueSettingsSchema.default({}),
 });
 
 /** The AMQP config, defaults filled in. */

@@ -1,16 +1,5 @@
 import { z } from 'zod';
-
-/** Engine queue settings an MQTT-made queue may override (subscriptions and access type are MQTT's). */
-const queueDefaultsSchema = z
-  .object({
-    maxDepthMessages: z.number().int().positive(),
-    maxDepthBytes: z.number().int().positive(),
-    overflow: z.enum(['reject-publisher', 'drop-oldest', 'dead-letter']),
-    maxRedelivery: z.number().int().min(0).max(1_000_000),
-    defaultTtlMs: z.number().int().positive().nullable(),
-    deadMessageQueue: z.string().min(1).max(255),
-  })
-  .partial();
+import { queueSettingsSchema } from '../../engine/queue-config.ts';
 
 /** The MQTT listener's configuration (one section of the broker's config schema). */
 export const mqttConfigSchema = z.object({
@@ -72,9 +61,9 @@ export const mqttConfigSchema = z.object({
   /** aedes heartbeat; the wills of clients of a broker that died are published after 4 × this. */
   heartbeatIntervalMs: z.number().int().positive().default(60_000),
   /** Settings of the engine queue behind each persistent session (`mqtt/<clientId>`). */
-  persistentSessionQueue: queueDefaultsSchema.default({}),
+  persistentSessionQueue: queueSettingsSchema.default({}),
   /** Settings of the engine queue behind each shared subscription group (`mqtt-share/<group>/<filter>`). */
-  sharedSubscriptionQueue: queueDefaultsSchema.default({}),
+  sharedSubscriptionQueue: queueSettingsSchema.default({}),
 });
 
 /** The MQTT config, defaults filled in. */
