@@ -9,6 +9,7 @@ const zones = [
   ['contract', 'core/api/client.ts'],
   ['shared', 'core/errors.ts'],
   ['shared', 'core/log.ts'],
+  ['shared', 'core/net.ts'],
   ['schema', 'core/engine/queue-config.ts'],
   ['schema', 'core/engine/replay-spec.ts'],
   ['schema', 'core/engine/topic.ts'],

@@ -1,6 +1,7 @@
+import { listen } from '../../net.ts';
+import { readPem } from '../../security/tls.ts';
 import type { ConnectionRegistry } from '../../api/connections.ts';
-import { readFileSync } from 'node:fs';
-import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import rhea, { type Connection } from 'rhea';
@@ -177,7 +178,11 @@ export async function startAmqp(
       ports.amqp = await listen(server, config.port, config.host);
       if (config.tls.cert && config.tls.key) {
         const tls = createTlsServer(
-          { cert: pem(config.tls.cert), key: pem(config.tls.key), ...(config.tls.ca && { ca: pem(config.tls.ca) }) },
+          {
+            cert: readPem(config.tls.cert, 'certificate'),
+            key: readPem(config.tls.key, 'key'),
+            ...(config.tls.ca && { ca: readPem(config.tls.ca, 'CA') }),
+          },
           accept,
         );
         tls.maxConnections = socketCap;
@@ -228,19 +233,4 @@ async function removeLeftoverReplayQueues(engine: Engine): Promise<void> {
       await engine.deleteQueue(queue.name, { force: true }).catch((error: unknown) => {
         throw toSluiceError(error);
       });
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-/** PEM text as given, or read from the file it names. */
-function pem(value: string): string | Buffer {
-  return value.includes('-----BEGIN') ? value : readFileSync(value);
 }

@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { listen } from '../../net.ts';
+import { readPem } from '../../security/tls.ts';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
-import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
@@ -65,9 +66,9 @@ export async function startListeners(config: MqttConfig, handle: ConnectionHandl
     if (config.tls.cert && config.tls.key) {
       const server = createTlsServer(
         {
-          cert: pem(config.tls.cert),
-          key: pem(config.tls.key),
-          ...(config.tls.ca && { ca: pem(config.tls.ca) }),
+          cert: readPem(config.tls.cert, 'certificate'),
+          key: readPem(config.tls.key, 'key'),
+          ...(config.tls.ca && { ca: readPem(config.tls.ca, 'CA') }),
         },
         accept,
       );
@@ -89,19 +90,4 @@ export async function startListeners(config: MqttConfig, handle: ConnectionHandl
       await Promise.all(closed);
     },
   };
-}
-
-function listen(server: NetServer, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-/** PEM text as given, or read from the file it names. */
-function pem(value: string): string | Buffer {
-  return value.includes('-----BEGIN') ? value : readFileSync(value);
 }
