@@ -1,4 +1,4 @@
-// Security the same on every door: the same users and ACLs, exercised over MQTT (MQTT.js), HTTP
+// Security the same on every door: the same users and ACLs, exercised over MQTT (MQTT.js), AMQP (rhea), HTTP
 // (Basic auth) and the service layer IPC uses, give the same allow/deny for every action. Then
 // brute-force slowdown, audit entries, first-run setup, /metrics and the OpenAPI document.
 import assert from 'node:assert/strict';
@@ -10,6 +10,7 @@ import type { Broker } from '../../core/broker.ts';
 import { SluiceError } from '../../core/errors.ts';
 import { startTestBroker } from '../helpers/broker.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { closeConnection, connect as connectAmqp, openSender, send } from './amqp-helpers.ts';
 
 type Action = 'publish' | 'subscribe' | 'consume';
 type Allowed = boolean;
@@ -39,6 +40,7 @@ describe('security', () => {
   let broker: Broker;
   let base: string;
   let mqttUrl: string;
+  let amqpPort: number;
   let cleanup: () => Promise<void>;
   let admin: string;
   before(async () => {
@@ -51,6 +53,7 @@ describe('security', () => {
     ));
     base = broker.httpUrl;
     mqttUrl = broker.listeners.find((l) => l.name === 'mqtt')!.url.split(' ')[0]!;
+    amqpPort = Number(/:(\d+)/.exec(broker.listeners.find((l) => l.name === 'amqp')!.url)![1]);
     admin = basic('admin', broker.firstRunAdmin!.password);
     const { security } = broker;
     security.putRole('plant-publisher', 'publish to the plant', [{ actions: ['publish'], patterns: ['plant/#'] }]);
@@ -144,12 +147,45 @@ describe('security', () => {
     }
   }
 
+  /** Over AMQP 1.0 with rhea and SASL PLAIN: `accepted` or `rejected`; a receiver's attach granted or refused. */
+  async function viaAmqp(user: User, action: Action, resource: string): Promise<Allowed> {
+    const connection = await connectAmqp(amqpPort, { username: user, password: users[user] });
+    const unauthorized = (error: unknown) =>
+      (error as { condition?: string } | undefined)?.condition === 'amqp:unauthorized-access';
+    try {
+      if (action === 'publish') {
+        const sender = await openSender(connection, `topic://${resource}`).catch((error: unknown) => error);
+        if (unauthorized(sender)) return false;
+        const outcome = await send(sender as Awaited<ReturnType<typeof openSender>>, { body: 'x' });
+        if (outcome.state === 'rejected' && outcome.condition === 'amqp:unauthorized-access') return false;
+        assert.equal(outcome.state, 'accepted', `AMQP publish ${resource} as ${user}: ${JSON.stringify(outcome)}`);
+        return true;
+      }
+      const address = action === 'consume' ? `queue://${resource}` : `topic://${resource}`;
+      return await new Promise<Allowed>((resolve, reject) => {
+        const receiver = connection.open_receiver({ source: { address }, credit_window: 0 });
+        const refused = () =>
+          unauthorized(receiver.error)
+            ? resolve(false)
+            : reject(new Error(`AMQP ${action} ${resource}: ${JSON.stringify(receiver.error)}`));
+        // A refused attach arrives with its detach in the same read: look once both are processed.
+        receiver.once('receiver_open', () =>
+          setImmediate(() => (receiver.error === undefined ? resolve(true) : refused())),
+        );
+        receiver.once('receiver_error', refused);
+      });
+    } finally {
+      await closeConnection(connection);
+    }
+  }
+
   describe('the same decision on every door', () => {
     for (const [user, action, resource, allowed] of matrix)
-      it(`${user} ${allowed ? 'may' : 'may not'} ${action} ${resource} — service, HTTP and MQTT agree`, async () => {
+      it(`${user} ${allowed ? 'may' : 'may not'} ${action} ${resource} — service, HTTP, MQTT and AMQP agree`, async () => {
         assert.equal(await viaService(user, action, resource), allowed, 'service (IPC)');
         assert.equal(await viaHttp(user, action, resource), allowed, 'HTTP');
         assert.equal(await viaMqtt(user, action, resource), allowed, 'MQTT');
+        assert.equal(await viaAmqp(user, action, resource), allowed, 'AMQP');
       });
   });
 
