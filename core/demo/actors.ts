@@ -1,10 +1,12 @@
 /**
  * The simulated plant systems: real protocol clients over loopback sockets to the broker's own
  * listeners (docs/demo.md). PLCs and SCADA speak MQTT (MQTT.js, 3.1.1); the ERP adapter and
- * the MES speak HTTP through the documented raw publish and pull-receive routes (docs/http.md).
+ * the historian speak HTTP through the documented raw publish and pull-receive routes
+ * (docs/http.md); the MES consumes over AMQP 1.0 (rhea, `queue://<name>`, manual settlement).
  * Callback APIs are wrapped here, once (STYLE.md §11).
  */
 import mqtt, { type MqttClient } from 'mqtt';
+import rhea, { type Connection, type EventContext, type Message, type Receiver, type ReceiverOptions } from 'rhea';
 import { createHttpClient, type HttpClient } from '../api/client.ts';
 import type { OperationOutput } from '../api/contract.ts';
 
@@ -14,7 +16,7 @@ export interface DemoEndpoints {
   readonly httpUrl: string;
   /** `mqtt://host:port`; without it, MQTT actors cannot run. */
   readonly mqttUrl?: string;
-  /** `amqp://host:port` once the AMQP listener is wired; without it, AMQP actors run over HTTP. */
+  /** `amqp://host:port`; without it (AMQP disabled), AMQP actors cannot run. */
   readonly amqpUrl?: string;
 }
 
@@ -30,7 +32,7 @@ export function demoEndpoints(
   const httpUrl = url('http', 'http');
   if (httpUrl === undefined) throw new Error('the demo runner needs the HTTP listener');
   const mqttUrl = url('mqtt', 'mqtt://');
-  const amqpUrl = url('amqp', 'amqp');
+  const amqpUrl = url('amqp', 'amqp://');
   return { httpUrl, ...(mqttUrl && { mqttUrl }), ...(amqpUrl && { amqpUrl }) };
 }
 
@@ -139,4 +141,130 @@ export class HttpActor {
   async reject(queue: string, deliveryId: string, error: string): Promise<void> {
     await this.client.call('queues.reject', { name: queue, deliveryId, error });
   }
+}
+
+/** One message an AMQP receiver holds, until it is settled. */
+export interface AmqpDelivered {
+  readonly payload: string;
+  /** `accepted`: the broker acks it. */
+  accept(): void;
+  /** `rejected` with the error's description: the broker dead-letters it (reason rejected) with that text. */
+  reject(error: string): void;
+  /** `modified{delivery-failed}`: the attempt counts as failed (max redelivery → DMQ). */
+  fail(): void;
+}
+
+/** An AMQP 1.0 consumer (MES): a rhea receiver on `queue://<name>`, settled manually. */
+export class AmqpActor {
+  private connection: Connection | undefined;
+  private readonly receivers = new Map<string, { receiver: Receiver; held: AmqpDelivered[] }>();
+
+  constructor(
+    private readonly url: string,
+    readonly containerId: string,
+  ) {}
+
+  /** Waits briefly for up to `max` messages of `queue` (the receiver is attached on first use). */
+  async receive(queue: string, max: number): Promise<AmqpDelivered[]> {
+    const { held } = await this.receiver(queue);
+    const until = Date.now() + 200;
+    while (held.length === 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
+    return held.splice(0, max);
+  }
+
+  /** Detaches the receiver of `queue`: what it was sent but did not settle is released to the queue. */
+  async detach(queue: string): Promise<void> {
+    const entry = this.receivers.get(queue);
+    if (!entry) return;
+    this.receivers.delete(queue);
+    entry.held.length = 0;
+    await new Promise<void>((resolve) => {
+      if (entry.receiver.is_closed()) return resolve();
+      entry.receiver.once('receiver_close', () => resolve());
+      entry.receiver.once('receiver_error', () => resolve());
+      this.connection?.once('disconnected', () => resolve());
+      entry.receiver.close();
+    });
+  }
+
+  /** Closes the connection (and with it every receiver). */
+  async close(): Promise<void> {
+    const connection = this.connection;
+    this.connection = undefined;
+    this.receivers.clear();
+    if (!connection || connection.is_closed()) return;
+    await new Promise<void>((resolve) => {
+      connection.once('connection_close', () => resolve());
+      connection.once('disconnected', () => resolve());
+      connection.close();
+    });
+  }
+
+  private async receiver(queue: string): Promise<{ receiver: Receiver; held: AmqpDelivered[] }> {
+    const existing = this.receivers.get(queue);
+    if (existing) return existing;
+    const connection = await this.connected();
+    const held: AmqpDelivered[] = [];
+    const receiver = connection.open_receiver({
+      source: { address: `queue://${queue}` },
+      autoaccept: false,
+      credit_window: 20,
+    } as ReceiverOptions);
+    receiver.on('message', (context: EventContext) => {
+      const delivery = context.delivery!;
+      held.push({
+        payload: messageText(context.message!),
+        accept: () => delivery.accept(),
+        // The description alone, so the dead message's error reads as the HTTP actor's does.
+        reject: (error) => delivery.reject({ description: error } as unknown as Parameters<typeof delivery.reject>[0]),
+        fail: () => delivery.modified({ delivery_failed: true }),
+      });
+    });
+    await new Promise<void>((resolve, reject) => {
+      receiver.once('receiver_open', () =>
+        setImmediate(() => (receiver.error === undefined ? resolve() : reject(amqpError(receiver.error)))),
+      );
+      receiver.once('receiver_error', (context: EventContext) => reject(amqpError(context.receiver!.error)));
+    });
+    const entry = { receiver, held };
+    this.receivers.set(queue, entry);
+    return entry;
+  }
+
+  private async connected(): Promise<Connection> {
+    if (this.connection && !this.connection.is_closed()) return this.connection;
+    const { hostname, port } = new URL(this.url);
+    const container = rhea.create_container({ id: this.containerId });
+    const connection = container.connect({ host: hostname, port: Number(port), reconnect: false });
+    connection.on('error', () => undefined);
+    await new Promise<void>((resolve, reject) => {
+      connection.once('connection_open', () =>
+        setImmediate(() => (connection.error === undefined ? resolve() : reject(amqpError(connection.error)))),
+      );
+      connection.once('connection_error', (context: EventContext) =>
+        reject(amqpError(context.connection.error ?? 'connection error')),
+      );
+      connection.once('disconnected', (context: EventContext) =>
+        reject(amqpError(context.error ?? `could not connect to ${this.url}`)),
+      );
+    });
+    this.connection = connection;
+    return connection;
+  }
+}
+
+/** A message's payload as text (data section, string or buffer body). */
+function messageText(message: Message): string {
+  const body = message.body as { content?: Buffer } | string | Buffer | undefined;
+  if (typeof body === 'string') return body;
+  if (Buffer.isBuffer(body)) return body.toString('utf8');
+  return Buffer.from(body?.content ?? []).toString('utf8');
+}
+
+function amqpError(error: unknown): Error {
+  if (error instanceof Error) return error;
+  const { condition, description } = (error ?? {}) as { condition?: string; description?: string };
+  return new Error(
+    typeof error === 'string' ? error : [condition, description].filter(Boolean).join(': ') || 'AMQP error',
+  );
 }

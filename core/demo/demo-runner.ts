@@ -76,6 +76,12 @@ export class DemoRunner {
         'invalid-config',
         'The demo runner has no broker endpoints yet (the host did not attach them)',
       );
+    const amqpActors = scenario.actors.filter((actor) => actor.protocol === 'amqp');
+    if (amqpActors.length > 0 && !endpoints.amqpUrl)
+      throw new SluiceError(
+        'invalid-config',
+        `The demo "${name}" needs the AMQP listener (its ${amqpActors.map((a) => a.label).join(', ')} consume${amqpActors.length === 1 ? 's' : ''} over AMQP 1.0), but AMQP is disabled (amqp.enabled); enable it and restart the broker`,
+      );
     await this.reset(name);
     const run = new ScenarioRun(scenario, this.call, endpoints, speed ?? scenario.defaultSpeed);
     const done = (async () => {

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { DemoStatus, OperationInput, OperationOutput, UnaryOperationName } from '../api/contract.ts';
-import { HttpActor, MqttActor, type DemoEndpoints } from './actors.ts';
+import { AmqpActor, HttpActor, MqttActor, type DemoEndpoints } from './actors.ts';
 import type { Scenario, ScenarioAction, ScenarioActor, ScenarioCheck } from './scenario-schema.ts';
 
 /** Runs an API operation as the broker's host (the service's own `call`). */
@@ -64,6 +64,7 @@ export class ScenarioRun {
   private readonly marks = new Map<string, number>();
   private readonly mqttActors = new Map<string, MqttActor>();
   private readonly httpActors = new Map<string, HttpActor>();
+  private readonly amqpActors = new Map<string, AmqpActor>();
   private plantMs = 0;
   private stopped = false;
   /** Set when a step timed out, so its loop ends too. */
@@ -86,7 +87,7 @@ export class ScenarioRun {
       finishedAt: null,
       plantClock: scenario.plantClockStart,
       steps: scenario.steps.map(({ narration, action }) => ({
-        narration: this.narrate(narration, action),
+        narration,
         kind: action.do,
         state: 'pending',
         detail: null,
@@ -102,6 +103,8 @@ export class ScenarioRun {
     this.call = call;
     this.endpoints = endpoints;
     this.httpActors.clear();
+    for (const actor of this.amqpActors.values()) void actor.close();
+    this.amqpActors.clear();
   }
 
   /** Creates the scenario's queues (after a reset). */
@@ -156,8 +159,9 @@ export class ScenarioRun {
 
   /** Disconnects every simulated client (persistent sessions stay on the broker). */
   async closeActors(): Promise<void> {
-    await Promise.all([...this.mqttActors.values()].map((actor) => actor.close()));
+    await Promise.all([...this.mqttActors.values(), ...this.amqpActors.values()].map((actor) => actor.close()));
     this.mqttActors.clear();
+    this.amqpActors.clear();
   }
 
   // ── steps ──────────────────────────────────────────────────────────────────────────
@@ -245,7 +249,7 @@ export class ScenarioRun {
 
   private async consume(action: Extract<ScenarioAction, { do: 'consume' }>, step: StepStatus): Promise<void> {
     const actor = this.actor(action.actor);
-    const http = this.http(action.actor);
+    const inbox = this.inbox(actor);
     const queue = this.queueName(action.queue);
     const processed = this.processedBy(action.actor);
     let settled = 0;
@@ -259,40 +263,83 @@ export class ScenarioRun {
       return dead.deadMessages.length >= action.untilDead!;
     };
     step.progress = target !== undefined ? { done: 0, total: target } : null;
-    while (!(await done())) {
-      this.checkStopped();
-      // crash: a 100 ms visibility timeout stands for a consumer that dies holding the message.
-      const messages = await http.receive(
-        queue,
-        action.mode === 'crash' ? 1 : 20,
-        action.mode === 'crash' ? 100 : 30_000,
-      );
-      for (const { deliveryId, message } of messages) {
-        const body = parseJson(message.payload);
-        const ofThisRun = body?.run === this.runId;
-        if (action.mode === 'crash') {
-          attempts++;
-          continue; // never settled: the visibility timeout fails the attempt (count kept)
+    try {
+      while (!(await done())) {
+        this.checkStopped();
+        const messages = await inbox.receive(queue, action.mode === 'crash' ? 1 : 20, action.mode === 'crash');
+        for (const message of messages) {
+          const body = parseJson(message.payload);
+          const ofThisRun = body?.run === this.runId;
+          if (action.mode === 'crash') {
+            attempts++;
+            message.crash(); // never processed: the attempt fails (count kept)
+            continue;
+          }
+          const missing = action.mode === 'validate' ? missingField(body, action.require) : undefined;
+          if (missing !== undefined) {
+            await message.reject(
+              `schema-invalid: required field "${missing}" missing (payload has ${Object.keys(body ?? {}).join(', ') || 'no fields'})`,
+            );
+            processed.rejected++;
+          } else {
+            await message.ack();
+            if (ofThisRun && typeof body.seq === 'number') processed.seqs.push(body.seq);
+          }
+          if (ofThisRun) settled++;
         }
-        const missing = action.mode === 'validate' ? missingField(body, action.require) : undefined;
-        if (missing !== undefined) {
-          await http.reject(
-            queue,
-            deliveryId,
-            `schema-invalid: required field "${missing}" missing (payload has ${Object.keys(body ?? {}).join(', ') || 'no fields'})`,
-          );
-          processed.rejected++;
-        } else {
-          await http.ack(queue, deliveryId);
-          if (ofThisRun && typeof body.seq === 'number') processed.seqs.push(body.seq);
+        if (target !== undefined) {
+          step.progress = { done: Math.min(settled, target), total: target };
+          step.detail = `${actor.label} ← ${queue} (${this.via(actor)}): ${processed.seqs.length} processed, ${processed.rejected} rejected`;
         }
-        if (ofThisRun) settled++;
       }
-      if (target !== undefined) {
-        step.progress = { done: Math.min(settled, target), total: target };
-        step.detail = `${actor.label} ← ${queue} (${this.via(actor)}): ${processed.seqs.length} processed, ${processed.rejected} rejected`;
-      }
+    } finally {
+      await inbox.end(queue);
     }
+  }
+
+  /**
+   * How a consumer actor takes messages from a queue on its own protocol. HTTP: pull receive
+   * (a 100 ms visibility timeout stands for a consumer that dies holding the message) and
+   * ack / reject, each answered after the commit. AMQP: a `queue://` receiver, settled
+   * accepted / rejected (with the error as description) / modified{delivery-failed} for a crash;
+   * at the end of the step the receiver detaches (what it held unsettled goes back to the queue)
+   * and the step waits until the broker has applied every settlement (nothing in flight).
+   */
+  private inbox(actor: ScenarioActor): {
+    receive(queue: string, max: number, crash: boolean): Promise<InboxMessage[]>;
+    end(queue: string): Promise<void>;
+  } {
+    if (actor.protocol === 'amqp') {
+      const client = this.amqp(actor.id);
+      return {
+        receive: async (queue, max) =>
+          (await client.receive(queue, max)).map((message) => ({
+            payload: message.payload,
+            ack: async () => message.accept(),
+            reject: async (error) => message.reject(error),
+            crash: () => message.fail(),
+          })),
+        end: async (queue) => {
+          await client.detach(queue);
+          for (;;) {
+            const info = await this.call('queues.get', { name: queue });
+            if (info.inFlight === 0 || this.stopped || this.aborted) return;
+            await sleep(20);
+          }
+        },
+      };
+    }
+    const client = this.http(actor.id);
+    return {
+      receive: async (queue, max, crash) =>
+        (await client.receive(queue, max, crash ? 100 : 30_000)).map(({ deliveryId, message }) => ({
+          payload: message.payload,
+          ack: () => client.ack(queue, deliveryId),
+          reject: (error) => client.reject(queue, deliveryId, error),
+          crash: () => undefined, // never settled: the visibility timeout fails the attempt
+        })),
+      end: async () => undefined,
+    };
   }
 
   private async reconnect(action: Extract<ScenarioAction, { do: 'reconnect' }>, step: StepStatus): Promise<void> {
@@ -459,6 +506,19 @@ export class ScenarioRun {
     return actor;
   }
 
+  private amqp(id: string): AmqpActor {
+    let actor = this.amqpActors.get(id);
+    if (!actor) {
+      if (!this.endpoints.amqpUrl)
+        throw new Error(
+          `the AMQP listener is not enabled (amqp.enabled is off), so the AMQP actor "${id}" cannot run; enable it to run this scenario`,
+        );
+      actor = new AmqpActor(this.endpoints.amqpUrl, clientIdOf(this.scenario.name, id));
+      this.amqpActors.set(id, actor);
+    }
+    return actor;
+  }
+
   private http(id: string): HttpActor {
     let actor = this.httpActors.get(id);
     if (!actor) this.httpActors.set(id, (actor = new HttpActor(this.endpoints.httpUrl)));
@@ -474,23 +534,14 @@ export class ScenarioRun {
       if (!client.isConnected) await client.connect(false);
       return (topic, payload, retain) => client.publish(topic, payload, retain);
     }
+    if (actor.protocol === 'amqp') throw new Error(`${actor.label} is an AMQP consumer; it does not publish`);
     const client = this.http(actor.id);
     return (topic, payload) => client.publish(topic, payload);
   }
 
   /** How an actor reaches the broker, for the narration. */
   private via(actor: ScenarioActor): string {
-    if (actor.protocol === 'amqp') return 'HTTP pull receiver, standing in for AMQP';
-    return actor.protocol === 'mqtt' ? 'MQTT' : 'HTTP';
-  }
-
-  /** Notes in the narration where an AMQP actor runs over HTTP (AMQP listener not wired). */
-  private narrate(narration: string, action: ScenarioAction): string {
-    const id = 'actor' in action ? action.actor : undefined;
-    const actor = this.scenario.actors.find((a) => a.id === id);
-    if (actor?.protocol === 'amqp' && !this.endpoints.amqpUrl)
-      return `${narration} (The AMQP listener is not enabled here, so ${actor.label} uses the HTTP pull receiver.)`;
-    return narration;
+    return actor.protocol === 'mqtt' ? 'MQTT' : actor.protocol === 'amqp' ? 'AMQP 1.0' : 'HTTP';
   }
 
   private publishedBy(id: string): Published {
@@ -550,6 +601,14 @@ export class ScenarioRun {
   private checkStopped(): void {
     if (this.stopped || this.aborted) throw new Stopped('stopped');
   }
+}
+
+/** A message a consumer actor holds, whatever its protocol. */
+interface InboxMessage {
+  readonly payload: string;
+  ack(): Promise<void>;
+  reject(error: string): Promise<void>;
+  crash(): void;
 }
 
 /** The first required field (`a|b`: either) the payload lacks, or undefined when it has all. */

@@ -23,7 +23,8 @@ export const actorSchema = z.strictObject({
   system: z.enum(['plc', 'scada', 'mes', 'erp', 'historian']),
   /**
    * `mqtt`: MQTT.js over TCP. `http`: fetch on the raw publish / pull-receive routes.
-   * `amqp`: a rhea client once the AMQP listener is wired; until then it runs as `http` and says so.
+   * `amqp`: a rhea AMQP 1.0 consumer (`queue://<name>` receiver, accepted / rejected by hand);
+   * consumers only (consume steps), and it needs the AMQP listener enabled.
    */
   protocol: z.enum(['mqtt', 'http', 'amqp']),
 });

@@ -60,9 +60,12 @@ function checkReferences(scenario: Scenario, file: string): void {
   const fail = (step: number, what: string) => {
     throw new Error(`${file}: step ${step + 1}: ${what}`);
   };
+  const amqpActors = new Set(scenario.actors.filter((a) => a.protocol === 'amqp').map((a) => a.id));
   scenario.steps.forEach(({ action }, index) => {
     const actor = 'actor' in action ? action.actor : undefined;
     if (actor !== undefined && !actors.has(actor)) fail(index, `unknown actor "${actor}"`);
+    if (actor !== undefined && amqpActors.has(actor) && action.do !== 'consume')
+      fail(index, `actor "${actor}" speaks AMQP, which the demo uses for consumers only (consume steps)`);
     if (action.do === 'mark') marks.add(action.as);
     if (action.do === 'replay') {
       queues.add(action.queue); // created by the replay
