@@ -2,38 +2,22 @@
 // every transfer the broker settled `accepted`; the broker is SIGKILLed mid-stream, restarted on the
 // same directory, and in the end a receiver must find every accepted message in the queue.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { test } from 'node:test';
 import rhea, { type Connection, type EventContext } from 'rhea';
 import { tempDir } from '../helpers/engine.ts';
+import { freePort, kill9, startChildScript } from '../helpers/process.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const rounds = 8;
 const publishers = 3;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 async function startBroker(dir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/crash/amqp-child-broker.ts', dir, String(port)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const { child } = await startChildScript('test/crash/amqp-child-broker.ts', [dir, String(port)], {
+    what: 'child broker ready',
+    timeoutMs: 15_000,
   });
-  let out = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  await waitFor(() => out.includes('ready'), { what: 'child broker ready', timeoutMs: 15_000 });
   return child;
-}
-
-async function kill9(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
 }
 
 /** A publisher that keeps 20 transfers in flight and records each body the broker accepted. */

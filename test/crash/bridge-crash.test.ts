@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { tempDir } from '../helpers/engine.ts';
+import { kill9, startChildScript } from '../helpers/process.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { connectMqtt, orderedWithRepeats, startMosquitto } from '../integration/bridge-helpers.ts';
 
@@ -14,25 +15,11 @@ import { connectMqtt, orderedWithRepeats, startMosquitto } from '../integration/
 const total = 4000;
 const window = 32; // bridge-child.ts crashWindow
 
-async function startChild(
-  dir: string,
-  url: string,
-  count: number,
-): Promise<{ child: ChildProcess; out: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/crash/bridge-child.ts', dir, url, String(count)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+function startChild(dir: string, url: string, count: number): Promise<{ child: ChildProcess; out: () => string }> {
+  return startChildScript('test/crash/bridge-child.ts', [dir, url, String(count)], {
+    what: 'bridge child ready',
+    timeoutMs: 20_000,
   });
-  let out = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  await waitFor(() => out.includes('ready'), { what: 'bridge child ready', timeoutMs: 20_000 });
-  return { child, out: () => out };
-}
-
-async function kill9(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
 }
 
 test('a backlog built during an outage reaches Mosquitto complete and in order across two kill -9 of Sluice', async () => {

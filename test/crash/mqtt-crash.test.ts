@@ -1,36 +1,20 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import { test } from 'node:test';
 import mqtt, { type MqttClient } from 'mqtt';
 import { tempDir } from '../helpers/engine.ts';
+import { freePort, kill9, startChildScript } from '../helpers/process.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const rounds = 12;
 const publishers = 3;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 async function startBroker(dir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/crash/mqtt-child-broker.ts', dir, String(port)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const { child } = await startChildScript('test/crash/mqtt-child-broker.ts', [dir, String(port)], {
+    what: 'child broker ready',
+    timeoutMs: 15_000,
   });
-  let out = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  await waitFor(() => out.includes('ready'), { what: 'child broker ready', timeoutMs: 15_000 });
   return child;
-}
-
-async function kill9(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
 }
 
 const connectOptions = { protocolVersion: 4 as const, reconnectPeriod: 0, connectTimeout: 5000 };

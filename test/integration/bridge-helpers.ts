@@ -3,21 +3,14 @@
 // system service is used or needed.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import rhea, { type Connection, type EventContext } from 'rhea';
 import { tempDir } from '../helpers/engine.ts';
+import { freePort } from '../helpers/process.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-/** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort };
 
 /** Resolves once something accepts TCP connections on the port. */
 async function waitForPort(port: number, timeoutMs: number, what: string): Promise<void> {
