@@ -10,6 +10,7 @@
 //   error <text>              something unexpected; the parent fails the test
 //
 // Usage: node --import tsx test/crash/child-broker.ts <dataDir> <seed> <round>
+import { writeSync } from 'node:fs';
 import type { Delivery } from '../../core/engine/consumer.ts';
 import { Engine } from '../../core/engine/engine.ts';
 import { SluiceError } from '../../core/errors.ts';
@@ -28,10 +29,21 @@ const prefetch = 32;
 /** Share of deliveries failed instead of acked, so delivery counts climb across restarts. */
 const failRatio = 0.3;
 
-// On Linux, writes to a pipe are synchronous: once write() returns the line is in the kernel's
-// pipe buffer and survives SIGKILL, so the parent never misses a line that was printed.
+// A line must be in the kernel's pipe buffer before the child acts on what it says, or SIGKILL
+// loses it. process.stdout does not promise that: when the parent reads slowly and the pipe is
+// full, it keeps the rest in this process's memory (seen: 267 kB held), and a kill then drops
+// lines such as "acking", which made an acknowledged-and-consumed message look lost. So lines
+// go out with writeSync on fd 1, retried while the pipe is full: the child waits for the parent.
 const out = (line: string): void => {
-  process.stdout.write(`${line}\n`);
+  const bytes = Buffer.from(`${line}\n`);
+  let written = 0;
+  while (written < bytes.length) {
+    try {
+      written += writeSync(1, bytes, written);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+    }
+  }
 };
 
 const unexpected = (error: unknown): void => {
