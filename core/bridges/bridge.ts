@@ -84,6 +84,8 @@ export class Bridge {
   private session: UpstreamSession | null = null;
   private sessionLost: ((error: UpstreamError | null) => void) | null = null;
   private readonly inFlight: InFlight[] = [];
+  /** Inbound messages on their way into the engine (their upstream ack follows the commit). */
+  private inboundCommitting = 0;
   private sendChain: Promise<void> = Promise.resolve();
   private readonly outLimiter: TokenBucket;
   private readonly inLimiter: TokenBucket;
@@ -186,7 +188,12 @@ export class Bridge {
     this.stopping = true;
     this.consumer?.setCredit(0);
     const deadline = Date.now() + closeDrainMs;
-    while (this.inFlight.some((entry) => entry.outcome === 'pending') && Date.now() < deadline)
+    // Outbound waits for upstream acks; inbound for its commits, so the upstream gets its acks
+    // instead of redelivering what is already stored.
+    while (
+      (this.inboundCommitting > 0 || this.inFlight.some((entry) => entry.outcome === 'pending')) &&
+      Date.now() < deadline
+    )
       await new Promise((resolve) => setTimeout(resolve, 10));
     this.outLimiter.close();
     this.inLimiter.close();
@@ -430,6 +437,7 @@ export class Bridge {
     }
     await this.inLimiter.take();
     if (this.stopping) throw new UpstreamError('local', 'bridge stopping');
+    this.inboundCommitting++;
     try {
       await this.context.engine.publish({
         topic: mapTopic(message.topic, rules, 'in'),
@@ -449,6 +457,8 @@ export class Bridge {
       const text = `inbound message on "${message.topic}" not stored: ${(error as Error).message}`;
       this.recordError(text);
       throw new UpstreamError(refused ? 'refused-message' : 'local', text);
+    } finally {
+      this.inboundCommitting--;
     }
     this.counters.received++;
     this.receiveRate.add();
