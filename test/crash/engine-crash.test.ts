@@ -128,93 +128,97 @@ function deadAll(engine: Engine): DeadMessage[] {
   }
 }
 
-test(`every acknowledged message survives ${rounds} kill -9 rounds exactly once`, { timeout: 120_000 }, async (t) => {
-  t.diagnostic(`seed ${seed} (rerun with SLUICE_CRASH_SEED=${seed})`);
-  const { dir, cleanup } = tempDir('sluice-crash-');
-  const random = mulberry32(seed);
-  const obs: Observations = {
-    acked: new Map(),
-    ackAttempted: new Set(),
-    consumed: new Set(),
-    deliveryCounts: new Map(),
-    violations: [],
-  };
-  try {
-    for (let round = 0; round < rounds; round++)
-      await runRound(dir, round, 50 + Math.floor(random() * 350), random() < 0.3, obs);
-
-    const engine = await Engine.open(testEngineOptions(dir));
+test(
+  `every acknowledged message survives ${rounds} kill -9 rounds exactly once`,
+  { timeout: Math.max(120_000, rounds * 5_000) },
+  async (t) => {
+    t.diagnostic(`seed ${seed} (rerun with SLUICE_CRASH_SEED=${seed})`);
+    const { dir, cleanup } = tempDir('sluice-crash-');
+    const random = mulberry32(seed);
+    const obs: Observations = {
+      acked: new Map(),
+      ackAttempted: new Set(),
+      consumed: new Set(),
+      deliveryCounts: new Map(),
+      violations: [],
+    };
     try {
-      const why = `(seed ${seed})`;
-      assert.deepEqual(obs.violations, [], `children reported violations ${why}`);
-      assert.equal(engine.store.integrityCheck(), 'ok', `PRAGMA integrity_check ${why}`);
-      assert.ok(obs.acked.size > 0 && obs.consumed.size > 0, `the children published and consumed ${why}`);
+      for (let round = 0; round < rounds; round++)
+        await runRound(dir, round, 50 + Math.floor(random() * 350), random() < 0.3, obs);
 
-      const entries = await browseAll(engine);
-      const dead = deadAll(engine);
-      const inQueue = new Map<string, QueuedMessage>();
-      for (const entry of entries) {
-        assert.ok(!inQueue.has(entry.message.id), `message ${entry.message.id} is in the queue twice ${why}`);
-        inQueue.set(entry.message.id, entry);
-        // After a restart nothing is in flight: the open turned every in-flight entry back to ready.
-        assert.equal(entry.state, 'ready', `entry ${entry.entryId} is ready after the restart ${why}`);
-      }
-      const inDmq = new Map<string, DeadMessage>();
-      for (const message of dead) {
-        assert.ok(!inDmq.has(message.message.id), `message ${message.message.id} is dead twice ${why}`);
-        inDmq.set(message.message.id, message);
-        assert.equal(message.reason, 'max-redelivery', `only failures kill messages here ${why}`);
-        assert.equal(message.deliveryCount, (crashQueueConfig.maxRedelivery ?? 0) + 1, `dead count ${why}`);
-      }
+      const engine = await Engine.open(testEngineOptions(dir));
+      try {
+        const why = `(seed ${seed})`;
+        assert.deepEqual(obs.violations, [], `children reported violations ${why}`);
+        assert.equal(engine.store.integrityCheck(), 'ok', `PRAGMA integrity_check ${why}`);
+        assert.ok(obs.acked.size > 0 && obs.consumed.size > 0, `the children published and consumed ${why}`);
 
-      for (const [id, seq] of obs.acked) {
-        const queued = inQueue.get(id);
-        const died = inDmq.get(id);
-        const copies = (queued ? 1 : 0) + (died ? 1 : 0);
-        assert.ok(copies <= 1, `acknowledged message ${id} (${seq}) exists ${copies} times ${why}`);
-        if (obs.consumed.has(id)) assert.equal(copies, 0, `consumed message ${id} (${seq}) is still held ${why}`);
-        // Missing is allowed only when its ack was at least attempted (it may have committed just before the kill).
-        else if (copies === 0)
-          assert.ok(obs.ackAttempted.has(id), `acknowledged message ${id} (${seq}) was lost ${why}`);
-        const stored = queued?.message ?? died?.message;
-        if (stored) {
-          assert.equal(stored.payload.toString(), payloadFor(seq), `payload of ${id} is intact ${why}`);
-          assert.equal(stored.headers['seq'], seq, `headers of ${id} are intact ${why}`);
+        const entries = await browseAll(engine);
+        const dead = deadAll(engine);
+        const inQueue = new Map<string, QueuedMessage>();
+        for (const entry of entries) {
+          assert.ok(!inQueue.has(entry.message.id), `message ${entry.message.id} is in the queue twice ${why}`);
+          inQueue.set(entry.message.id, entry);
+          // After a restart nothing is in flight: the open turned every in-flight entry back to ready.
+          assert.equal(entry.state, 'ready', `entry ${entry.entryId} is ready after the restart ${why}`);
         }
-      }
+        const inDmq = new Map<string, DeadMessage>();
+        for (const message of dead) {
+          assert.ok(!inDmq.has(message.message.id), `message ${message.message.id} is dead twice ${why}`);
+          inDmq.set(message.message.id, message);
+          assert.equal(message.reason, 'max-redelivery', `only failures kill messages here ${why}`);
+          assert.equal(message.deliveryCount, (crashQueueConfig.maxRedelivery ?? 0) + 1, `dead count ${why}`);
+        }
 
-      // DESIGN.md: delivery counts are persisted before delivery and kept across restarts.
-      for (const [id, counts] of obs.deliveryCounts) {
-        for (let i = 1; i < counts.length; i++)
-          assert.ok(counts[i]! > counts[i - 1]!, `delivery counts of ${id} only grow: ${counts.join(',')} ${why}`);
-        const stored = inQueue.get(id)?.deliveryCount ?? inDmq.get(id)?.deliveryCount;
-        if (stored !== undefined)
-          assert.ok(stored >= counts.at(-1)!, `stored count ${stored} of ${id} < printed ${counts.at(-1)} ${why}`);
-      }
-      assert.ok(
-        [...obs.deliveryCounts.values()].some((counts) => counts.length > 1),
-        `some message was redelivered, so counts were exercised ${why}`,
-      );
+        for (const [id, seq] of obs.acked) {
+          const queued = inQueue.get(id);
+          const died = inDmq.get(id);
+          const copies = (queued ? 1 : 0) + (died ? 1 : 0);
+          assert.ok(copies <= 1, `acknowledged message ${id} (${seq}) exists ${copies} times ${why}`);
+          if (obs.consumed.has(id)) assert.equal(copies, 0, `consumed message ${id} (${seq}) is still held ${why}`);
+          // Missing is allowed only when its ack was at least attempted (it may have committed just before the kill).
+          else if (copies === 0)
+            assert.ok(obs.ackAttempted.has(id), `acknowledged message ${id} (${seq}) was lost ${why}`);
+          const stored = queued?.message ?? died?.message;
+          if (stored) {
+            assert.equal(stored.payload.toString(), payloadFor(seq), `payload of ${id} is intact ${why}`);
+            assert.equal(stored.headers['seq'], seq, `headers of ${id} are intact ${why}`);
+          }
+        }
 
-      // Counters are committed with the changes they count, so they balance exactly.
-      const queue = engine.getQueue(crashQueue);
-      assert.equal(queue.depth, entries.length, `queue depth matches its entries ${why}`);
-      const { lastId } = engine.store.logBounds();
-      assert.equal(queue.counters.enqueued, engine.store.countLog(1, lastId), `one entry per logged message ${why}`);
-      assert.equal(
-        queue.counters.enqueued,
-        queue.depth + queue.counters.acked + queue.counters.deadLettered,
-        `enqueued = held + acked + dead ${why}`,
-      );
-      assert.equal(queue.counters.deadLettered, dead.length, `dead-lettered counter matches the DMQ ${why}`);
-      assert.ok(queue.counters.acked >= obs.consumed.size, `every resolved ack is counted ${why}`);
-      t.diagnostic(
-        `acknowledged ${obs.acked.size}, consumed ${obs.consumed.size}, queued ${entries.length}, dead ${dead.length}`,
-      );
+        // DESIGN.md: delivery counts are persisted before delivery and kept across restarts.
+        for (const [id, counts] of obs.deliveryCounts) {
+          for (let i = 1; i < counts.length; i++)
+            assert.ok(counts[i]! > counts[i - 1]!, `delivery counts of ${id} only grow: ${counts.join(',')} ${why}`);
+          const stored = inQueue.get(id)?.deliveryCount ?? inDmq.get(id)?.deliveryCount;
+          if (stored !== undefined)
+            assert.ok(stored >= counts.at(-1)!, `stored count ${stored} of ${id} < printed ${counts.at(-1)} ${why}`);
+        }
+        assert.ok(
+          [...obs.deliveryCounts.values()].some((counts) => counts.length > 1),
+          `some message was redelivered, so counts were exercised ${why}`,
+        );
+
+        // Counters are committed with the changes they count, so they balance exactly.
+        const queue = engine.getQueue(crashQueue);
+        assert.equal(queue.depth, entries.length, `queue depth matches its entries ${why}`);
+        const { lastId } = engine.store.logBounds();
+        assert.equal(queue.counters.enqueued, engine.store.countLog(1, lastId), `one entry per logged message ${why}`);
+        assert.equal(
+          queue.counters.enqueued,
+          queue.depth + queue.counters.acked + queue.counters.deadLettered,
+          `enqueued = held + acked + dead ${why}`,
+        );
+        assert.equal(queue.counters.deadLettered, dead.length, `dead-lettered counter matches the DMQ ${why}`);
+        assert.ok(queue.counters.acked >= obs.consumed.size, `every resolved ack is counted ${why}`);
+        t.diagnostic(
+          `acknowledged ${obs.acked.size}, consumed ${obs.consumed.size}, queued ${entries.length}, dead ${dead.length}`,
+        );
+      } finally {
+        await engine.close();
+      }
     } finally {
-      await engine.close();
+      cleanup();
     }
-  } finally {
-    cleanup();
-  }
-});
+  },
+);
