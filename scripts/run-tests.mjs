@@ -20,9 +20,19 @@ if (files.length === 0) {
   console.error(`no test files under ${process.argv.slice(2).join(', ')}`);
   process.exit(1);
 }
+// A hung test fails after two minutes; a soak (SLUICE_CRASH_ROUNDS=200) sets SLUICE_TEST_TIMEOUT_MS.
+const timeoutMs = Number(process.env.SLUICE_TEST_TIMEOUT_MS ?? 120_000);
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=120000', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=spec',
+    '--test-concurrency=1',
+    `--test-timeout=${timeoutMs}`,
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);
