@@ -1,37 +1,22 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import type { Connection } from 'rhea';
-import { startBridges, type BridgeConfigInput } from '../../core/bridges/index.ts';
-import { silentLogger } from '../../core/log.ts';
-import { openTestEngine } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { amqpCollect, amqpSend, connectAmqp, orderedWithRepeats, startRabbit, type Rabbit } from './bridge-helpers.ts';
+import {
+  amqpCollect,
+  amqpSend,
+  connectAmqp,
+  orderedWithRepeats,
+  startRabbit,
+  withBridges,
+  type Rabbit,
+} from './bridge-helpers.ts';
 
 // Debian's RabbitMQ 3.10 with its AMQP 1.0 plugin as the upstream: one test-owned node for the
 // file (about 10 s to start), stopped and started again for the outage. Addresses are the 3.x
 // plugin's: /queue/<name> declares a durable queue; RabbitMQ 4 spells it /queues/<name>.
 
 const fast = { reconnect: { initialDelayMs: 50, maxDelayMs: 500 } };
-
-/** An engine with bridges, closed when the test ends even if it fails (no timers left behind). */
-async function withBridges(t: TestContext, configs: BridgeConfigInput[]) {
-  const test = await openTestEngine();
-  const bridges = await startBridges(test.engine, configs, silentLogger(), { dataDir: test.dir });
-  let closed = false;
-  t.after(async () => {
-    if (!closed) await bridges.close().then(() => test.cleanup());
-  });
-  return {
-    engine: test.engine,
-    bridges,
-    status: (name: string) => bridges.statuses().find((s) => s.name === name)!,
-    close: async () => {
-      closed = true;
-      await bridges.close();
-      await test.cleanup();
-    },
-  };
-}
 
 describe('RabbitMQ over AMQP 1.0', () => {
   let rabbit: Rabbit;

@@ -6,7 +6,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import rhea, { type Connection, type EventContext } from 'rhea';
-import { tempDir } from '../helpers/engine.ts';
+import type { TestContext } from 'node:test';
+import { startBridges, type BridgeConfigInput } from '../../core/bridges/index.ts';
+import { silentLogger } from '../../core/log.ts';
+import { openTestEngine, tempDir } from '../helpers/engine.ts';
 import { freePort } from '../helpers/process.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -319,4 +322,24 @@ export function orderedWithRepeats(received: readonly string[], sent: readonly s
     );
   }
   return repeats;
+}
+
+/** An engine with bridges, closed when the test ends even if it fails (no timers left behind). */
+export async function withBridges(t: TestContext, configs: BridgeConfigInput[]) {
+  const test = await openTestEngine();
+  const bridges = await startBridges(test.engine, configs, silentLogger(), { dataDir: test.dir });
+  let closed = false;
+  t.after(async () => {
+    if (!closed) await bridges.close().then(() => test.cleanup());
+  });
+  return {
+    engine: test.engine,
+    bridges,
+    status: (name: string) => bridges.statuses().find((s) => s.name === name)!,
+    close: async () => {
+      closed = true;
+      await bridges.close();
+      await test.cleanup();
+    },
+  };
 }

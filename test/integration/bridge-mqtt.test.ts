@@ -1,36 +1,16 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import type { MqttClient } from 'mqtt';
 import { startBridges, type BridgeConfigInput, type Bridges } from '../../core/bridges/index.ts';
 import { SluiceError } from '../../core/errors.ts';
 import { silentLogger } from '../../core/log.ts';
 import { openTestEngine } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { connectMqtt, orderedWithRepeats, startMosquitto, type Mosquitto } from './bridge-helpers.ts';
+import { connectMqtt, orderedWithRepeats, startMosquitto, withBridges, type Mosquitto } from './bridge-helpers.ts';
 
 // Debian's Mosquitto as the MQTT upstream, started and stopped by the tests on 127.0.0.1.
 
 const fast = { reconnect: { initialDelayMs: 50, maxDelayMs: 300 } };
-
-/** An engine with bridges, closed when the test ends even if it fails (no timers left behind). */
-async function withBridges(t: TestContext, configs: BridgeConfigInput[]) {
-  const test = await openTestEngine();
-  const bridges = await startBridges(test.engine, configs, silentLogger(), { dataDir: test.dir });
-  let closed = false;
-  t.after(async () => {
-    if (!closed) await bridges.close().then(() => test.cleanup());
-  });
-  return {
-    engine: test.engine,
-    bridges,
-    status: (name: string) => bridges.statuses().find((s) => s.name === name)!,
-    close: async () => {
-      closed = true;
-      await bridges.close();
-      await test.cleanup();
-    },
-  };
-}
 
 /** A persistent upstream observer, so nothing sent while it is away (or Mosquitto restarts) is lost. */
 async function observer(url: string, clientId: string, filter: string) {
