@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { SluiceError } from '../errors.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
-import { StoredEntryState, type MessageProps, type StoredMessage } from '../store/store.ts';
+import { StoredEntryState, type MessageDraft, type MessageProps, type StoredMessage } from '../store/store.ts';
 import { Consumer, type ConsumerHost, type ConsumerOptions, type Settlement } from './consumer.ts';
 import { DeadMessages, deadLetter } from './dmq.ts';
 import { transition, type DeadReason } from './entry-state.ts';
@@ -262,11 +262,16 @@ export class Engine implements ConsumerHost, EngineContext {
       replayed: options.replayed,
     };
     this.store.insertEntry(flush.tx, {
-      ...entry,
+      id: entry.id,
       queueId: queue.id,
       messageId: message.id,
       state: StoredEntryState.Ready,
+      deliveryCount: 0,
+      firstDeliveredAt: null,
       lastDeliveredAt: null,
+      expiresAt: entry.expiresAt,
+      size: entry.size,
+      replayed: entry.replayed,
     });
     queue.appendReady(entry);
     queue.counters.enqueued++;
@@ -289,7 +294,7 @@ export class Engine implements ConsumerHost, EngineContext {
     }
   }
 
-  private validatePublish(input: PublishInput): Omit<StoredMessage, 'id' | 'timestamp'> {
+  private validatePublish(input: PublishInput): MessageDraft {
     if (this.closing) throw new SluiceError('broker-closing', 'The broker is shutting down');
     assertTopicName(input.topic);
     const payload = typeof input.payload === 'string' ? Buffer.from(input.payload) : Buffer.from(input.payload);
@@ -323,7 +328,7 @@ export class Engine implements ConsumerHost, EngineContext {
     return { topic: input.topic, payload, props, expiresAt, dmqEligible: input.dmqEligible ?? true, size };
   }
 
-  private appendAndEnqueue(flush: Flush, draft: Omit<StoredMessage, 'id' | 'timestamp'>): PublishReceipt {
+  private appendAndEnqueue(flush: Flush, draft: MessageDraft): PublishReceipt {
     const queues = this.router.hasQueues() ? [...this.router.queuesFor(draft.topic)] : [];
     // DESIGN.md: `$queue/<name>` addresses one queue directly, on every protocol.
     const addressed = queueOfTopic(draft.topic);
@@ -346,11 +351,8 @@ export class Engine implements ConsumerHost, EngineContext {
     }
     const previousTimestamp = this.log.lastTimestamp;
     const timestamp = Math.max(flush.now, previousTimestamp);
-    // One object for the insert and the message (same fields, same order as { ...draft, id, timestamp }).
-    const row = { ...draft, id: 0, timestamp };
-    row.id = this.store.appendMessage(flush.tx, row);
-    const message: StoredMessage = row;
-    const id = row.id;
+    const id = this.store.appendMessage(flush.tx, timestamp, draft);
+    const message = storedMessage(id, timestamp, draft);
     this.log.lastTimestamp = timestamp;
     this.log.bytes += draft.size;
     flush.undo(() => {
@@ -813,4 +815,18 @@ function entryExpiry(message: StoredMessage, config: QueueConfig, now: number): 
   if (message.expiresAt === null) return fromQueue;
   if (fromQueue === null) return message.expiresAt;
   return Math.min(message.expiresAt, fromQueue);
+}
+
+/** The logged message, built field by field: a spread here would give each message its own hidden class. */
+function storedMessage(id: number, timestamp: number, draft: MessageDraft): StoredMessage {
+  return {
+    id,
+    timestamp,
+    topic: draft.topic,
+    payload: draft.payload,
+    props: draft.props,
+    expiresAt: draft.expiresAt,
+    dmqEligible: draft.dmqEligible,
+    size: draft.size,
+  };
 }

@@ -9,7 +9,7 @@ import {
   type EntryWithMessage,
   type MessageProps,
   type NewDeadMessage,
-  type NewMessage,
+  type MessageDraft,
   type StoredDeadMessage,
   type StoredEntry,
   type StoredMessage,
@@ -132,9 +132,9 @@ export class SqliteStore {
   }
 
   // ── message log ─────────────────────────────────────────────────────────────────────
-  appendMessage(_tx: Tx, m: NewMessage): number {
+  appendMessage(_tx: Tx, timestamp: number, m: MessageDraft): number {
     const info = this.s.appendMessage.run(
-      m.timestamp,
+      timestamp,
       m.topic,
       m.payload,
       encodeProps(m.props),

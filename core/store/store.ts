@@ -36,7 +36,8 @@ export interface StoredMessage {
 }
 
 /** A message about to be appended (the store assigns id). */
-export type NewMessage = Omit<StoredMessage, 'id'>;
+/** A validated message before the log assigns its id and accept time. */
+export type MessageDraft = Omit<StoredMessage, 'id' | 'timestamp'>;
 
 /** Entry state as stored. */
 export const enum StoredEntryState {
