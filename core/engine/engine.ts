@@ -16,6 +16,7 @@ import {
   type QueueConfig,
   type QueueConfigInput,
   type QueueCounters,
+  type InFlightEntry,
   type ReadyEntry,
 } from './queue.ts';
 import { ReplayManager } from './replay.ts';
@@ -629,7 +630,7 @@ export class Engine implements ConsumerHost, EngineContext {
         break;
       case 'make-ready':
         this.store.makeReady(flush.tx, queue.id, entry.id, effect.deliveryCount);
-        queue.returnReady({ ...entry, deliveryCount: effect.deliveryCount });
+        queue.returnReady(readyEntry(entry, effect.deliveryCount));
         break;
       case 'dead-letter':
       case 'discard':
@@ -702,12 +703,17 @@ export class Engine implements ConsumerHost, EngineContext {
       }
       if (effect.kind !== 'mark-in-flight') throw new Error(`dispatch: unexpected ${effect.kind}`);
       this.store.markInFlight(flush.tx, queue.id, entry.id, effect.deliveryCount, flush.now);
-      const held = {
-        ...entry,
+      // Field by field, not a spread: see storedMessage().
+      const held: InFlightEntry = {
+        id: entry.id,
+        message: entry.message,
         deliveryCount: effect.deliveryCount,
         firstDeliveredAt: entry.firstDeliveredAt ?? flush.now,
-        lastDeliveredAt: flush.now,
+        expiresAt: entry.expiresAt,
+        size: entry.size,
+        replayed: entry.replayed,
         consumerId: consumer.id,
+        lastDeliveredAt: flush.now,
       };
       queue.inFlight.set(entry.id, held);
       consumer.inFlight++;
@@ -817,7 +823,10 @@ function entryExpiry(message: StoredMessage, config: QueueConfig, now: number): 
   return Math.min(message.expiresAt, fromQueue);
 }
 
-/** The logged message, built field by field: a spread here would give each message its own hidden class. */
+/**
+ * The logged message, built field by field. On this path a spread followed by more properties
+ * made V8 create a new hidden class per message (measured: half the CPU of a publish).
+ */
 function storedMessage(id: number, timestamp: number, draft: MessageDraft): StoredMessage {
   return {
     id,
@@ -828,5 +837,18 @@ function storedMessage(id: number, timestamp: number, draft: MessageDraft): Stor
     expiresAt: draft.expiresAt,
     dmqEligible: draft.dmqEligible,
     size: draft.size,
+  };
+}
+
+/** A held entry back in the ready state with its new delivery count. */
+function readyEntry(entry: ReadyEntry, deliveryCount: number): ReadyEntry {
+  return {
+    id: entry.id,
+    message: entry.message,
+    deliveryCount,
+    firstDeliveredAt: entry.firstDeliveredAt,
+    expiresAt: entry.expiresAt,
+    size: entry.size,
+    replayed: entry.replayed,
   };
 }
