@@ -319,14 +319,23 @@ export class Engine implements ConsumerHost, EngineContext {
     if (input.priority !== undefined) props.priority = input.priority;
     if (input.publisher !== undefined) props.publisher = input.publisher;
     if (input.protocol !== undefined) props.protocol = input.protocol;
-    const size = payload.length + Buffer.byteLength(input.topic) + Buffer.byteLength(JSON.stringify(props)) - 2;
+    const propsJson = JSON.stringify(props);
+    const size = payload.length + Buffer.byteLength(input.topic) + Buffer.byteLength(propsJson) - 2;
     if (size > this.options.maxMessageBytes)
       throw new SluiceError(
         'payload-too-large',
         `The message is ${size} bytes; this broker accepts at most ${this.options.maxMessageBytes}`,
       );
     const expiresAt = input.expiresAt ?? (input.ttlMs !== undefined ? Date.now() + input.ttlMs : null);
-    return { topic: input.topic, payload, props, expiresAt, dmqEligible: input.dmqEligible ?? true, size };
+    return {
+      topic: input.topic,
+      payload,
+      props,
+      propsJson: propsJson === '{}' ? null : propsJson,
+      expiresAt,
+      dmqEligible: input.dmqEligible ?? true,
+      size,
+    };
   }
 
   private appendAndEnqueue(flush: Flush, draft: MessageDraft): PublishReceipt {

@@ -137,7 +137,7 @@ export class SqliteStore {
       timestamp,
       m.topic,
       m.payload,
-      encodeProps(m.props),
+      m.propsJson,
       m.expiresAt,
       m.dmqEligible ? 1 : 0,
       m.size,

@@ -37,7 +37,10 @@ export interface StoredMessage {
 
 /** A message about to be appended (the store assigns id). */
 /** A validated message before the log assigns its id and accept time. */
-export type MessageDraft = Omit<StoredMessage, 'id' | 'timestamp'>;
+export type MessageDraft = Omit<StoredMessage, 'id' | 'timestamp'> & {
+  /** `props` as stored: JSON, or null when empty (encoded once, also used for `size`). */
+  readonly propsJson: string | null;
+};
 
 /** Entry state as stored. */
 export const enum StoredEntryState {
