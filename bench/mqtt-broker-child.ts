@@ -29,7 +29,8 @@ async function stop(): Promise<void> {
       const { published, commits, commitMsTotal } = engine.counters;
       process.stderr.write(
         `sluice: ${published} published, ${commits} commits, ${(published / commits).toFixed(1)} messages and ` +
-          `${(commitMsTotal / commits).toFixed(2)} ms per commit\n`,
+          `${(commitMsTotal / commits).toFixed(2)} ms per commit, peak RSS ` +
+          `${Math.round(process.resourceUsage().maxRSS / 1024)} MB\n`,
       );
     }
     await engine.close();

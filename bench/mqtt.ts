@@ -12,13 +12,15 @@
 //                         SLUICE_CPU_PROF=<dir> writes a CPU profile of each Sluice broker run,
 //                         SLUICE_BASELINE=<checkout> adds a third broker, Sluice from another checkout
 //                         (e.g. a git worktree of an older commit, with these bench files copied in),
-//                         interleaved with the other two, for before/after figures from one run.
+//                         interleaved with the other two, for before/after figures from one run,
+//                         SLUICE_BROKER_FLAGS='<node flags>' instead of core/node-flags.ts for both Sluices.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { brokerNodeFlags } from '../core/node-flags.ts';
 import { tempDir } from '../test/helpers/engine.ts';
 import type { LoadResult, LoadSpec } from './mqtt-load.ts';
 
@@ -88,9 +90,11 @@ async function stopChild(child: ChildProcess): Promise<void> {
 async function startBroker(broker: Broker): Promise<{ url: string; stop: () => Promise<void> }> {
   if (broker === 'sluice' || broker === 'baseline') {
     const profile = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
+    // Sluice as shipped (core/node-flags.ts); SLUICE_BROKER_FLAGS replaces them for both Sluice brokers.
+    const flags = process.env.SLUICE_BROKER_FLAGS?.split(' ').filter(Boolean) ?? brokerNodeFlags;
     const script =
       broker === 'sluice' ? join(here, 'mqtt-broker-child.ts') : join(baselineDir!, 'bench/mqtt-broker-child.ts');
-    const child = spawn(process.execPath, [...profile, '--import', 'tsx', script], {
+    const child = spawn(process.execPath, [...profile, ...flags, '--import', 'tsx', script], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     const [, port] = await firstLine(child, /^ready (\d+)$/);

@@ -10,6 +10,7 @@ const zones = [
   ['shared', 'core/errors.ts'],
   ['shared', 'core/log.ts'],
   ['shared', 'core/net.ts'],
+  ['shared', 'core/node-flags.ts'],
   ['schema', 'core/engine/queue-config.ts'],
   ['schema', 'core/engine/replay-spec.ts'],
   ['schema', 'core/engine/topic.ts'],

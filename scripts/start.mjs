@@ -46,7 +46,11 @@ function openBrowser(url) {
 const electron = electronBinary();
 if (electron.path) {
   build();
-  const child = spawn(electron.path, [join(root, 'out/main/main.js')], { cwd: root, stdio: 'inherit' });
+  // The broker's V8 flags (core/node-flags.ts): the main process hosts the broker.
+  const child = spawn(electron.path, ['--js-flags=--max-semi-space-size=32', join(root, 'out/main/main.js')], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   child.on('exit', (code) => process.exit(code ?? 0));
 } else {
   console.log(
@@ -61,7 +65,8 @@ if (electron.path) {
   if (!existsSync(join(root, 'out/renderer/index.html'))) build();
   const serve = spawn(
     process.execPath,
-    ['--import', 'tsx', join(root, 'core/cli.ts'), 'serve', ...process.argv.slice(2)],
+    // The broker's V8 flags (core/node-flags.ts).
+    ['--max-semi-space-size=32', '--import', 'tsx', join(root, 'core/cli.ts'), 'serve', ...process.argv.slice(2)],
     {
       cwd: root,
       stdio: ['inherit', 'pipe', 'inherit'],

@@ -1,0 +1,24 @@
+/** The broker's V8 flags are given by every launcher that starts a broker process. */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { brokerNodeFlags } from '../../core/node-flags.ts';
+
+const root = new URL('../../', import.meta.url);
+const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
+
+test('npm run serve and bench:core start node with the broker flags', () => {
+  const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
+  for (const name of ['serve', 'bench:core']) {
+    const args = scripts[name]!.split(/\s+/);
+    for (const flag of brokerNodeFlags) assert.ok(args.includes(flag), `scripts.${name} lacks ${flag}`);
+  }
+});
+
+test('the npm start launcher passes the broker flags to the headless broker and to Electron', () => {
+  const launcher = read('scripts/start.mjs');
+  for (const flag of brokerNodeFlags) {
+    assert.ok(launcher.includes(`['${flag}', '--import', 'tsx'`), `headless serve lacks ${flag}`);
+    assert.ok(launcher.includes(`'--js-flags=${flag}'`), `Electron lacks --js-flags=${flag}`);
+  }
+});
