@@ -13,7 +13,8 @@
 //                         SLUICE_BASELINE=<checkout> adds a third broker, Sluice from another checkout
 //                         (e.g. a git worktree of an older commit, with these bench files copied in),
 //                         interleaved with the other two, for before/after figures from one run,
-//                         SLUICE_BROKER_FLAGS='<node flags>' instead of core/node-flags.ts for both Sluices.
+//                         SLUICE_BROKER_FLAGS / SLUICE_BASELINE_FLAGS='<node flags>' instead of
+//                         core/node-flags.ts for Sluice / the baseline ('' for none).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
@@ -90,8 +91,9 @@ async function stopChild(child: ChildProcess): Promise<void> {
 async function startBroker(broker: Broker): Promise<{ url: string; stop: () => Promise<void> }> {
   if (broker === 'sluice' || broker === 'baseline') {
     const profile = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
-    // Sluice as shipped (core/node-flags.ts); SLUICE_BROKER_FLAGS replaces them for both Sluice brokers.
-    const flags = process.env.SLUICE_BROKER_FLAGS?.split(' ').filter(Boolean) ?? brokerNodeFlags;
+    // Sluice as shipped (core/node-flags.ts), unless SLUICE_BROKER_FLAGS / SLUICE_BASELINE_FLAGS say otherwise.
+    const override = process.env[broker === 'sluice' ? 'SLUICE_BROKER_FLAGS' : 'SLUICE_BASELINE_FLAGS'];
+    const flags = override === undefined ? brokerNodeFlags : override.split(' ').filter(Boolean);
     const script =
       broker === 'sluice' ? join(here, 'mqtt-broker-child.ts') : join(baselineDir!, 'bench/mqtt-broker-child.ts');
     const child = spawn(process.execPath, [...profile, ...flags, '--import', 'tsx', script], {
