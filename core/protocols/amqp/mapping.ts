@@ -160,22 +160,18 @@ export function toPublishInput(message: AmqpMessage, topic: string, publisher: s
   const expiry = message.absolute_expiry_time as Date | number | undefined;
   const expiresAt =
     expiry instanceof Date ? expiry.getTime() : typeof expiry === 'number' && expiry > 0 ? expiry : undefined;
-  return {
-    topic,
-    payload,
-    protocol: 'amqp',
-    headers,
-    ...(publisher !== undefined && { publisher }),
-    ...(typeof message.content_type === 'string' && { contentType: message.content_type }),
-    ...(correlationId !== undefined && { correlationId }),
-    ...(typeof message.reply_to === 'string' && { replyTo: message.reply_to }),
-    ...(typeof message.priority === 'number' && { priority: Math.min(message.priority, maxPriority) }),
-    // AMQP 1.0 §3.2.1 ttl and §3.2.4 absolute-expiry-time: the absolute time wins when both are given.
-    ...(expiresAt !== undefined
-      ? { expiresAt }
-      : typeof message.ttl === 'number' && message.ttl > 0 && { ttlMs: message.ttl }),
-    ...(dmqEligible !== undefined && { dmqEligible }),
-  };
+  // Assigned, not spread from conditional temporaries: one object per message, shapes V8 can cache.
+  const input: { -readonly [K in keyof PublishInput]: PublishInput[K] } = { topic, payload, protocol: 'amqp', headers };
+  if (publisher !== undefined) input.publisher = publisher;
+  if (typeof message.content_type === 'string') input.contentType = message.content_type;
+  if (correlationId !== undefined) input.correlationId = correlationId;
+  if (typeof message.reply_to === 'string') input.replyTo = message.reply_to;
+  if (typeof message.priority === 'number') input.priority = Math.min(message.priority, maxPriority);
+  // AMQP 1.0 §3.2.1 ttl and §3.2.4 absolute-expiry-time: the absolute time wins when both are given.
+  if (expiresAt !== undefined) input.expiresAt = expiresAt;
+  else if (typeof message.ttl === 'number' && message.ttl > 0) input.ttlMs = message.ttl;
+  if (dmqEligible !== undefined) input.dmqEligible = dmqEligible;
+  return input;
 }
 
 /** What a delivery adds to the message: attempts so far (AMQP header delivery-count = attempts − 1). */
