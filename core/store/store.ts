@@ -35,8 +35,7 @@ export interface StoredMessage {
   readonly size: number;
 }
 
-/** A message about to be appended (the store assigns id). */
-/** A validated message before the log assigns its id and accept time. */
+/** A validated message about to be appended: the log assigns its id, the commit its accept time. */
 export type MessageDraft = Omit<StoredMessage, 'id' | 'timestamp'> & {
   /** `props` as stored: JSON, or null when empty (encoded once, also used for `size`). */
   readonly propsJson: string | null;
