@@ -258,6 +258,7 @@ export class Engine implements ConsumerHost, EngineContext {
       message,
       deliveryCount: 0,
       firstDeliveredAt: null,
+      lastDeliveredAt: null,
       expiresAt: entryExpiry(message, queue.config, flush.now),
       size: message.size,
       replayed: options.replayed,
@@ -429,14 +430,13 @@ export class Engine implements ConsumerHost, EngineContext {
   private applyDeath(
     flush: Flush,
     queue: QueueRuntime,
-    entry: ReadyEntry & { lastDeliveredAt?: number | null },
+    entry: ReadyEntry,
     effect: ReturnType<typeof transition>,
     details: { consumer?: string; error?: string },
   ): void {
     if (effect.kind === 'dead-letter' || effect.kind === 'discard') {
       const reason: DeadReason = effect.reason;
-      if (effect.kind === 'dead-letter')
-        deadLetter(this, flush, queue, { ...entry, lastDeliveredAt: entry.lastDeliveredAt ?? null }, reason, details);
+      if (effect.kind === 'dead-letter') deadLetter(this, flush, queue, entry, reason, details);
       else {
         queue.counters.discarded++;
         this.changed(queue);
@@ -718,11 +718,11 @@ export class Engine implements ConsumerHost, EngineContext {
         message: entry.message,
         deliveryCount: effect.deliveryCount,
         firstDeliveredAt: entry.firstDeliveredAt ?? flush.now,
+        lastDeliveredAt: flush.now,
         expiresAt: entry.expiresAt,
         size: entry.size,
         replayed: entry.replayed,
         consumerId: consumer.id,
-        lastDeliveredAt: flush.now,
       };
       queue.inFlight.set(entry.id, held);
       consumer.inFlight++;
@@ -856,6 +856,7 @@ function readyEntry(entry: ReadyEntry, deliveryCount: number): ReadyEntry {
     message: entry.message,
     deliveryCount,
     firstDeliveredAt: entry.firstDeliveredAt,
+    lastDeliveredAt: entry.lastDeliveredAt,
     expiresAt: entry.expiresAt,
     size: entry.size,
     replayed: entry.replayed,

@@ -42,6 +42,8 @@ export interface ReadyEntry {
   readonly message: StoredMessage;
   readonly deliveryCount: number;
   readonly firstDeliveredAt: number | null;
+  /** Null until first delivered; a released entry keeps it for its dead message, should it die. */
+  readonly lastDeliveredAt: number | null;
   readonly expiresAt: number | null;
   readonly size: number;
   readonly replayed: boolean;
@@ -193,6 +195,7 @@ export function toReadyEntry(row: EntryWithMessage): ReadyEntry {
     message: row.message,
     deliveryCount: row.deliveryCount,
     firstDeliveredAt: row.firstDeliveredAt,
+    lastDeliveredAt: row.lastDeliveredAt,
     expiresAt: row.expiresAt,
     size: row.size,
     replayed: row.replayed,
