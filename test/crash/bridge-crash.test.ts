@@ -29,15 +29,14 @@ test('a backlog built during an outage reaches Mosquitto complete and in order a
   const distinct = new Set<string>();
   let observer: MqttClient | null = null;
   const observe = async () => {
-    observer = await connectMqtt(mosquitto.url, {
-      clientId: 'crash-observer',
-      clean: false,
-      properties: { sessionExpiryInterval: 3600 },
-    });
-    observer.on('message', (_topic, payload) => {
-      received.push(payload.toString());
-      distinct.add(payload.toString());
-    });
+    observer = await connectMqtt(
+      mosquitto.url,
+      { clientId: 'crash-observer', clean: false, properties: { sessionExpiryInterval: 3600 } },
+      (_topic, payload) => {
+        received.push(payload.toString());
+        distinct.add(payload.toString());
+      },
+    );
     await observer.subscribeAsync('up/#', { qos: 1 });
   };
   let child: ChildProcess | null = null;

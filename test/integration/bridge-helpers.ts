@@ -4,7 +4,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import mqtt, { type IClientOptions, type MqttClient, type OnMessageCallback } from 'mqtt';
 import rhea, { type Connection, type EventContext } from 'rhea';
 import type { TestContext } from 'node:test';
 import { startBridges, type BridgeConfigInput } from '../../core/bridges/index.ts';
@@ -112,8 +112,29 @@ export async function startMosquitto(options: { users?: Record<string, string> }
 }
 
 /** MQTT.js connected to an upstream (v5 by default), waiting for CONNACK. */
-export function connectMqtt(url: string, options: IClientOptions = {}): Promise<MqttClient> {
-  return mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 5000, ...options });
+export function connectMqtt(
+  url: string,
+  options: IClientOptions = {},
+  onMessage?: OnMessageCallback,
+): Promise<MqttClient> {
+  const client = mqtt.connect(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 5000, ...options });
+  // Before CONNECT, not after the await: a resumed session's queued messages arrive right behind the
+  // CONNACK, in the same read, and MQTT.js acknowledges them whether or not anyone listens.
+  if (onMessage) client.on('message', onMessage);
+  // As mqtt.connectAsync: resolve on CONNACK (or end), reject on error.
+  return new Promise((resolve, reject) => {
+    const stopListening = () => client.off('connect', onConnect).off('end', onConnect).off('error', onError);
+    const onConnect = () => {
+      stopListening();
+      resolve(client);
+    };
+    const onError = (error: Error) => {
+      stopListening();
+      client.end();
+      reject(error);
+    };
+    client.on('connect', onConnect).on('end', onConnect).on('error', onError);
+  });
 }
 
 /** A RabbitMQ node owned by the test, AMQP 1.0 plugin on, guest/guest allowed on loopback. */

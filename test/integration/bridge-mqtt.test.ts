@@ -17,14 +17,16 @@ async function observer(url: string, clientId: string, filter: string) {
   const received: Array<{ topic: string; payload: string; props: Record<string, unknown>; dup: boolean }> = [];
   let client: MqttClient | null = null;
   const connect = async () => {
-    client = await connectMqtt(url, { clientId, clean: false, properties: { sessionExpiryInterval: 3600 } });
-    client.on('message', (topic, payload, packet) =>
-      received.push({
-        topic,
-        payload: payload.toString(),
-        props: packet.properties?.userProperties ?? {},
-        dup: packet.dup,
-      }),
+    client = await connectMqtt(
+      url,
+      { clientId, clean: false, properties: { sessionExpiryInterval: 3600 } },
+      (topic, payload, packet) =>
+        received.push({
+          topic,
+          payload: payload.toString(),
+          props: packet.properties?.userProperties ?? {},
+          dup: packet.dup,
+        }),
     );
     await client.subscribeAsync(filter, { qos: 1 });
   };
