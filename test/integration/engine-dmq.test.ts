@@ -51,6 +51,20 @@ describe('dead message triggers', () => {
     assert.equal(h.engine.getQueue('q').counters.expired, 1);
   });
 
+  test('a message released back to its queue and then expired keeps its delivery times in the DMQ', async () => {
+    await h.engine.createQueue('q', { subscriptions: ['t'] });
+    await h.engine.publish({ topic: 't', payload: 'released', ttlMs: 300 });
+    const { consumer, deliveries } = collectingConsumer(h.engine, 'q');
+    await waitFor(() => deliveries.length === 1);
+    // Detaching fails the held delivery back to ready: it waits in the queue again, in memory, until its TTL.
+    await consumer.close();
+    await waitFor(() => h.engine.deadMessages.list().length === 1, { what: 'expiry sweep' });
+    const [dead] = h.engine.deadMessages.list();
+    assert.equal(dead!.reason, 'ttl-expired');
+    assert.ok(dead!.firstDeliveredAt !== null, 'first delivery time kept');
+    assert.equal(dead!.lastDeliveredAt, dead!.firstDeliveredAt, 'last delivery time kept through the release');
+  });
+
   test("the queue's default TTL applies to messages that carry none", async () => {
     await h.engine.createQueue('q', { subscriptions: ['t'], defaultTtlMs: 30 });
     await h.engine.publish({ topic: 't', payload: 'x' });
