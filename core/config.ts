@@ -11,9 +11,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { queueNameSchema } from './api/contract.ts';
-import { queueConfigSchema } from './engine/queue-config.ts';
+import { queueConfigSchema } from './schema/queue-config.ts';
 import { SluiceError } from './errors.ts';
-import { bridgesConfigSchema } from './bridges/config.ts';
+import { bridgesConfigSchema } from './schema/bridge-config.ts';
 import { amqpConfigSchema } from './protocols/amqp/config.ts';
 import { mqttConfigSchema } from './protocols/mqtt/config.ts';
 

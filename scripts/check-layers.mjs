@@ -11,11 +11,8 @@ const zones = [
   ['shared', 'core/log.ts'],
   ['shared', 'core/net.ts'],
   ['shared', 'core/node-flags.ts'],
-  ['schema', 'core/engine/queue-config.ts'],
-  ['schema', 'core/engine/replay-spec.ts'],
-  ['schema', 'core/engine/topic.ts'],
-  ['schema', 'core/bridges/config.ts'],
-  ['schema', 'core/bridges/status.ts'],
+  // Pure, browser-safe schemas and helpers that the engine, the adapters and the renderer share.
+  ['schema', 'core/schema/'],
   ['store', 'core/store/'],
   ['engine', 'core/engine/'],
   ['security', 'core/security/'],

@@ -15,11 +15,11 @@
  *   input object; errors are `application/problem+json` (see `problemSchema`).
  */
 import { z } from 'zod';
-import { bridgeStatusSchema } from '../bridges/status.ts';
+import { bridgeStatusSchema } from '../schema/bridge-status.ts';
 import { SluiceError, type ErrorCode } from '../errors.ts';
-import { checkedString, queueConfigSchema, queueNamePattern, topicFilterSchema } from '../engine/queue-config.ts';
-import { replaySpecSchema } from '../engine/replay-spec.ts';
-import { assertTopicName } from '../engine/topic.ts';
+import { checkedString, queueConfigSchema, queueNamePattern, topicFilterSchema } from '../schema/queue-config.ts';
+import { replaySpecSchema } from '../schema/replay-spec.ts';
+import { assertTopicName } from '../schema/topic.ts';
 
 // ── building blocks ──────────────────────────────────────────────────────────────────
 

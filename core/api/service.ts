@@ -1,4 +1,4 @@
-import type { BridgeStatus } from '../bridges/status.ts';
+import type { BridgeStatus } from '../schema/bridge-status.ts';
 /**
  * The API service: implements every contract operation against the engine. The handler tables
  * are mapped types over the contract, so a missing operation fails to compile (STYLE.md §9);

@@ -8,7 +8,7 @@
  * payload is not kept alive. Topics first seen after the cap are not tracked; their messages
  * are counted in `untrackedMessages`. Worst case ≈ maxTopics × (previewBytes + ~300 B).
  */
-import { topicMatches } from '../engine/topic.ts';
+import { topicMatches } from '../schema/topic.ts';
 import type { Message } from '../engine/message.ts';
 import type { TopicNode } from './contract.ts';
 import { previewPayload } from './wire.ts';

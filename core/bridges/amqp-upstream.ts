@@ -7,7 +7,7 @@ import rhea, {
   type Receiver,
   type Sender,
 } from 'rhea';
-import type { AmqpUpstreamConfig, BridgeConfig } from './config.ts';
+import type { AmqpUpstreamConfig, BridgeConfig } from '../schema/bridge-config.ts';
 import {
   UpstreamError,
   once,

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { Consumer, Delivery } from '../engine/consumer.ts';
 import type { Engine } from '../engine/engine.ts';
-import { topicMatches } from '../engine/topic.ts';
+import { topicMatches } from '../schema/topic.ts';
 import { SluiceError } from '../errors.ts';
-import { bridgeHeader, hopsHeader, originHeader, rewriteTopic, type BridgeConfig, type TopicRule } from './config.ts';
+import { bridgeHeader, hopsHeader, originHeader, rewriteTopic, type BridgeConfig, type TopicRule } from '../schema/bridge-config.ts';
 import { TokenBucket } from './rate-limit.ts';
-import { alarmsFor, type BridgeState, type BridgeStatus } from './status.ts';
+import { alarmsFor, type BridgeState, type BridgeStatus } from '../schema/bridge-status.ts';
 import {
   UpstreamError,
   toUpstreamError,

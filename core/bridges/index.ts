@@ -3,14 +3,19 @@ import type { Engine } from '../engine/engine.ts';
 import { SluiceError } from '../errors.ts';
 import { amqpUpstream } from './amqp-upstream.ts';
 import { Bridge, disabledStatus } from './bridge.ts';
-import { bridgesConfigSchema, type BridgeConfig, type BridgeConfigInput } from './config.ts';
+import { bridgesConfigSchema, type BridgeConfig, type BridgeConfigInput } from '../schema/bridge-config.ts';
 import { loadBrokerId } from './identity.ts';
 import { mqttUpstream } from './mqtt-upstream.ts';
-import { bridgeMetrics, type BridgeStatus } from './status.ts';
+import { bridgeMetrics, type BridgeStatus } from '../schema/bridge-status.ts';
 import type { Upstream, UpstreamContext } from './upstream.ts';
 
-export { bridgeConfigSchema, bridgesConfigSchema, type BridgeConfig, type BridgeConfigInput } from './config.ts';
-export { bridgeMetrics, bridgeStatusSchema, type BridgeStatus } from './status.ts';
+export {
+  bridgeConfigSchema,
+  bridgesConfigSchema,
+  type BridgeConfig,
+  type BridgeConfigInput,
+} from '../schema/bridge-config.ts';
+export { bridgeMetrics, bridgeStatusSchema, type BridgeStatus } from '../schema/bridge-status.ts';
 export { bridgeQueueName } from './bridge.ts';
 export { loadBrokerId } from './identity.ts';
 

@@ -1,5 +1,5 @@
 import mqtt, { type IClientOptions, type IClientPublishOptions, type IPublishPacket, type MqttClient } from 'mqtt';
-import type { BridgeConfig, MqttUpstreamConfig } from './config.ts';
+import type { BridgeConfig, MqttUpstreamConfig } from '../schema/bridge-config.ts';
 import {
   UpstreamError,
   once,

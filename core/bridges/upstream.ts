@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { BridgeConfig } from './config.ts';
+import type { BridgeConfig } from '../schema/bridge-config.ts';
 
 /** A message on its way to the upstream, topic already mapped. */
 export interface OutboundMessage {

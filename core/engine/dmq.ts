@@ -1,11 +1,11 @@
 import { SluiceError, type ErrorCode } from '../errors.ts';
 import type { StoredDeadMessage, StoredMessage } from '../store/store.ts';
 import type { DeadReason } from './entry-state.ts';
-import type { EngineContext } from './engine.ts';
+import type { EngineContext } from './context.ts';
 import type { Flush } from './group-commit.ts';
 import { toMessage, type Message } from './message.ts';
 import type { QueueRuntime } from './queue.ts';
-import { topicMatches } from './topic.ts';
+import { topicMatches } from '../schema/topic.ts';
 
 /** A dead message as APIs show it: the original message plus why, where from, how often, when. */
 export interface DeadMessage {

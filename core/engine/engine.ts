@@ -19,10 +19,11 @@ import {
   type InFlightEntry,
   type ReadyEntry,
 } from './queue.ts';
+import type { EngineContext, LogState } from './context.ts';
 import { ReplayManager } from './replay.ts';
 import { Retention, type RetentionLimits } from './retention.ts';
 import { Router, type LiveListener } from './router.ts';
-import { assertTopicFilter, assertTopicName, topicMatches } from './topic.ts';
+import { assertTopicFilter, assertTopicName, topicMatches } from '../schema/topic.ts';
 
 /** How the engine is set up; config.ts fills these from the one config schema. */
 export interface EngineOptions {
@@ -36,18 +37,6 @@ export interface EngineOptions {
   /** Test hook: cap the database size in pages to simulate a full disk. */
   readonly maxPageCount?: number;
   readonly logger: Logger;
-}
-
-/** The replayable log's bounds and size, kept in memory and in the meta table. */
-export interface LogState {
-  /** First replayable id; retention advances it. */
-  startId: number;
-  /** Accept time of the newest pruned message, or null if nothing was ever pruned. */
-  prunedThroughTs: number | null;
-  /** Newest accept time: timestamps never go backwards along the log. */
-  lastTimestamp: number;
-  /** Bytes of the replayable log. */
-  bytes: number;
 }
 
 /** Broker-wide counters since start. */
@@ -79,28 +68,6 @@ export interface QueuedMessage {
   readonly expiresAt: number | null;
   readonly replayed: boolean;
   readonly message: Message;
-}
-
-/** Everything a commit changed, used by the modules that share the engine's state. */
-export interface EngineContext {
-  readonly store: SqliteStore;
-  readonly commit: GroupCommit;
-  readonly log: LogState;
-  readonly logger: Logger;
-  queueByName(name: string): QueueRuntime | undefined;
-  queueById(id: number): QueueRuntime | undefined;
-  /** Inserts a new ready entry for `message` into `queue`. */
-  enqueue(flush: Flush, queue: QueueRuntime, message: StoredMessage, options: { replayed: boolean }): void;
-  /** Replay's bulk path: copies a range of the log into `queue` in SQL; see SqliteStore.copyLogToQueue. */
-  copyLog(
-    flush: Flush,
-    queue: QueueRuntime,
-    range: { fromId: number; toId: number; limit: number; filter: string | null },
-  ): { copied: number; lastId: number; scanned: number };
-  /** Records that `queue`'s counters or depth changed in this commit. */
-  changed(queue: QueueRuntime): void;
-  /** Asks dispatch to look at `queue` in this or the next commit. */
-  wake(queue: QueueRuntime): void;
 }
 
 /** Upper bounds (ms) of the commit latency histogram buckets (Prometheus `le`). */

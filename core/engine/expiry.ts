@@ -1,5 +1,4 @@
-import type { EngineContext } from './engine.ts';
-import type { Engine } from './engine.ts';
+import type { EngineContext } from './context.ts';
 import { toReadyEntry } from './queue.ts';
 
 /** Expired entries handled per commit. */
@@ -15,7 +14,7 @@ export class ExpirySweeper {
   private running = false;
 
   constructor(
-    private readonly ctx: EngineContext & Pick<Engine, 'removeEntry'>,
+    private readonly ctx: EngineContext,
     private readonly intervalMs: number,
   ) {}
 

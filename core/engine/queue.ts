@@ -1,10 +1,15 @@
 import { SluiceError } from '../errors.ts';
 import type { SqliteStore } from '../store/sqlite-store.ts';
 import type { EntryWithMessage, StoredMessage } from '../store/store.ts';
-import { queueConfigSchema, type QueueConfig } from './queue-config.ts';
+import { queueConfigSchema, type QueueConfig } from '../schema/queue-config.ts';
 
-export { assertQueueName, defaultDeadMessageQueue, queueConfigSchema, queueNamePattern } from './queue-config.ts';
-export type { QueueConfig, QueueConfigInput } from './queue-config.ts';
+export {
+  assertQueueName,
+  defaultDeadMessageQueue,
+  queueConfigSchema,
+  queueNamePattern,
+} from '../schema/queue-config.ts';
+export type { QueueConfig, QueueConfigInput } from '../schema/queue-config.ts';
 
 /** Parses a config, turning zod's issues into one clear invalid-input error. */
 export function parseQueueConfig(input: unknown): QueueConfig {

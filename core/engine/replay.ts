@@ -1,11 +1,11 @@
 import { SluiceError } from '../errors.ts';
 import type { StoredReplay } from '../store/store.ts';
-import type { EngineContext } from './engine.ts';
-import { replaySpecSchema, type ReplaySpec } from './replay-spec.ts';
+import type { EngineContext } from './context.ts';
+import { replaySpecSchema, type ReplaySpec } from '../schema/replay-spec.ts';
 
-export { replaySpecSchema, type ReplaySpec } from './replay-spec.ts';
+export { replaySpecSchema, type ReplaySpec } from '../schema/replay-spec.ts';
 import { firstIdAtOrAfterTime } from './retention.ts';
-import { assertTopicFilter } from './topic.ts';
+import { assertTopicFilter } from '../schema/topic.ts';
 
 /** Lifecycle of a replay job. */
 export type ReplayState = 'running' | 'completed' | 'cancelled' | 'failed';

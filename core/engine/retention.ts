@@ -1,4 +1,4 @@
-import type { EngineContext } from './engine.ts';
+import type { EngineContext } from './context.ts';
 
 /** How long and how much of the log is kept for replay. */
 export interface RetentionLimits {

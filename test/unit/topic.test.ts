@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { SluiceError } from '../../core/errors.ts';
-import { assertTopicFilter, assertTopicName, topicMatches } from '../../core/engine/topic.ts';
+import { assertTopicFilter, assertTopicName, topicMatches } from '../../core/schema/topic.ts';
 import { TopicTrie } from '../../core/engine/topic-trie.ts';
 
 describe('topic names and filters', () => {

@@ -1,4 +1,4 @@
-import { assertTopicFilter, assertTopicName } from '../../engine/topic.ts';
+import { assertTopicFilter, assertTopicName } from '../../schema/topic.ts';
 import { assertQueueName } from '../../engine/queue.ts';
 import { SluiceError } from '../../errors.ts';
 

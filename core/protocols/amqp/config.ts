@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { queueSettingsSchema } from '../../engine/queue-config.ts';
+import { queueSettingsSchema } from '../../schema/queue-config.ts';
 
 /** The AMQP 1.0 listener's configuration (one section of the broker's config schema). */
 export const amqpConfigSchema = z.object({

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Consumer, Delivery } from '../../engine/consumer.ts';
 import type { Engine } from '../../engine/engine.ts';
 import type { Message } from '../../engine/message.ts';
-import { assertTopicFilter, topicMatches } from '../../engine/topic.ts';
+import { assertTopicFilter, topicMatches } from '../../schema/topic.ts';
 import { SluiceError } from '../../errors.ts';
 import { authorize, type Principal, type SecurityPolicy } from '../../security/authorize.ts';
 import type { MqttConfig } from './config.ts';

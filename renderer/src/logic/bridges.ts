@@ -7,7 +7,7 @@ import type { OperationOutput } from '../../../core/api/contract.ts';
 import type { Alarm } from './alarms.ts';
 import { count, duration } from './format.ts';
 
-/** One bridge's status (core/bridges/status.ts, over the API). */
+/** One bridge's status (core/schema/bridge-status.ts, over the API). */
 export type WireBridge = OperationOutput<'bridges.status'>['bridges'][number];
 /** One alarm the broker raises for a bridge. */
 export type WireBridgeAlarm = WireBridge['alarms'][number];

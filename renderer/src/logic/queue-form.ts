@@ -3,7 +3,7 @@
  * MiB and times in seconds (what people think in); the contract's units are bytes and ms.
  */
 import type { OperationInput, WireQueueInfo } from '../../../core/api/contract.ts';
-import { defaultDeadMessageQueue } from '../../../core/engine/queue-config.ts';
+import { defaultDeadMessageQueue } from '../../../core/schema/queue-config.ts';
 
 type QueueConfig = WireQueueInfo['config'];
 

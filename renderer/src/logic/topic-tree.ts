@@ -5,7 +5,7 @@
  * new child rather than per render. Mutable on purpose; `version` tells React something changed.
  */
 import type { MessageEvent, TopicNode } from '../../../core/api/contract.ts';
-import { topicMatches } from '../../../core/engine/topic.ts';
+import { topicMatches } from '../../../core/schema/topic.ts';
 
 /** The last message seen on a topic (a payload preview, not necessarily the whole payload). */
 export type LastMessage = TopicNode['lastMessage'] & { readonly timestamp: number };

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { topicFilterSchema } from '../engine/queue-config.ts';
+import { topicFilterSchema } from './queue-config.ts';
 import { SluiceError } from '../errors.ts';
 
 // Pure schema module (no Node APIs): the broker config, the API contract and the UI can share it.
