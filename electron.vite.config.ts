@@ -3,11 +3,20 @@
  * (electron/preload.ts, sandboxed so CommonJS) and the renderer (renderer/, a web app).
  * `npm run build` needs no Electron binary; `npm run serve` serves out/renderer to browsers.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'electron-vite';
 
 const root = import.meta.dirname;
+
+// electron-vite takes Electron's major version (the main and preload build targets) from
+// node_modules/electron/package.json, and npm drops that package when the binary download fails,
+// as on an offline machine. The exact version pinned in package.json says the same without it.
+const pinnedElectron = (
+  JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')) as { optionalDependencies: { electron: string } }
+).optionalDependencies.electron;
+process.env.ELECTRON_MAJOR_VER ??= pinnedElectron.split('.')[0];
 
 export default defineConfig({
   main: {

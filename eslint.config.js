@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'out/', 'dist/', 'scratch/', 'renderer/dist/', 'docs/'] },
+  { ignores: ['node_modules/', 'out/', 'dist/', 'scratch/', 'renderer/dist/', 'docs/', 'types/electron/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
