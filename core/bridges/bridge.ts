@@ -3,7 +3,14 @@ import type { Consumer, Delivery } from '../engine/consumer.ts';
 import type { Engine } from '../engine/engine.ts';
 import { topicMatches } from '../schema/topic.ts';
 import { SluiceError } from '../errors.ts';
-import { bridgeHeader, hopsHeader, originHeader, rewriteTopic, type BridgeConfig, type TopicRule } from '../schema/bridge-config.ts';
+import {
+  bridgeHeader,
+  hopsHeader,
+  originHeader,
+  rewriteTopic,
+  type BridgeConfig,
+  type TopicRule,
+} from '../schema/bridge-config.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { alarmsFor, type BridgeState, type BridgeStatus } from '../schema/bridge-status.ts';
 import {
