@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { missingPeersLine } from './peers.mjs';
 
 function collect(dir) {
   if (!existsSync(dir)) return [];
@@ -20,6 +21,14 @@ if (files.length === 0) {
   console.error(`no test files under ${process.argv.slice(2).join(', ')}`);
   process.exit(1);
 }
+// Tests that need a missing outside program skip themselves (test/helpers/peers.ts) and this says
+// so in one line. Under CI a missing peer is a failure: a green run must have run everything.
+const missing = missingPeersLine();
+if (missing && process.env.CI === 'true') {
+  console.error(`run-tests: ${missing}\nrun-tests: CI=true, so a missing peer fails the run instead.`);
+  process.exit(1);
+}
+
 // A hung test fails after two minutes; a soak (SLUICE_CRASH_ROUNDS=200) sets SLUICE_TEST_TIMEOUT_MS.
 const timeoutMs = Number(process.env.SLUICE_TEST_TIMEOUT_MS ?? 120_000);
 const result = spawnSync(
@@ -35,4 +44,5 @@ const result = spawnSync(
   ],
   { stdio: 'inherit' },
 );
+if (missing) console.log(`run-tests: ${missing}; the tests that need them were skipped`);
 process.exit(result.status ?? 1);

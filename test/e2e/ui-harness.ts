@@ -12,6 +12,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { Broker } from '../../core/broker.ts';
 import type { ConfigInput } from '../../core/config.ts';
 import { startTestBroker } from '../helpers/broker.ts';
+import { peerSkip } from '../helpers/peers.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const rendererIndex = join(root, 'out/renderer/index.html');
@@ -26,9 +27,8 @@ export function chromiumPath(): string | undefined {
 
 /** Why the browser suite cannot run here, or undefined when it can. */
 export function browserSkipReason(): string | undefined {
-  return chromiumPath()
-    ? undefined
-    : 'Chromium not found (apt-get install chromium, or set SLUICE_CHROMIUM); .ci/run installs it';
+  // SLUICE_CHROMIUM names another Chromium; otherwise Debian's, which scripts/install-peers.sh installs.
+  return chromiumPath() ? undefined : peerSkip('chromium');
 }
 
 /** Builds the renderer once if out/renderer is missing (a fresh clone). */

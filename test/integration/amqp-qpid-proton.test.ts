@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { waitFor } from '../helpers/wait.ts';
 import { openAmqpBroker } from './amqp-helpers.ts';
+import { peerSkip } from '../helpers/peers.ts';
 
 // Debian's python3-qpid-proton imports only in Debian's /usr/bin/python3 (FACTS.md).
 const script = fileURLToPath(new URL('./amqp-proton-client.py', import.meta.url));
@@ -28,7 +29,7 @@ function proton(mode: string, port: number, ...args: string[]): Promise<Array<Re
   });
 }
 
-describe('qpid-proton client', () => {
+describe('qpid-proton client', { skip: peerSkip('qpid-proton') }, () => {
   test('messages sent by qpid-proton are received by qpid-proton with their properties', async () => {
     const broker = await openAmqpBroker();
     await broker.engine.createQueue('py', {});

@@ -11,6 +11,7 @@ import {
   withBridges,
   type Rabbit,
 } from './bridge-helpers.ts';
+import { peerSkip } from '../helpers/peers.ts';
 
 // Debian's RabbitMQ 3.10 with its AMQP 1.0 plugin as the upstream: one test-owned node for the
 // file (about 10 s to start), stopped and started again for the outage. Addresses are the 3.x
@@ -18,7 +19,7 @@ import {
 
 const fast = { reconnect: { initialDelayMs: 50, maxDelayMs: 500 } };
 
-describe('RabbitMQ over AMQP 1.0', () => {
+describe('RabbitMQ over AMQP 1.0', { skip: peerSkip('rabbitmq') }, () => {
   let rabbit: Rabbit;
   let client: Connection;
   before(async () => {

@@ -7,6 +7,7 @@ import { silentLogger } from '../../core/log.ts';
 import { openTestEngine } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { connectMqtt, orderedWithRepeats, startMosquitto, withBridges, type Mosquitto } from './bridge-helpers.ts';
+import { peerSkip } from '../helpers/peers.ts';
 
 // Debian's Mosquitto as the MQTT upstream, started and stopped by the tests on 127.0.0.1.
 
@@ -52,7 +53,7 @@ async function observer(url: string, clientId: string, filter: string) {
   };
 }
 
-describe('outbound to Mosquitto', () => {
+describe('outbound to Mosquitto', { skip: peerSkip('mosquitto', 'mosquitto-clients') }, () => {
   let mosquitto: Mosquitto;
   before(async () => {
     mosquitto = await startMosquitto();
@@ -173,7 +174,7 @@ describe('outbound to Mosquitto', () => {
   });
 });
 
-describe('inbound from Mosquitto', () => {
+describe('inbound from Mosquitto', { skip: peerSkip('mosquitto', 'mosquitto-clients') }, () => {
   let mosquitto: Mosquitto;
   before(async () => {
     mosquitto = await startMosquitto();
@@ -223,7 +224,7 @@ describe('inbound from Mosquitto', () => {
   });
 });
 
-describe('both ways with Mosquitto', () => {
+describe('both ways with Mosquitto', { skip: peerSkip('mosquitto', 'mosquitto-clients') }, () => {
   let mosquitto: Mosquitto;
   before(async () => {
     mosquitto = await startMosquitto();
@@ -300,7 +301,7 @@ describe('both ways with Mosquitto', () => {
   });
 });
 
-describe('credentials', () => {
+describe('credentials', { skip: peerSkip('mosquitto', 'mosquitto-clients') }, () => {
   let mosquitto: Mosquitto;
   before(async () => {
     mosquitto = await startMosquitto({ users: { bridge: 'right' } });

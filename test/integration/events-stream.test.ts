@@ -11,6 +11,7 @@ import type { Broker } from '../../core/broker.ts';
 import { startTestBroker } from '../helpers/broker.ts';
 import { openTestEngine } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { peerSkip } from '../helpers/peers.ts';
 
 describe('live events', () => {
   let broker: Broker;
@@ -83,7 +84,7 @@ describe('live events', () => {
     }
   });
 
-  it('curl -N sees event blocks and heartbeat comments', async () => {
+  it('curl -N sees event blocks and heartbeat comments', { skip: peerSkip('curl') }, async () => {
     const curl = spawn('curl', ['-sN', `${broker.httpUrl}/api/v1/events?topics=curl%2F%23`]);
     let text = '';
     curl.stdout.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));

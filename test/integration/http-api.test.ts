@@ -13,6 +13,7 @@ import { testBrokerFlags } from '../helpers/broker.ts';
 import { silentLogger } from '../../core/log.ts';
 import { tempDir } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { peerSkip } from '../helpers/peers.ts';
 
 const run = promisify(execFile);
 /** Answers are checked against the contract's schemas; tests then read them freely. */
@@ -57,7 +58,7 @@ function assertProblem(answer: { status: number; type: string | null; json: Json
   assert.equal(answer.json.type, `urn:sluice:problem:${code}`);
 }
 
-describe('HTTP API', () => {
+describe('HTTP API', { skip: peerSkip('curl') }, () => {
   const { dir, cleanup } = tempDir();
   let broker: Broker;
   let base: string;

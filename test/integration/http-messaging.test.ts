@@ -8,6 +8,7 @@ import { contract } from '../../core/api/contract.ts';
 import type { Broker } from '../../core/broker.ts';
 import { startTestBroker } from '../helpers/broker.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { peerSkip } from '../helpers/peers.ts';
 
 const run = promisify(execFile);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -76,7 +77,7 @@ describe('HTTP messaging', () => {
     assert.equal(broker.engine.getQueue('orders').depth, 0);
   });
 
-  it('curl --data-binary publishes the bytes as they are', async () => {
+  it('curl --data-binary publishes the bytes as they are', { skip: peerSkip('curl') }, async () => {
     const { stdout } = await run('curl', [
       '-sS',
       '--data-binary',

@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { waitFor } from '../helpers/wait.ts';
 import { collect, connect, openMqttBroker } from './mqtt-helpers.ts';
+import { peerSkip } from '../helpers/peers.ts';
 
 // Real third-party clients: Debian's mosquitto-clients and python3-paho-mqtt (which imports
 // only in Debian's /usr/bin/python3).
@@ -37,7 +38,7 @@ async function mosquittoSub(port: number, args: string[]): Promise<{ done: Promi
 
 const pub = (port: number, args: string[]) => run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(port), ...args]);
 
-describe('mosquitto clients', () => {
+describe('mosquitto clients', { skip: peerSkip('mosquitto-clients') }, () => {
   test('mosquitto_pub at QoS 0, 1 and 2 reaches an MQTT.js subscriber', async () => {
     const broker = await openMqttBroker();
     const sub = await connect(broker.url(), { clientId: 'js-sub' });
@@ -79,7 +80,7 @@ describe('mosquitto clients', () => {
   });
 });
 
-describe('paho-mqtt', () => {
+describe('paho-mqtt', { skip: peerSkip('paho') }, () => {
   const paho = (port: number, script: string) =>
     run('/usr/bin/python3', ['-c', `import paho.mqtt.client as mqtt, sys, time\nport = ${port}\n${script}`], {
       timeout: 15_000,

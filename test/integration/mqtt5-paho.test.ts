@@ -6,6 +6,7 @@ import type { Message } from '../../core/engine/message.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { openMqttBroker } from './mqtt-helpers.ts';
 import { collect5, connect5 } from './mqtt5-helpers.ts';
+import { peerSkip } from '../helpers/peers.ts';
 
 // python3-paho-mqtt as an MQTT 5 client (protocol=MQTTv5); it imports only in Debian's /usr/bin/python3.
 
@@ -47,7 +48,7 @@ async function paho(port: number, script: string): Promise<string> {
   return stdout;
 }
 
-describe('paho-mqtt MQTT 5', () => {
+describe('paho-mqtt MQTT 5', { skip: peerSkip('paho') }, () => {
   test('paho publishes with MQTT 5 properties and a topic alias; MQTT.js and the engine see them', async () => {
     const broker = await openMqttBroker();
     const sub = await connect5(broker.url(), { clientId: 'js-watch' });
