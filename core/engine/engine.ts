@@ -93,7 +93,14 @@ export class Engine implements ConsumerHost, EngineContext {
   private readonly createdAt = new Map<number, number>();
   private readonly consumers = new Map<QueueRuntime, Consumer[]>();
   private readonly roundRobin = new Map<QueueRuntime, number>();
+  /** Queues whose counters the next commit persists. */
   private readonly changedQueues = new Set<QueueRuntime>();
+  /**
+   * Queues whose memory state changed since the last successful commit: reloaded from the store
+   * if the commit fails. Not the same set as changedQueues, which beforeCommit empties before the
+   * COMMIT itself can still fail (a full filesystem refuses the WAL write at COMMIT).
+   */
+  private readonly touchedQueues = new Set<QueueRuntime>();
   private readonly dirtyQueues = new Set<QueueRuntime>();
   private readonly retention: Retention;
   private readonly expiry: ExpirySweeper;
@@ -108,6 +115,7 @@ export class Engine implements ConsumerHost, EngineContext {
       beforeCommit: (flush) => this.beforeCommit(flush),
       afterRollback: () => this.afterRollback(),
       committed: (ms) => {
+        this.touchedQueues.clear();
         this.counters.commits++;
         this.counters.commitMsTotal += ms;
         // Histogram for /metrics: one bucket per commit, non-cumulative; above the last bound → none.
@@ -181,6 +189,7 @@ export class Engine implements ConsumerHost, EngineContext {
     this.consumers.delete(queue);
     this.dirtyQueues.delete(queue);
     this.changedQueues.delete(queue);
+    this.touchedQueues.delete(queue);
   }
 
   // ── context for dmq / replay / retention / expiry ───────────────────────────────────
@@ -192,6 +201,7 @@ export class Engine implements ConsumerHost, EngineContext {
   }
   changed(queue: QueueRuntime): void {
     this.changedQueues.add(queue);
+    this.touchedQueues.add(queue);
   }
   wake(queue: QueueRuntime): void {
     this.dirtyQueues.add(queue);
@@ -736,12 +746,13 @@ export class Engine implements ConsumerHost, EngineContext {
   private afterRollback(): void {
     // Depth, bytes and ready buffers mirror the store: re-read them rather than trust memory.
     const stored = new Map(this.store.listQueues().map((row) => [row.id, row]));
-    for (const queue of this.changedQueues) {
+    for (const queue of this.touchedQueues) {
       queue.reload(this.store.queueTotalsOf(queue.id));
       const row = stored.get(queue.id);
       if (row) queue.counters = { ...emptyCounters(), ...(JSON.parse(row.countersJson) as Partial<QueueCounters>) };
       this.dirtyQueues.add(queue);
     }
+    this.touchedQueues.clear();
     this.changedQueues.clear();
     this.log.bytes = this.store.sumLogBytes(this.log.startId);
     this.commit.kick();

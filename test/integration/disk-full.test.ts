@@ -2,6 +2,9 @@
 // consumers, never corrupt what is stored, and accept publishes again once there is room.
 // SQLite's max_page_count stands in for a full disk: both surface as SQLITE_FULL.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Delivery } from '../../core/engine/consumer.ts';
 import { Engine, type QueuedMessage } from '../../core/engine/engine.ts';
@@ -113,4 +116,75 @@ describe('disk full', () => {
       cleanup();
     }
   });
+
+  // A real full filesystem differs from max_page_count: statements still succeed (they change
+  // pages in memory) and the COMMIT fails, when SQLite appends them to the WAL. In-memory queue
+  // state changed in that transaction must be rolled back with it.
+  const tmpfsSkip =
+    process.getuid?.() === 0 || process.env.CI === 'true' ? undefined : 'needs root to mount a small tmpfs';
+  test(
+    'a full filesystem fails the COMMIT itself: queue depths stay equal to what is stored, nothing acknowledged is lost',
+    { skip: tmpfsSkip },
+    async () => {
+      const { dir, cleanup } = tempDir();
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir]);
+      const engine = await Engine.open(testEngineOptions(dir));
+      try {
+        await engine.createQueue('orders', { subscriptions: ['orders/#'] });
+        await engine.createQueue('short-lived', { subscriptions: ['orders/#'], defaultTtlMs: 20 });
+        const acked = new Set<string>();
+        const consumed = new Set<string>();
+        const consumer = engine.consume('orders', {
+          flow: { mode: 'prefetch', prefetch: 50 },
+          onDelivery: (delivery) => {
+            consumer.ack(delivery.deliveryId).then(
+              () => consumed.add(delivery.message.id),
+              () => {}, // refused while full: redelivered later
+            );
+          },
+        });
+        // Fill the filesystem with a ballast file, leaving less than 256 KiB for the broker.
+        writeFileSyncUntilFull(join(dir, 'ballast'), 256 * 1024);
+        // Publish, consume and expire while commits fail at COMMIT time.
+        let refusals = 0;
+        for (let burst = 0; burst < 60 && refusals < 20; burst++) {
+          for (const result of await publishBurst(engine, `fs${burst}`)) {
+            if (result.status === 'fulfilled') acked.add(result.value[0]);
+            else if (isStoreFull(result.reason) || (result.reason as SluiceError).code === 'store-error') refusals++;
+            else throw result.reason;
+          }
+        }
+        assert.ok(refusals > 0, 'the filesystem filled up');
+        rmSync(join(dir, 'ballast'));
+        await engine.publish({ topic: 'orders/new', payload: 'room again' }).then((r) => acked.add(r.id));
+        for (const name of ['orders', 'short-lived']) {
+          const stored: number = browseAll(engine, name).length;
+          const depth: number = engine.getQueue(name).depth;
+          assert.ok(depth >= 0, `${name}: depth ${depth} is not negative`);
+          assert.equal(depth, stored, `${name}: the depth in memory is what the store holds`);
+        }
+        await consumer.close({ failInFlight: false });
+        const held = new Set(browseAll(engine, 'orders').map((entry) => entry.message.id));
+        const lost = [...acked].filter((id) => !consumed.has(id) && !held.has(id));
+        assert.deepEqual(lost, [], 'every acknowledged message is consumed or still queued');
+        assert.equal(engine.store.integrityCheck(), 'ok');
+      } finally {
+        await engine.close();
+        execFileSync('umount', ['-l', dir]);
+        cleanup();
+      }
+    },
+  );
 });
+
+/** Writes `chunkBytes` chunks to `path` until the filesystem is full. */
+function writeFileSyncUntilFull(path: string, chunkBytes: number): void {
+  const fd = openSync(path, 'w');
+  try {
+    for (;;) writeSync(fd, Buffer.alloc(chunkBytes));
+  } catch {
+    // ENOSPC
+  } finally {
+    closeSync(fd);
+  }
+}
