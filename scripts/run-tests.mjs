@@ -16,7 +16,12 @@ function collect(dir) {
     });
 }
 
-const files = process.argv.slice(2).flatMap(collect);
+// `--timeout-ms=N` before the folders: a suite that runs long by design (the soak).
+const timeoutFlag = process.argv.slice(2).find((arg) => arg.startsWith('--timeout-ms='));
+const files = process.argv
+  .slice(2)
+  .filter((arg) => arg !== timeoutFlag)
+  .flatMap(collect);
 if (files.length === 0) {
   console.error(`no test files under ${process.argv.slice(2).join(', ')}`);
   process.exit(1);
@@ -29,8 +34,8 @@ if (missing && process.env.CI === 'true') {
   process.exit(1);
 }
 
-// A hung test fails after two minutes; a soak (SLUICE_CRASH_ROUNDS=200) sets SLUICE_TEST_TIMEOUT_MS.
-const timeoutMs = Number(process.env.SLUICE_TEST_TIMEOUT_MS ?? 120_000);
+// A hung test fails after two minutes; a soak sets --timeout-ms or SLUICE_TEST_TIMEOUT_MS.
+const timeoutMs = Number(timeoutFlag?.split('=')[1] ?? process.env.SLUICE_TEST_TIMEOUT_MS ?? 120_000);
 const result = spawnSync(
   process.execPath,
   [

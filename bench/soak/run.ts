@@ -1,0 +1,573 @@
+/**
+ * One soak run (issue: reliability over hours): `sluice serve` in a child process under a mixed
+ * plant workload, with faults on a schedule — kill -9 of the broker, an upstream outage for the
+ * bridge, a consumer that stalls, a full disk — then an account of every acknowledged message and
+ * the series a report charts. bench/soak.ts is the command; test/crash/soak.test.ts a short run.
+ */
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { freePort } from '../../test/helpers/process.ts';
+import { startMosquitto, type Mosquitto } from '../../test/integration/bridge-helpers.ts';
+import { SoakBroker } from './broker-process.ts';
+import { Ledger, parseSoakPayload, type Point } from './ledger.ts';
+import { openUiPage, type UiPage } from './ui-page.ts';
+import {
+  amqpConsumer,
+  amqpPublisher,
+  apiClient,
+  httpConsumer,
+  httpPublisher,
+  mqttPublisher,
+  mqttSubscriber,
+  sseSubscriber,
+  type Client,
+} from './workload.ts';
+
+export interface SoakOptions {
+  readonly minutes: number;
+  /** Messages per second per publisher (six publishers). */
+  readonly perSecond: number;
+  /** Where the data directory lives (a tmpfs is mounted there when possible, for the disk-full episode). */
+  readonly workDir: string;
+  /** Open the UI in Chromium during the run. */
+  readonly ui: boolean;
+  /** Run the bridge to a local Mosquitto, with its outage. */
+  readonly bridge: boolean;
+  /** Which faults to inject (default: all). */
+  readonly faults?: ReadonlySet<Fault['kind']>;
+  readonly log: (line: string) => void;
+}
+
+/** A fault on the time axis. */
+export interface Fault {
+  readonly at: number;
+  readonly kind: 'kill-9' | 'bridge-outage' | 'consumer-stall' | 'disk-full' | 'replay';
+  readonly detail: string;
+  endAt?: number;
+}
+
+/** One sink's account: every acknowledged message it owes, and where each one is. */
+export interface SinkAccount {
+  readonly sink: string;
+  readonly owed: number;
+  readonly consumed: number;
+  readonly queued: number;
+  readonly dead: number;
+  readonly lost: number;
+  readonly lostIds: readonly string[];
+  readonly duplicates: number;
+}
+
+export interface SoakResult {
+  readonly minutes: number;
+  readonly startedAt: string;
+  readonly acked: Readonly<Record<string, number>>;
+  readonly refusedPublishes: number;
+  readonly accounts: readonly SinkAccount[];
+  readonly restartsMs: readonly number[];
+  readonly faults: readonly Fault[];
+  readonly skippedFaults: readonly string[];
+  readonly series: {
+    readonly rssMb: readonly Point[];
+    readonly fds: readonly Point[];
+    readonly backlog: Readonly<Record<string, Point[]>>;
+    readonly dead: readonly Point[];
+    readonly diskMb: readonly Point[];
+    readonly latencyMs: Readonly<Record<string, { p50: Point[]; p99: Point[] }>>;
+    readonly throughput: Readonly<Record<string, Point[]>>;
+  };
+  readonly rssSlopeMbPerHour: number;
+  readonly fdsSlopePerHour: number;
+  readonly retentionMaxLogMb: number;
+  readonly ui: {
+    readonly opened: boolean;
+    readonly longestTaskMs: number | null;
+    readonly pageErrors: number;
+    readonly note: string;
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const retentionMaxLogBytes = 64 * 1024 * 1024;
+
+export async function runSoak(options: SoakOptions): Promise<SoakResult> {
+  const durationMs = options.minutes * 60_000;
+  const dataDir = join(options.workDir, 'data');
+  mkdirSync(dataDir, { recursive: true });
+  const skippedFaults: string[] = [];
+  const tmpfs = mountTmpfs(dataDir, 1024);
+  if (!tmpfs.mounted) skippedFaults.push(`disk-full: ${tmpfs.reason}`);
+
+  const mosquitto: Mosquitto | undefined = options.bridge ? await startMosquitto() : undefined;
+  if (!mosquitto) skippedFaults.push('bridge-outage: no bridge in this run');
+  const ports = { http: await freePort(), mqtt: await freePort(), ws: await freePort(), amqp: await freePort() };
+  const configFile = join(options.workDir, 'sluice.json');
+  writeFileSync(configFile, JSON.stringify(soakConfig(mosquitto), null, 2));
+  const broker = new SoakBroker(dataDir, configFile, ports);
+  const restartsMs: number[] = [await broker.start()];
+  const credentials = broker.adminCredentials();
+  const mqttUrl = `mqtt://127.0.0.1:${ports.mqtt}`;
+  // HTTP clients log in once and use the bearer token, as the UI and CLI do: Basic credentials
+  // cost a password hash (scrypt) per request. Tokens are stored, so they outlive a kill -9.
+  const { token } = await apiClient(broker.httpUrl, credentials).call('auth.login', {
+    user: credentials.username,
+    password: credentials.password,
+  });
+  const api = apiClient(broker.httpUrl, { token });
+
+  // The UI opens first: the clock (and the fault schedule) starts with the workload.
+  const ui: UiPage | undefined = options.ui
+    ? await openUiPage(broker.httpUrl, credentials).catch((error: Error) => {
+        options.log(`UI page not opened: ${error.message.split('\n')[0]}`);
+        return undefined;
+      })
+    : undefined;
+  const ledger = new Ledger(Date.now());
+  const faults: Fault[] = [];
+  const fault = (kind: Fault['kind'], detail: string): Fault => {
+    const entry: Fault = { at: ledger.now(), kind, detail };
+    faults.push(entry);
+    options.log(`[${(entry.at / 1000).toFixed(0)} s] ${kind}: ${detail}`);
+    return entry;
+  };
+
+  // Consumers first, so every sink is attached before the first publish.
+  const sinks = {
+    mqtt: ledger.sink('$queue consumer (MQTT)', 'soak/#', 'soak-mqtt'),
+    amqp: ledger.sink('queue consumer (AMQP, rejects 1 in 20)', 'soak/#', 'soak-amqp'),
+    http: ledger.sink('pull consumer (HTTP, stalls)', 'soak/#', 'soak-http'),
+    session: ledger.sink('persistent session (MQTT 3.1.1)', 'soak/mqtt5/#', 'mqtt/soak-session'),
+    ttl: ledger.sink('TTL queue (no consumer: all expire)', 'soak/http/#', 'soak-ttl'),
+    ...(mosquitto && { bridge: ledger.sink('bridge to Mosquitto', 'soak/mqtt311/#', 'bridge/mosquitto') }),
+  };
+  const httpPull = httpConsumer(ledger, sinks.http, { client: api, queue: 'soak-http' });
+  const amqpIn = amqpConsumer(ledger, sinks.amqp, {
+    port: ports.amqp,
+    credentials,
+    queue: 'soak-amqp',
+    rejectEvery: 20,
+  });
+  const consumers: Client[] = [
+    mqttSubscriber(ledger, sinks.mqtt, {
+      name: 'queue-consumer',
+      url: mqttUrl,
+      credentials,
+      version: 5,
+      clean: true,
+      filter: '$queue/soak-mqtt',
+    }),
+    mqttSubscriber(ledger, sinks.session, {
+      name: 'session',
+      url: mqttUrl,
+      credentials,
+      version: 4,
+      clean: false,
+      filter: 'soak/mqtt5/#',
+    }),
+    amqpIn,
+    httpPull,
+    sseSubscriber(ledger, { client: api, filter: 'soak/amqp/#' }),
+  ];
+  const observer = mosquitto
+    ? mqttSubscriber(ledger, sinks.bridge!, {
+        name: 'observer',
+        url: mosquitto.url,
+        credentials: { username: '', password: '' },
+        version: 4,
+        clean: false,
+        filter: 'soak/mqtt311/#',
+      })
+    : undefined;
+  await sleep(1000);
+
+  const rate = options.perSecond;
+  const publishers: Client[] = [
+    mqttPublisher(ledger, {
+      name: 'mqtt311-q1',
+      url: mqttUrl,
+      credentials,
+      version: 4,
+      qos: 1,
+      clean: false,
+      topic: 'soak/mqtt311/line1',
+      perSecond: rate,
+    }),
+    mqttPublisher(ledger, {
+      name: 'mqtt5-q2',
+      url: mqttUrl,
+      credentials,
+      version: 5,
+      qos: 2,
+      clean: true,
+      topic: 'soak/mqtt5/line2',
+      perSecond: rate,
+    }),
+    mqttPublisher(ledger, {
+      name: 'mqtt5-q1',
+      url: mqttUrl,
+      credentials,
+      version: 5,
+      qos: 1,
+      clean: false,
+      topic: 'soak/mqtt5/line2b',
+      perSecond: rate,
+    }),
+    mqttPublisher(ledger, {
+      name: 'mqtt5-q0',
+      url: mqttUrl,
+      credentials,
+      version: 5,
+      qos: 0,
+      clean: true,
+      topic: 'soak/mqtt5/telemetry',
+      perSecond: rate,
+    }),
+    amqpPublisher(ledger, { name: 'amqp', port: ports.amqp, credentials, topic: 'soak/amqp/line3', perSecond: rate }),
+    httpPublisher(ledger, { name: 'http', client: api, topic: 'soak/http/line4', perSecond: rate }),
+  ];
+
+  // Series, sampled every second or two.
+  const rss: Point[] = [];
+  const fds: Point[] = [];
+  const backlog: Record<string, Point[]> = {};
+  const dead: Point[] = [];
+  const diskMb: Point[] = [];
+  const sampleMs = durationMs > 10 * 60_000 ? 2000 : 1000;
+  const sampler = setInterval(() => {
+    const at = ledger.now();
+    const proc = broker.sample();
+    if (proc) {
+      rss.push({ at, value: proc.rssBytes / 1e6 });
+      fds.push({ at, value: proc.fds });
+    }
+    diskMb.push({ at, value: directoryBytes(dataDir) / 1e6 });
+    api.call('stats.get', {}).then(
+      (stats) => {
+        for (const queue of stats.queues)
+          if (queue.name.startsWith('soak') || queue.name.startsWith('bridge/') || queue.name.startsWith('mqtt/soak'))
+            (backlog[queue.name] ??= []).push({ at, value: queue.depth });
+        dead.push({ at, value: stats.dead.total });
+      },
+      () => {},
+    );
+  }, sampleMs);
+
+  // The fault schedule.
+  const lastLives: number[] = [0];
+  const schedule = faultSchedule(durationMs).filter((item) => !options.faults || options.faults.has(item.kind));
+  const runUntil = Date.now() + durationMs;
+  let next = 0;
+  while (Date.now() < runUntil) {
+    const at = ledger.now();
+    const due = schedule.filter((item) => item.at <= at && !item.done);
+    for (const item of due) {
+      item.done = true;
+      if (item.kind === 'kill-9') {
+        fault('kill-9', `broker pid ${broker.pid}`);
+        await broker.kill9();
+        const readyMs = await broker.start();
+        restartsMs.push(readyMs);
+        lastLives.push(ledger.now());
+        options.log(`  restarted, serving after ${readyMs.toFixed(0)} ms`);
+      } else if (item.kind === 'consumer-stall') {
+        fault('consumer-stall', `HTTP pull consumer stops for ${(item.lengthMs / 1000).toFixed(0)} s`).endAt =
+          at + item.lengthMs;
+        httpPull.stall(item.lengthMs);
+      } else if (item.kind === 'bridge-outage' && mosquitto) {
+        const entry = fault('bridge-outage', `Mosquitto stopped for ${(item.lengthMs / 1000).toFixed(0)} s`);
+        await mosquitto.stop();
+        setTimeout(() => void mosquitto.start().then(() => (entry.endAt = ledger.now())), item.lengthMs);
+      } else if (item.kind === 'disk-full' && tmpfs.mounted) {
+        const entry = fault(
+          'disk-full',
+          `data directory's filesystem filled for ${(item.lengthMs / 1000).toFixed(0)} s`,
+        );
+        const ballast = fillDisk(dataDir);
+        setTimeout(() => {
+          rmSync(ballast, { force: true });
+          entry.endAt = ledger.now();
+        }, item.lengthMs);
+      } else if (item.kind === 'replay') {
+        const from = Date.now() - 20_000;
+        api
+          .call('replay.start', {
+            target: { queue: `soak-replay-${next++}`, create: {} },
+            start: { kind: 'timestamp', at: from },
+            topicFilter: 'soak/amqp/#',
+          })
+          .then(
+            (replay) =>
+              fault(
+                'replay',
+                `replay ${replay.id} from ${new Date(from).toISOString()} into ${replay.spec.target.queue}`,
+              ),
+            (error: Error) => fault('replay', `refused: ${error.message}`),
+          );
+      }
+    }
+    await sleep(250);
+  }
+
+  // Wind down: publishers stop, the stalled consumer resumes, the queues drain.
+  options.log('publishers stopping; waiting for the consumers to drain');
+  await Promise.all(publishers.map((publisher) => publisher.close()));
+  httpPull.stall(0);
+  await drain(
+    api,
+    Object.values(sinks)
+      .filter((sink) => sink !== sinks.ttl)
+      .map((sink) => sink.queue),
+    120_000,
+  );
+  await sleep(6000); // the TTL queue's last messages expire (5 s TTL)
+  clearInterval(sampler);
+
+  const accounts: SinkAccount[] = [];
+  for (const sink of Object.values(sinks)) {
+    const owed = ledger.owed(sink);
+    const queued = await queuedIds(api, sink.queue);
+    const deadIds = await deadIdsOf(api, sink.queue);
+    const lostIds = owed.filter((id) => !sink.received.has(id) && !queued.has(id) && !deadIds.has(id));
+    let duplicates = 0;
+    for (const copies of sink.received.values()) duplicates += copies - 1;
+    accounts.push({
+      sink: sink.name,
+      owed: owed.length,
+      consumed: owed.filter((id) => sink.received.has(id)).length,
+      queued: owed.filter((id) => queued.has(id)).length,
+      dead: owed.filter((id) => deadIds.has(id)).length,
+      lost: lostIds.length,
+      lostIds: lostIds.slice(0, 20),
+      duplicates,
+    });
+  }
+  const uiResult = ui
+    ? await ui.finish()
+    : {
+        opened: false,
+        longestTaskMs: null,
+        pageErrors: 0,
+        note: options.ui ? 'Chromium not available' : 'not requested',
+      };
+
+  await Promise.all([...consumers, ...(observer ? [observer] : [])].map((consumer) => consumer.close()));
+  await broker.stop();
+  await mosquitto?.cleanup();
+  tmpfs.unmount();
+
+  const acked: Record<string, number> = {};
+  for (const message of ledger.acked.values()) acked[message.protocol] = (acked[message.protocol] ?? 0) + 1;
+  return {
+    minutes: options.minutes,
+    startedAt: new Date(ledger.startedAt).toISOString(),
+    acked,
+    refusedPublishes: ledger.refused,
+    accounts,
+    restartsMs,
+    faults,
+    skippedFaults,
+    series: {
+      rssMb: rss,
+      fds,
+      backlog,
+      dead,
+      diskMb,
+      latencyMs: latencyWindows(ledger.latency, durationMs > 10 * 60_000 ? 30_000 : 10_000),
+      throughput: throughputWindows(ledger.ackTimes, durationMs > 10 * 60_000 ? 30_000 : 10_000),
+    },
+    rssSlopeMbPerHour: slopePerHour(settled(rss, lastLives)),
+    fdsSlopePerHour: slopePerHour(settled(fds, lastLives)),
+    retentionMaxLogMb: retentionMaxLogBytes / 1e6,
+    ui: uiResult,
+  };
+}
+
+/** The broker's config: the soak's queues, short retention, and the bridge. */
+function soakConfig(mosquitto: Mosquitto | undefined) {
+  return {
+    retention: { maxLogBytes: retentionMaxLogBytes, intervalMs: 5000 },
+    queues: [
+      { name: 'soak-mqtt', subscriptions: ['soak/#'] },
+      { name: 'soak-amqp', subscriptions: ['soak/#'] },
+      { name: 'soak-http', subscriptions: ['soak/#'] },
+      { name: 'soak-ttl', subscriptions: ['soak/http/#'], defaultTtlMs: 5000 },
+    ],
+    bridges: mosquitto
+      ? [
+          {
+            name: 'mosquitto',
+            upstream: { protocol: 'mqtt', url: mosquitto.url, protocolVersion: 4 },
+            direction: 'out',
+            out: { topics: [{ filter: 'soak/mqtt311/#' }] },
+            reconnect: { initialDelayMs: 200, maxDelayMs: 2000 },
+          },
+        ]
+      : [],
+  };
+}
+
+interface Scheduled {
+  readonly at: number;
+  readonly kind: 'kill-9' | 'consumer-stall' | 'bridge-outage' | 'disk-full' | 'replay';
+  readonly lengthMs: number;
+  done?: boolean;
+}
+
+/** Kills at random every few minutes (every 20–40 s in a short run), the rest at fixed points. */
+function faultSchedule(durationMs: number): Scheduled[] {
+  const short = durationMs <= 5 * 60_000;
+  const items: Scheduled[] = [];
+  const [minGap, maxGap] = short ? [20_000, 40_000] : [120_000, 300_000];
+  for (let at = minGap; at < durationMs - 15_000; at += minGap + Math.random() * (maxGap - minGap))
+    items.push({ at, kind: 'kill-9', lengthMs: 0 });
+  items.push({ at: durationMs * 0.2, kind: 'consumer-stall', lengthMs: Math.min(durationMs * 0.15, 180_000) });
+  items.push({ at: durationMs * 0.4, kind: 'bridge-outage', lengthMs: Math.min(durationMs * 0.1, 90_000) });
+  items.push({ at: durationMs * 0.65, kind: 'disk-full', lengthMs: Math.min(durationMs * 0.05, 30_000) });
+  const replayEvery = Math.max(30_000, durationMs / 6);
+  for (let at = replayEvery / 2; at < durationMs - 10_000; at += replayEvery)
+    items.push({ at, kind: 'replay', lengthMs: 0 });
+  return items;
+}
+
+/** Mounts a tmpfs of `sizeMb` on `dir` (root only), so the disk can be filled without filling the machine. */
+function mountTmpfs(dir: string, sizeMb: number): { mounted: boolean; reason: string; unmount(): void } {
+  if (process.getuid?.() !== 0)
+    return { mounted: false, reason: 'needs root to mount a small filesystem', unmount() {} };
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (error) {
+    return { mounted: false, reason: `mount failed: ${(error as Error).message.split('\n')[0]}`, unmount() {} };
+  }
+  return { mounted: true, reason: '', unmount: () => execFileSync('umount', ['-l', dir], { stdio: 'ignore' }) };
+}
+
+/** Writes a ballast file until the filesystem is full; returns its path. */
+function fillDisk(dir: string): string {
+  const path = join(dir, 'ballast');
+  const chunk = Buffer.alloc(1024 * 1024);
+  const fd = openSync(path, 'w');
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch {
+    // ENOSPC: full
+  } finally {
+    closeSync(fd);
+  }
+  return path;
+}
+
+function directoryBytes(dir: string): number {
+  let total = 0;
+  for (const name of readdirSync(dir)) {
+    if (name === 'ballast') continue;
+    try {
+      total += statSync(join(dir, name)).size;
+    } catch {
+      // removed meanwhile
+    }
+  }
+  return total;
+}
+
+async function drain(api: ReturnType<typeof apiClient>, queues: string[], timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const stats = await api.call('stats.get', {}).catch(() => undefined);
+    if (stats && queues.every((name) => (stats.queues.find((queue) => queue.name === name)?.depth ?? 0) === 0)) return;
+    await sleep(500);
+  }
+}
+
+async function queuedIds(api: ReturnType<typeof apiClient>, queue: string): Promise<Set<string>> {
+  const ids = new Set<string>();
+  let after: string | undefined;
+  for (;;) {
+    const page = await api
+      .call('queues.browse', { name: queue, limit: 1000, ...(after && { afterEntryId: after }) })
+      .catch(() => undefined);
+    if (!page) return ids;
+    for (const entry of page.messages) {
+      const parsed = parseSoakPayload(text(entry.message.payload, entry.message.payloadEncoding));
+      if (parsed) ids.add(parsed.id);
+    }
+    if (page.nextAfterEntryId === null) return ids;
+    after = page.nextAfterEntryId;
+  }
+}
+
+async function deadIdsOf(api: ReturnType<typeof apiClient>, queue: string): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for await (const dead of api.stream('dmq.export', { queue })) {
+    const parsed = parseSoakPayload(text(dead.message.payload, dead.message.payloadEncoding));
+    if (parsed) ids.add(parsed.id);
+  }
+  return ids;
+}
+
+const text = (payload: string, encoding: string) =>
+  encoding === 'base64' ? Buffer.from(payload, 'base64').toString('utf8') : payload;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function latencyWindows(
+  latency: Map<string, Point[]>,
+  windowMs: number,
+): Record<string, { p50: Point[]; p99: Point[] }> {
+  const out: Record<string, { p50: Point[]; p99: Point[] }> = {};
+  for (const [via, points] of latency) {
+    const windows = new Map<number, number[]>();
+    for (const point of points) {
+      const key = Math.floor(point.at / windowMs) * windowMs;
+      let values = windows.get(key);
+      if (!values) windows.set(key, (values = []));
+      values.push(point.value);
+    }
+    const series = { p50: [] as Point[], p99: [] as Point[] };
+    for (const [at, values] of [...windows].sort((a, b) => a[0] - b[0])) {
+      values.sort((a, b) => a - b);
+      series.p50.push({ at, value: percentile(values, 50) });
+      series.p99.push({ at, value: percentile(values, 99) });
+    }
+    out[via] = series;
+  }
+  return out;
+}
+
+function throughputWindows(times: Map<string, number[]>, windowMs: number): Record<string, Point[]> {
+  const out: Record<string, Point[]> = {};
+  for (const [protocol, list] of times) {
+    const counts = new Map<number, number>();
+    for (const at of list) {
+      const key = Math.floor(at / windowMs) * windowMs;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    out[protocol] = [...counts].sort((a, b) => a[0] - b[0]).map(([at, n]) => ({ at, value: n / (windowMs / 1000) }));
+  }
+  return out;
+}
+
+/** Samples after the first 20 s of each broker life (start-up allocation is not a leak). */
+function settled(points: Point[], lives: number[]): Point[] {
+  return points.filter((point) => {
+    const life = lives.filter((start) => start <= point.at).pop() ?? 0;
+    return point.at - life > 20_000;
+  });
+}
+
+/** Least-squares slope of a series, per hour. */
+export function slopePerHour(points: readonly Point[]): number {
+  if (points.length < 2) return 0;
+  const n = points.length;
+  const meanX = points.reduce((sum, p) => sum + p.at, 0) / n;
+  const meanY = points.reduce((sum, p) => sum + p.value, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const p of points) {
+    num += (p.at - meanX) * (p.value - meanY);
+    den += (p.at - meanX) ** 2;
+  }
+  return den === 0 ? 0 : (num / den) * 3_600_000;
+}
