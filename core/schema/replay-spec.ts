@@ -6,7 +6,8 @@ import { queueConfigSchema } from './queue-config.ts';
 const fromTimestamp = z.object({ kind: z.literal('timestamp'), at: z.number().int().nonnegative() });
 const fromMessageId = z.object({
   kind: z.literal('message-id'),
-  id: z.string().regex(/^\d+$/, 'a message id is a decimal number'),
+  // Log ids start at 1: "0" names no message that ever existed, so it is bad input, not a pruned one.
+  id: z.string().regex(/^[1-9]\d{0,15}$/, 'a message id is a positive decimal number (ids start at 1)'),
 });
 const position = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('beginning') }),
