@@ -121,11 +121,9 @@ export class ReplayManager {
 
   private requireTarget(spec: ReplaySpec): void {
     if (!this.ctx.queueByName(spec.target.queue))
-      throw new SluiceError(
-        'queue-not-found',
-        `Replay target queue "${spec.target.queue}" does not exist (ask to create it: target.create)`,
-        { queue: spec.target.queue },
-      );
+      throw new SluiceError('queue-not-found', `Replay target queue "${spec.target.queue}" does not exist`, {
+        queue: spec.target.queue,
+      });
   }
 
   /** Restarts the replays that were running when the broker stopped. */
