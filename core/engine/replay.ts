@@ -91,7 +91,7 @@ export class ReplayManager {
     const total =
       spec.topicFilter === undefined || inRange === 0
         ? inRange
-        : this.ctx.store.countLog(startId, endId, spec.topicFilter);
+        : await this.countMatching(startId, endId, spec.topicFilter);
     const createdAt = Date.now();
     const draft = {
       specJson: JSON.stringify(spec),
@@ -117,6 +117,20 @@ export class ReplayManager {
     this.jobs.set(id, job);
     this.launch(job);
     return this.status(job);
+  }
+
+  /**
+   * Messages in range whose topic matches `filter`, counted one scan window at a time with a
+   * turn of the event loop between windows: a filter is matched in JavaScript per row, so one
+   * count over a long log would stall every connection while it ran.
+   */
+  private async countMatching(startId: number, endId: number, filter: string): Promise<number> {
+    let matching = 0;
+    for (let from = startId; from <= endId; from += replayScanWindow) {
+      if (from > startId) await new Promise((resolve) => setImmediate(resolve));
+      matching += this.ctx.store.countLog(from, Math.min(endId, from + replayScanWindow - 1), filter);
+    }
+    return matching;
   }
 
   private requireTarget(spec: ReplaySpec): void {
