@@ -2,7 +2,9 @@
  * The `sluice` command line: `serve` runs a broker; every other command is a typed client call
  * to a running broker over HTTP. Client commands are declared against the contract (STYLE.md
  * §9): each names its operation, its options are derived from the operation's input schema,
- * and a contract change that breaks a command fails to compile.
+ * and a contract change that breaks a command fails to compile. The shared kit (tables, derived
+ * options, the one-call command runner) is core/cli/kit.ts; the dmq and replay commands live in
+ * core/cli/dmq.ts and core/cli/replay.ts.
  *
  * Exit codes: 0 ok · 1 the broker refused (problem title/detail on stderr) · 2 usage or invalid
  * input/config · 3 cannot reach the broker.

@@ -1,7 +1,8 @@
 /**
  * The CLI's shared kit: the usage error, table and detail formatting, and client commands
  * declared against the contract with their options derived from its input schemas (STYLE.md §9).
- * Browser-free but Node-free too: it depends only on commander, zod types and the contract.
+ * It depends only on commander, the error catalog and the contract (its layer zone, `cli`, allows
+ * nothing of the broker itself).
  */
 import { Option, type Command } from 'commander';
 import type { z } from 'zod';
