@@ -163,13 +163,16 @@ export const clientCommands: ReadonlyArray<ClientCommand<UnaryOperationName>> = 
     args: ['<name>'],
     human: (out) =>
       table(
-        ['ENTRY', 'STATE', 'DELIVERIES', 'MESSAGE', 'TOPIC', 'PAYLOAD'],
+        ['ENTRY', 'STATE', 'DELIVERIES', 'TOTAL', 'MESSAGE', 'TOPIC', 'PROTOCOL', 'PUBLISHER', 'PAYLOAD'],
         out.messages.map((e) => [
           e.entryId,
           e.state,
           e.deliveryCount,
+          e.totalDeliveryCount,
           e.message.id,
           e.message.topic,
+          e.message.protocol ?? '-',
+          e.message.publisher ?? '-',
           preview(e.message),
         ]),
       ) + (out.nextAfterEntryId ? `\nmore: --after-entry-id ${out.nextAfterEntryId}` : ''),

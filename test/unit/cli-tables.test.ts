@@ -125,6 +125,27 @@ describe('dmq tables', () => {
   });
 });
 
+describe('queue tables', () => {
+  test('queues browse shows deliveries with their total, protocol and publisher', () => {
+    const rendered = human('queues browse')({
+      messages: [
+        {
+          entryId: '8',
+          state: 'ready',
+          deliveryCount: 0,
+          totalDeliveryCount: 5,
+          expiresAt: null,
+          replayed: false,
+          message: dead.message,
+        },
+      ],
+      nextAfterEntryId: null,
+    } as never);
+    const expected = { ENTRY: '8', DELIVERIES: '0', TOTAL: '5', PROTOCOL: 'mqtt', PUBLISHER: 'plc-7' };
+    for (const [header, value] of Object.entries(expected)) assert.equal(cell(rendered, header), value, header);
+  });
+});
+
 describe('replay tables', () => {
   test('replay list shows replayed of total apart from scanned of the range', () => {
     const rendered = human('replay list')({ replays: [replay] } as never);
