@@ -7,7 +7,8 @@ const fromTimestamp = z.object({ kind: z.literal('timestamp'), at: z.number().in
 const fromMessageId = z.object({
   kind: z.literal('message-id'),
   // Log ids start at 1: "0" names no message that ever existed, so it is bad input, not a pruned one.
-  id: z.string().regex(/^[1-9]\d{0,15}$/, 'a message id is a positive decimal number (ids start at 1)'),
+  // Still any run of digits otherwise: a stored replay's spec is parsed again when it resumes.
+  id: z.string().regex(/^(?!0+$)\d+$/, 'a message id is a positive decimal number (ids start at 1)'),
 });
 const position = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('beginning') }),
