@@ -2,190 +2,59 @@
  * The `sluice` command line: `serve` runs a broker; every other command is a typed client call
  * to a running broker over HTTP. Client commands are declared against the contract (STYLE.md
  * §9): each names its operation, its options are derived from the operation's input schema,
- * and a contract change that breaks a command fails to compile.
+ * and a contract change that breaks a command fails to compile. The shared kit (tables, derived
+ * options, the one-call command runner) is core/cli/kit.ts; the dmq and replay commands live in
+ * core/cli/dmq.ts and core/cli/replay.ts.
  *
  * Exit codes: 0 ok · 1 the broker refused (problem title/detail on stderr) · 2 usage or invalid
  * input/config · 3 cannot reach the broker.
  */
 import { readFileSync, createWriteStream } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { Command, CommanderError, Option } from 'commander';
-import type { z } from 'zod';
-import {
-  ApiError,
-  BrokerUnreachableError,
-  createHttpClient,
-  type EventSubscription,
-  type HttpClient,
-} from './api/client.ts';
+import { Command, CommanderError } from 'commander';
+import { ApiError, BrokerUnreachableError, createHttpClient, type EventSubscription } from './api/client.ts';
 import {
   contract,
-  deadMessageFilterSchema,
   type BrokerEvent,
-  fieldType,
   parseInput,
   type OperationInput,
   type OperationName,
   type OperationOutput,
-  type Rates,
   type UnaryOperationName,
   type WireMessage,
 } from './api/contract.ts';
 import { createBroker, version } from './broker.ts';
+import { addDmqExport, dmqCommands } from './cli/dmq.ts';
+import {
+  UsageError,
+  addClientCommand,
+  bytes,
+  command,
+  deriveOptions,
+  details,
+  inputShape,
+  pick,
+  preview,
+  rate,
+  rates,
+  table,
+  time,
+  type ClientCommand,
+  type Invocation,
+  type Output,
+  type RunClient,
+} from './cli/kit.ts';
+import { replayCommands } from './cli/replay.ts';
 import { loadConfig, type ConfigInput } from './config.ts';
 import { SluiceError } from './errors.ts';
 import { createSelfSignedCertificate } from './security/tls.ts';
+
+export { table } from './cli/kit.ts';
 
 /** Process exit codes. */
 export const exitCodes = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const;
 
 const defaultUrl = 'http://127.0.0.1:8080';
-
-/** Bad command-line use found after parsing (exit 2). */
-class UsageError extends Error {}
-
-// ── tiny formatting kit ──────────────────────────────────────────────────────────────
-
-/** Aligns rows under headers; numbers are right-aligned. */
-export function table(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): string {
-  const cells = [headers.map(String), ...rows.map((row) => row.map(String))];
-  const numeric = headers.map((_, i) => rows.length > 0 && rows.every((row) => typeof row[i] === 'number'));
-  const widths = headers.map((_, i) => Math.max(...cells.map((row) => row[i]?.length ?? 0)));
-  return cells
-    .map((row) =>
-      row
-        .map((cell, i) => (numeric[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
-/** Key/value lines, keys aligned. */
-function details(rows: ReadonlyArray<readonly [string, string | number]>): string {
-  const width = Math.max(...rows.map(([key]) => key.length));
-  return rows.map(([key, value]) => `${key.padEnd(width)}  ${value}`).join('\n');
-}
-
-const time = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
-const rate = (perSec: number) => perSec.toFixed(1);
-const rates = (r: Rates) => `in ${rate(r.inPerSec)}/s · out ${rate(r.outPerSec)}/s · dead ${rate(r.deadPerSec)}/s`;
-
-function bytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
-function preview(message: WireMessage, width = 40): string {
-  const text = message.payloadEncoding === 'utf8' ? JSON.stringify(message.payload) : `base64:${message.payload}`;
-  return text.length > width ? `${text.slice(0, width - 1)}…` : text;
-}
-
-// ── options derived from input schemas ───────────────────────────────────────────────
-
-/** Option values given as text that mean a time: ISO 8601 or ms since the epoch. */
-const timeFields = new Set(['deadFrom', 'deadUntil']);
-
-const kebab = (field: string) => field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
-function parseTime(text: string): number {
-  if (/^\d+$/.test(text)) return Number(text);
-  const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw new UsageError(`"${text}" is not a time: use ISO 8601 (2024-05-01T12:00:00Z) or ms`);
-  return ms;
-}
-
-/** Adds one option per input field (except `skip`): typed parsing, enum choices, repeatable lists. */
-function deriveOptions(cmd: Command, shape: Record<string, z.ZodType>, skip: readonly string[] = []): string[] {
-  const fields = Object.keys(shape).filter((field) => !skip.includes(field));
-  for (const field of fields) {
-    const { type: kind, values, nullable } = fieldType(shape[field]!);
-    const flag = `--${kebab(field)}`;
-    const about = shape[field]!.description ?? '';
-    if (kind === 'boolean') {
-      cmd.addOption(new Option(flag, about));
-      cmd.addOption(new Option(`--no-${kebab(field)}`).hideHelp());
-    } else if (kind === 'array')
-      cmd.addOption(
-        new Option(`${flag} <value>`, `${about} (repeatable)`.trim()).argParser((value, previous: string[] = []) => [
-          ...previous,
-          value,
-        ]),
-      );
-    else if (kind === 'record')
-      cmd.addOption(
-        new Option(`${flag} <key=value>`, `${about} (repeatable)`.trim()).argParser(
-          (pair, previous: Record<string, string> = {}) => {
-            const at = pair.indexOf('=');
-            if (at <= 0) throw new UsageError(`${flag} takes key=value, got "${pair}"`);
-            return { ...previous, [pair.slice(0, at)]: pair.slice(at + 1) };
-          },
-        ),
-      );
-    else if (kind === 'number') {
-      const hint = timeFields.has(field) ? '<time>' : nullable ? '<n|none>' : '<n>';
-      cmd.addOption(
-        new Option(`${flag} ${hint}`, about).argParser((text): number | string | null => {
-          if (timeFields.has(field)) return parseTime(text);
-          if (nullable && (text === 'none' || text === 'null')) return null;
-          return text.trim() !== '' && Number.isFinite(Number(text)) ? Number(text) : text; // zod explains the rest
-        }),
-      );
-    } else {
-      const option = new Option(`${flag} <${kind === 'enum' ? 'choice' : 'text'}>`, about);
-      cmd.addOption(values ? option.choices(values) : option);
-    }
-  }
-  return fields;
-}
-
-/** The derived fields the user actually gave. */
-function pick(options: Record<string, unknown>, fields: readonly string[]): Record<string, unknown> {
-  return Object.fromEntries(fields.filter((field) => options[field] !== undefined).map((f) => [f, options[f]]));
-}
-
-function inputShape(name: OperationName): Record<string, z.ZodType> {
-  const schema = contract[name].input as z.ZodType;
-  return 'shape' in schema ? (schema.shape as Record<string, z.ZodType>) : {};
-}
-
-// ── client commands, declared against the contract ───────────────────────────────────
-
-/** What a command handler gets. */
-interface Invocation {
-  readonly client: HttpClient;
-  readonly args: Record<string, unknown>;
-  readonly options: Record<string, unknown>;
-  readonly json: boolean;
-}
-
-/** One client command: which operation it runs, how it builds the input, how it prints. */
-interface ClientCommand<N extends UnaryOperationName> {
-  /** e.g. ['queues', 'list']. */
-  readonly words: readonly string[];
-  readonly op: N;
-  /** Positional arguments, commander syntax; each names an input field (`<name>`, `[payload]`). */
-  readonly args?: readonly string[];
-  /** Derive options from the input schema's remaining fields (default true). */
-  readonly derive?: boolean;
-  /** Options beyond the derived ones. */
-  readonly extra?: (cmd: Command) => void;
-  /** Builds the input; default: positional args plus derived options. */
-  readonly input?: (args: Record<string, unknown>, options: Record<string, unknown>) => OperationInput<N>;
-  readonly human: (output: OperationOutput<N>) => string;
-  /** Runs after the call (e.g. `--wait`); returns the output to print. */
-  readonly follow?: (output: OperationOutput<N>, run: Invocation) => Promise<OperationOutput<N>>;
-}
-
-function command<N extends UnaryOperationName>(spec: ClientCommand<N>): ClientCommand<UnaryOperationName> {
-  return spec as unknown as ClientCommand<UnaryOperationName>;
-}
 
 /** The live state columns shared by `queues list` and `stats`. */
 const queueState = (q: OperationOutput<'stats.get'>['queues'][number]) => [
@@ -221,74 +90,6 @@ function showQueue(q: OperationOutput<'queues.get'>): string {
     ],
     ['created', time(q.createdAt)],
   ]);
-}
-
-function showReplay(r: OperationOutput<'replay.get'>): string {
-  return details([
-    ['replay', `${r.id} (${r.state}${r.waiting ? ', waiting for room in the queue' : ''})`],
-    ['target', r.spec.target.queue],
-    ['progress', `${r.replayed} replayed, ${r.scanned} of ${r.total} scanned`],
-    ['log range', `${r.startId} … ${r.endId}`],
-    ['created', time(r.createdAt)],
-    ['finished', time(r.finishedAt)],
-    ...(r.error !== null ? [['error', r.error] as const] : []),
-  ]);
-}
-
-function showDead(d: OperationOutput<'dmq.get'>): string {
-  const m = d.message;
-  return details([
-    ['id', d.id],
-    ['dmq', d.dmq],
-    ['queue', d.queue],
-    ['reason', d.reason],
-    ['deliveries', d.deliveryCount],
-    ['dead at', time(d.deadAt)],
-    ['consumer', d.consumer ?? '-'],
-    ['error', d.error ?? '-'],
-    ['message id', m.id],
-    ['topic', m.topic],
-    ['published', time(m.timestamp)],
-    ['headers', JSON.stringify(m.headers)],
-    ['payload', m.payloadEncoding === 'utf8' ? m.payload : `(base64) ${m.payload}`],
-  ]);
-}
-
-/** Selection input for dmq redeliver/purge: ids, --all, or filter options. */
-function selection(args: Record<string, unknown>, options: Record<string, unknown>) {
-  const ids = (args.ids as string[] | undefined) ?? [];
-  if (ids.length > 0) return { ids };
-  if (options.all === true) return { all: true as const };
-  return { filter: pick(options, Object.keys(deadMessageFilterSchema.shape)) };
-}
-const selectionExtra = (cmd: Command) => {
-  cmd.option('--all', 'every dead message');
-  deriveOptions(cmd, deadMessageFilterSchema.shape);
-};
-
-function replayPosition(options: Record<string, unknown>, edge: 'from' | 'to') {
-  const at = options[`${edge}Time`] as string | undefined;
-  const id = options[`${edge}Id`] as string | undefined;
-  const beginning = edge === 'from' && options.fromBeginning === true;
-  if ([at, id, beginning || undefined].filter((given) => given !== undefined).length > 1)
-    throw new UsageError(`give only one of --${edge}-time, --${edge}-id${edge === 'from' ? ', --from-beginning' : ''}`);
-  if (beginning) return { kind: 'beginning' as const };
-  if (at !== undefined) return { kind: 'timestamp' as const, at: parseTime(at) };
-  if (id !== undefined) return { kind: 'message-id' as const, id };
-  return undefined;
-}
-
-/** Polls a replay until it is no longer running, showing progress on a terminal. */
-async function waitForReplay(status: OperationOutput<'replay.get'>, run: Invocation) {
-  let current = status;
-  while (current.state === 'running') {
-    if (process.stderr.isTTY)
-      process.stderr.write(`\r${current.replayed} replayed, ${current.scanned}/${current.total}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    current = await run.client.call('replay.get', { id: current.id });
-  }
-  if (process.stderr.isTTY) process.stderr.write('\n');
-  return current;
 }
 
 /** A demo run: its steps with their state, then the checks and the outcome. */
@@ -362,110 +163,22 @@ export const clientCommands: ReadonlyArray<ClientCommand<UnaryOperationName>> = 
     args: ['<name>'],
     human: (out) =>
       table(
-        ['ENTRY', 'STATE', 'DELIVERIES', 'MESSAGE', 'TOPIC', 'PAYLOAD'],
+        ['ENTRY', 'STATE', 'DELIVERIES', 'TOTAL', 'MESSAGE', 'TOPIC', 'PROTOCOL', 'PUBLISHER', 'PAYLOAD'],
         out.messages.map((e) => [
           e.entryId,
           e.state,
           e.deliveryCount,
+          e.totalDeliveryCount,
           e.message.id,
           e.message.topic,
+          e.message.protocol ?? '-',
+          e.message.publisher ?? '-',
           preview(e.message),
         ]),
       ) + (out.nextAfterEntryId ? `\nmore: --after-entry-id ${out.nextAfterEntryId}` : ''),
   }),
-  command({
-    words: ['dmq', 'list'],
-    op: 'dmq.list',
-    human: (out) =>
-      table(
-        ['ID', 'QUEUE', 'REASON', 'DELIVERIES', 'DEAD AT', 'TOPIC', 'ERROR'],
-        out.deadMessages.map((d) => [
-          d.id,
-          d.queue,
-          d.reason,
-          d.deliveryCount,
-          time(d.deadAt),
-          d.message.topic,
-          d.error ?? '',
-        ]),
-      ) + (out.nextAfterId ? `\nmore: --after-id ${out.nextAfterId}` : ''),
-  }),
-  command({ words: ['dmq', 'show'], op: 'dmq.get', args: ['<id>'], human: showDead }),
-  command({
-    words: ['dmq', 'counts'],
-    op: 'dmq.counts',
-    human: (out) =>
-      `${table(
-        ['DMQ', 'QUEUE', 'COUNT'],
-        out.counts.map((c) => [c.dmq, c.queue, c.count]),
-      )}\ntotal ${out.total}`,
-  }),
-  command({
-    words: ['dmq', 'redeliver'],
-    op: 'dmq.redeliver',
-    args: ['[ids...]'],
-    derive: false,
-    extra: selectionExtra,
-    input: selection,
-    human: (out) =>
-      [`Redelivered ${out.redelivered}`, ...out.failed.map((f) => `  ${f.id}: ${f.code}: ${f.detail}`)].join('\n'),
-  }),
-  command({
-    words: ['dmq', 'purge'],
-    op: 'dmq.purge',
-    args: ['[ids...]'],
-    derive: false,
-    extra: selectionExtra,
-    input: selection,
-    human: (out) => `Purged ${out.purged} dead message(s)`,
-  }),
-  command({
-    words: ['replay', 'start'],
-    op: 'replay.start',
-    derive: false,
-    extra: (cmd) =>
-      cmd
-        .requiredOption('--queue <name>', 'target queue')
-        .option('--create', 'create the target queue if missing')
-        .option('--from-beginning', 'start at the oldest retained message')
-        .option('--from-time <time>', 'start at this time (ISO 8601 or ms)')
-        .option('--from-id <id>', 'start at this message id')
-        .option('--to-time <time>', 'stop after this time')
-        .option('--to-id <id>', 'stop after this message id')
-        .option('--topic <filter>', 'only messages matching this topic filter')
-        .option('--wait', 'follow progress until the replay ends'),
-    input: (_args, options) => {
-      const start = replayPosition(options, 'from');
-      if (!start) throw new UsageError('say where to start: --from-beginning, --from-time or --from-id');
-      const end = replayPosition(options, 'to');
-      return {
-        target: { queue: options.queue as string, ...(options.create === true && { create: {} }) },
-        start,
-        ...(end && { end: end as Exclude<typeof end, { kind: 'beginning' }> }),
-        ...(options.topic !== undefined && { topicFilter: options.topic as string }),
-      };
-    },
-    human: showReplay,
-    follow: (out, run) => (run.options.wait === true ? waitForReplay(out, run) : Promise.resolve(out)),
-  }),
-  command({
-    words: ['replay', 'status'],
-    op: 'replay.get',
-    args: ['<id>'],
-    extra: (cmd) => cmd.option('--wait', 'follow progress until the replay ends'),
-    human: showReplay,
-    follow: (out, run) => (run.options.wait === true ? waitForReplay(out, run) : Promise.resolve(out)),
-  }),
-  command({
-    words: ['replay', 'list'],
-    op: 'replay.list',
-    human: (out) =>
-      table(
-        ['ID', 'STATE', 'TARGET', 'REPLAYED', 'SCANNED', 'TOTAL', 'CREATED'],
-        out.replays.map((r) => [r.id, r.state, r.spec.target.queue, r.replayed, r.scanned, r.total, time(r.createdAt)]),
-      ),
-  }),
-  command({ words: ['replay', 'cancel'], op: 'replay.cancel', args: ['<id>'], human: showReplay }),
+  ...dmqCommands,
+  ...replayCommands,
   command({
     words: ['publish'],
     op: 'messages.publish',
@@ -764,37 +477,6 @@ export const specialCommands: ReadonlyArray<{ readonly words: readonly string[];
 
 // ── program ──────────────────────────────────────────────────────────────────────────
 
-/** Writes output; tests and the bin launcher use the process's streams. */
-interface Output {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-function addClientCommand(parent: Command, spec: ClientCommand<UnaryOperationName>, run: RunClient): void {
-  const cmd = parent.command(spec.words[spec.words.length - 1]!).description(contract[spec.op].summary);
-  for (const arg of spec.args ?? []) cmd.argument(arg);
-  const positional = (spec.args ?? []).map((arg) => arg.replace(/[<>[\].]/g, ''));
-  const derived = spec.derive === false ? [] : deriveOptions(cmd, inputShape(spec.op), positional);
-  spec.extra?.(cmd);
-  cmd.action(async (...params: unknown[]) => {
-    const self = params[params.length - 1] as Command;
-    const args = Object.fromEntries(
-      positional.map((name, i) => [name, params[i]]).filter(([, value]) => value !== undefined),
-    );
-    await run(self, async (invocation) => {
-      const input = spec.input
-        ? spec.input(args, invocation.options)
-        : { ...pick(invocation.options, derived), ...args };
-      parseInput(spec.op, input); // same validation as the broker: bad input is a usage error here
-      const output = await invocation.client.call(spec.op, input as never);
-      const shown = spec.follow ? await spec.follow(output, { ...invocation, args }) : output;
-      return invocation.json ? JSON.stringify(shown, null, 2) : spec.human(shown);
-    });
-  });
-}
-
-type RunClient = (cmd: Command, work: (invocation: Invocation) => Promise<string>) => Promise<void>;
-
 /** Builds the program; `setExit` receives the exit code of whatever ran. */
 export function buildProgram(io: Output, setExit: (code: number) => void): Command {
   const program = new Command('sluice')
@@ -851,29 +533,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     addClientCommand(parent, spec, run);
   }
 
-  const exporter = groups
-    .get('dmq')!
-    .command('export')
-    .description(contract['dmq.export'].summary)
-    .option('--output <file>', 'write to a file instead of stdout');
-  const filterFields = deriveOptions(exporter, deadMessageFilterSchema.shape);
-  exporter.action(async (_options: unknown, self: Command) => {
-    await run(self, async ({ client, options }) => {
-      const input = pick(options, filterFields);
-      parseInput('dmq.export', input);
-      const file = options.output === undefined ? undefined : createWriteStream(options.output as string);
-      let count = 0;
-      for await (const line of client.stream('dmq.export', input)) {
-        const text = `${JSON.stringify(line)}\n`;
-        if (file) file.write(text);
-        else io.out(text);
-        count++;
-      }
-      if (file) await new Promise((resolve) => file.end(resolve));
-      if (file) io.err(`Exported ${count} dead message(s) to ${options.output as string}\n`);
-      return '';
-    });
-  });
+  addDmqExport(groups.get('dmq')!, run, io);
 
   const auditExport = groups
     .get('audit')!

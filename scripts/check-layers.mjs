@@ -22,6 +22,8 @@ const zones = [
   ['http', 'core/protocols/http/'],
   ['bridges', 'core/bridges/'],
   ['demo', 'core/demo/'],
+  // The CLI's client commands: contract calls over HTTP, nothing of the broker itself.
+  ['cli', 'core/cli/'],
   ['host', 'core/'],
   ['electron', 'electron/'],
   ['renderer', 'renderer/'],
@@ -45,6 +47,7 @@ const allowedZones = {
   http: ['shared', 'schema', 'engine', 'security', 'contract', 'api', 'http'],
   bridges: ['shared', 'schema', 'engine', 'bridges'],
   demo: ['shared', 'schema', 'contract', 'demo'],
+  cli: ['shared', 'schema', 'contract', 'cli'],
   host: [
     'shared',
     'schema',
@@ -58,6 +61,7 @@ const allowedZones = {
     'http',
     'bridges',
     'demo',
+    'cli',
     'host',
   ],
   electron: ['shared', 'schema', 'contract', 'host', 'electron'],

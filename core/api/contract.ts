@@ -116,7 +116,10 @@ export const deadMessageSchema = z.object({
   dmq: z.string(),
   queue: z.string(),
   reason: deadReasonSchema,
+  /** Deliveries in the queue life that ended here (what max redelivery counts). */
   deliveryCount: count,
+  /** Deliveries across DMQ round trips: earlier lives (before redeliveries from the DMQ) plus the last. */
+  totalDeliveryCount: count,
   firstDeliveredAt: epochMs.nullable(),
   lastDeliveredAt: epochMs.nullable(),
   deadAt: epochMs,
@@ -162,9 +165,14 @@ export const replayStatusSchema = z.object({
   state: z.enum(['running', 'completed', 'cancelled', 'failed']),
   startId: z.string(),
   endId: z.string(),
+  /** Log messages looked at so far, of `inRange`. */
   scanned: count,
+  /** Copies put into the target queue so far, of `total`. */
   replayed: count,
+  /** Messages to replay: those in range that match the topic filter (all in range without one). */
   total: count,
+  /** Log messages in the range, matching or not. */
+  inRange: count,
   waiting: z.boolean(),
   createdAt: epochMs,
   finishedAt: epochMs.nullable(),
@@ -573,6 +581,8 @@ export const contract = {
           entryId: idSchema,
           state: z.enum(['ready', 'in-flight']),
           deliveryCount: count,
+          /** Deliveries across DMQ round trips (earlier lives plus this one). */
+          totalDeliveryCount: count,
           expiresAt: epochMs.nullable(),
           replayed: z.boolean(),
           message: messageSchema,
@@ -644,7 +654,13 @@ export const contract = {
     summary: 'Replay messages from the log into a queue',
     input: replaySpecSchema,
     output: replayStatusSchema,
-    errors: ['queue-not-found', 'replay-before-retention', 'message-not-found', 'invalid-topic-filter'],
+    errors: [
+      'queue-not-found',
+      'replay-before-retention',
+      'message-not-found',
+      'invalid-topic-filter',
+      'invalid-queue-name',
+    ],
     http: { method: 'POST', path: `${api}/replays`, status: 201 },
     permission: { kind: 'acl', action: 'replay', resources: (input) => [input.target.queue] },
   }),

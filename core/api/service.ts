@@ -145,11 +145,17 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
   const receivers = new PullReceivers(engine, (error, what) =>
     engine.logger.warn({ err: error }, `pull receiver: ${what} failed`),
   );
-  const publish = async ({ payload, payloadEncoding, ...properties }: ParsedInput<'messages.publish'>) => {
+  const publish = async (
+    { payload, payloadEncoding, ...properties }: ParsedInput<'messages.publish'>,
+    { principal }: CallContext,
+  ) => {
     const receipt = await engine.publish({
       ...properties,
       payload: decodePayload(payload, payloadEncoding),
-      protocol: 'api',
+      // The door it came through (http for the REST API), as MQTT and AMQP record theirs; `api`
+      // only for the host's own calls. The publisher is the authenticated user, when there is one.
+      protocol: principal.protocol === 'host' ? 'api' : principal.protocol,
+      ...(principal.user !== null && { publisher: principal.user }),
     });
     return { ...receipt, queues: [...receipt.queues] };
   };
@@ -283,6 +289,7 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
           entryId: String(entry.entryId),
           state: entry.state,
           deliveryCount: entry.deliveryCount,
+          totalDeliveryCount: entry.totalDeliveryCount,
           expiresAt: entry.expiresAt,
           replayed: entry.replayed,
           message: toWireMessage(entry.message),

@@ -29,8 +29,16 @@ export interface EngineContext {
   readonly logger: Logger;
   queueByName(name: string): QueueRuntime | undefined;
   queueById(id: number): QueueRuntime | undefined;
-  /** Inserts a new ready entry for `message` into `queue`. */
-  enqueue(flush: Flush, queue: QueueRuntime, message: StoredMessage, options: { replayed: boolean }): void;
+  /**
+   * Inserts a new ready entry for `message` into `queue`; `priorDeliveries` carries the
+   * deliveries of its earlier lives (a dead message sent back keeps its history).
+   */
+  enqueue(
+    flush: Flush,
+    queue: QueueRuntime,
+    message: StoredMessage,
+    options: { replayed: boolean; priorDeliveries?: number },
+  ): void;
   /** Replay's bulk path: copies a range of the log into `queue` in SQL; see SqliteStore.copyLogToQueue. */
   copyLog(
     flush: Flush,

@@ -14,7 +14,10 @@ export interface DeadMessage {
   /** The queue it died in, where redelivery sends it back. */
   readonly queue: string;
   readonly reason: DeadReason;
+  /** Deliveries in the queue life that ended here (max redelivery counts these). */
   readonly deliveryCount: number;
+  /** Deliveries across DMQ round trips: earlier lives plus the last one. */
+  readonly totalDeliveryCount: number;
   readonly firstDeliveredAt: number | null;
   readonly lastDeliveredAt: number | null;
   readonly deadAt: number;
@@ -49,6 +52,7 @@ export interface RedeliverResult {
 export interface DyingEntry {
   readonly message: StoredMessage;
   readonly deliveryCount: number;
+  readonly priorDeliveries: number;
   readonly firstDeliveredAt: number | null;
   readonly lastDeliveredAt: number | null;
   readonly expiresAt: number | null;
@@ -69,6 +73,7 @@ export function deadLetter(
     queue: queue.name,
     reason,
     deliveryCount: entry.deliveryCount,
+    priorDeliveries: entry.priorDeliveries,
     firstDeliveredAt: entry.firstDeliveredAt,
     lastDeliveredAt: entry.lastDeliveredAt,
     deadAt: flush.now,
@@ -112,8 +117,10 @@ export class DeadMessages {
   }
 
   /**
-   * Sends dead messages back to their original queue as fresh entries (delivery count 0),
-   * keeping their original message id. Runs in chunks, one commit each.
+   * Sends dead messages back to their original queue as fresh entries, keeping their original
+   * message id. The entry's delivery count restarts at 0 (max redelivery applies afresh); the
+   * deliveries of its earlier lives go with it, so the total across round trips stays visible.
+   * Runs in chunks, one commit each.
    */
   async redeliver(selection: DeadMessageSelection): Promise<RedeliverResult> {
     type Failure = { id: string; code: ErrorCode; detail: string };
@@ -136,7 +143,10 @@ export class DeadMessages {
         }
         this.ctx.store.restoreMessage(flush.tx, row.message);
         this.ctx.store.deleteDead(flush.tx, row.id);
-        this.ctx.enqueue(flush, queue, row.message, { replayed: false });
+        this.ctx.enqueue(flush, queue, row.message, {
+          replayed: false,
+          priorDeliveries: row.priorDeliveries + row.deliveryCount,
+        });
         redelivered++;
       }
       return { redelivered, failed };
@@ -244,6 +254,7 @@ function toDeadMessage(row: StoredDeadMessage): DeadMessage {
     queue: row.queue,
     reason: row.reason as DeadReason,
     deliveryCount: row.deliveryCount,
+    totalDeliveryCount: row.priorDeliveries + row.deliveryCount,
     firstDeliveredAt: row.firstDeliveredAt,
     lastDeliveredAt: row.lastDeliveredAt,
     deadAt: row.deadAt,

@@ -64,7 +64,10 @@ export interface QueueInfo {
 export interface QueuedMessage {
   readonly entryId: number;
   readonly state: 'ready' | 'in-flight';
+  /** Deliveries in this queue since it was (re)enqueued. */
   readonly deliveryCount: number;
+  /** Deliveries across DMQ round trips: earlier lives plus this one. */
+  readonly totalDeliveryCount: number;
   readonly expiresAt: number | null;
   readonly replayed: boolean;
   readonly message: Message;
@@ -229,13 +232,19 @@ export class Engine implements ConsumerHost, EngineContext {
     return result;
   }
 
-  enqueue(flush: Flush, queue: QueueRuntime, message: StoredMessage, options: { replayed: boolean }): void {
+  enqueue(
+    flush: Flush,
+    queue: QueueRuntime,
+    message: StoredMessage,
+    options: { replayed: boolean; priorDeliveries?: number },
+  ): void {
     const entry: ReadyEntry = {
       id: queue.allocateEntryId(),
       message,
       deliveryCount: 0,
       firstDeliveredAt: null,
       lastDeliveredAt: null,
+      priorDeliveries: options.priorDeliveries ?? 0,
       expiresAt: entryExpiry(message, queue.config, flush.now),
       size: message.size,
       replayed: options.replayed,
@@ -248,6 +257,7 @@ export class Engine implements ConsumerHost, EngineContext {
       deliveryCount: 0,
       firstDeliveredAt: null,
       lastDeliveredAt: null,
+      priorDeliveries: entry.priorDeliveries,
       expiresAt: entry.expiresAt,
       size: entry.size,
       replayed: entry.replayed,
@@ -355,7 +365,7 @@ export class Engine implements ConsumerHost, EngineContext {
             this,
             flush,
             queue,
-            { message, deliveryCount: 0, firstDeliveredAt: null, lastDeliveredAt: null, expiresAt },
+            { message, deliveryCount: 0, priorDeliveries: 0, firstDeliveredAt: null, lastDeliveredAt: null, expiresAt },
             'overflow',
             {},
           );
@@ -441,12 +451,24 @@ export class Engine implements ConsumerHost, EngineContext {
     const config = parseQueueConfig(configInput);
     return this.commit.submit((flush) => {
       if (this.queuesByName.has(name)) throw new SluiceError('queue-exists', `Queue "${name}" already exists`);
-      const id = this.store.insertQueue(flush.tx, name, JSON.stringify(config), flush.now);
-      const queue = new QueueRuntime(id, name, config, { count: 0, bytes: 0, maxId: 0 }, emptyCounters());
-      this.register(queue, flush.now);
-      flush.undo(() => this.unregister(queue));
-      return this.queueInfo(queue);
+      return this.queueInfo(this.insertQueue(flush, name, config));
     });
+  }
+
+  /**
+   * Inside a commit another operation runs (a replay's `target.create`): returns the queue,
+   * creating it if missing, so it exists only if that operation commits.
+   */
+  ensureQueueIn(flush: Flush, name: string, config: QueueConfig): QueueRuntime {
+    return this.queuesByName.get(name) ?? this.insertQueue(flush, name, config);
+  }
+
+  private insertQueue(flush: Flush, name: string, config: QueueConfig): QueueRuntime {
+    const id = this.store.insertQueue(flush.tx, name, JSON.stringify(config), flush.now);
+    const queue = new QueueRuntime(id, name, config, { count: 0, bytes: 0, maxId: 0 }, emptyCounters());
+    this.register(queue, flush.now);
+    flush.undo(() => this.unregister(queue));
+    return queue;
   }
 
   /** Creates the queue if missing; leaves an existing one as it is. */
@@ -535,6 +557,7 @@ export class Engine implements ConsumerHost, EngineContext {
         entryId: row.id,
         state: queue.inFlight.has(row.id) || row.state === StoredEntryState.InFlight ? 'in-flight' : 'ready',
         deliveryCount: row.deliveryCount,
+        totalDeliveryCount: row.priorDeliveries + row.deliveryCount,
         expiresAt: row.expiresAt,
         replayed: row.replayed,
         message: toMessage(row.message, row.replayed),
@@ -696,6 +719,7 @@ export class Engine implements ConsumerHost, EngineContext {
         deliveryCount: effect.deliveryCount,
         firstDeliveredAt: entry.firstDeliveredAt ?? flush.now,
         lastDeliveredAt: flush.now,
+        priorDeliveries: entry.priorDeliveries,
         expiresAt: entry.expiresAt,
         size: entry.size,
         replayed: entry.replayed,
@@ -835,6 +859,7 @@ function readyEntry(entry: ReadyEntry, deliveryCount: number): ReadyEntry {
     deliveryCount,
     firstDeliveredAt: entry.firstDeliveredAt,
     lastDeliveredAt: entry.lastDeliveredAt,
+    priorDeliveries: entry.priorDeliveries,
     expiresAt: entry.expiresAt,
     size: entry.size,
     replayed: entry.replayed,

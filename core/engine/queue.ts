@@ -49,6 +49,8 @@ export interface ReadyEntry {
   readonly firstDeliveredAt: number | null;
   /** Null until first delivered; a released entry keeps it for its dead message, should it die. */
   readonly lastDeliveredAt: number | null;
+  /** Deliveries in earlier lives in a queue, before the DMQ sent it back (0 for a first life). */
+  readonly priorDeliveries: number;
   readonly expiresAt: number | null;
   readonly size: number;
   readonly replayed: boolean;
@@ -201,6 +203,7 @@ export function toReadyEntry(row: EntryWithMessage): ReadyEntry {
     deliveryCount: row.deliveryCount,
     firstDeliveredAt: row.firstDeliveredAt,
     lastDeliveredAt: row.lastDeliveredAt,
+    priorDeliveries: row.priorDeliveries,
     expiresAt: row.expiresAt,
     size: row.size,
     replayed: row.replayed,

@@ -1,6 +1,8 @@
 import { SluiceError } from '../errors.ts';
 import type { StoredReplay } from '../store/store.ts';
 import type { EngineContext } from './context.ts';
+import type { Flush } from './group-commit.ts';
+import { assertQueueName, parseQueueConfig, type QueueConfig, type QueueRuntime } from './queue.ts';
 import { replaySpecSchema, type ReplaySpec } from '../schema/replay-spec.ts';
 
 export { replaySpecSchema, type ReplaySpec } from '../schema/replay-spec.ts';
@@ -18,11 +20,14 @@ export interface ReplayStatus {
   /** First and last log ids in range. */
   readonly startId: string;
   readonly endId: string;
-  /** Log messages looked at so far, of `total`. */
+  /** Log messages looked at so far, of `inRange`. */
   readonly scanned: number;
-  /** Copies put into the target queue. */
+  /** Copies put into the target queue, of `total`. */
   readonly replayed: number;
+  /** Log messages in range that match the topic filter: what the replay copies (all in range without a filter). */
   readonly total: number;
+  /** Log messages in range, filter or not. */
+  readonly inRange: number;
   /** True while the target queue is full and the replay waits for room. */
   readonly waiting: boolean;
   readonly createdAt: number;
@@ -55,9 +60,18 @@ export class ReplayManager {
   private readonly jobs = new Map<number, Job>();
   private stopping = false;
 
-  constructor(private readonly ctx: EngineContext & { ensureQueue(name: string, config: object): Promise<unknown> }) {}
+  constructor(
+    private readonly ctx: EngineContext & {
+      ensureQueueIn(flush: Flush, name: string, config: QueueConfig): QueueRuntime;
+    },
+  ) {}
 
-  /** Validates, resolves the start (refusing one before retention), records the job and starts it. */
+  /**
+   * validate → resolveRange → countRange → (create the target and) record the job → launch.
+   * Everything that can refuse is checked before anything is written, and the target queue is
+   * created in the same commit as the job: a refused replay leaves nothing behind (no orphan
+   * queue collecting live messages through `create.subscriptions`).
+   */
   async start(input: unknown): Promise<ReplayStatus> {
     const parsed = replaySpecSchema.safeParse(input);
     if (!parsed.success)
@@ -67,12 +81,17 @@ export class ReplayManager {
       );
     const spec = parsed.data;
     if (spec.topicFilter !== undefined) assertTopicFilter(spec.topicFilter);
-    if (spec.target.create) await this.ctx.ensureQueue(spec.target.queue, spec.target.create);
-    else if (!this.ctx.queueByName(spec.target.queue))
-      throw new SluiceError('queue-not-found', `Replay target queue "${spec.target.queue}" does not exist`);
+    assertQueueName(spec.target.queue);
+    const createConfig = spec.target.create ? parseQueueConfig(spec.target.create) : undefined;
+    // The start point is the request's own fact: report it before the target's existence.
     const startId = this.resolveStart(spec);
     const endId = this.resolveEnd(spec);
-    const total = endId >= startId ? this.ctx.store.countLog(startId, endId) : 0;
+    if (!createConfig) this.requireTarget(spec);
+    const inRange = endId >= startId ? this.ctx.store.countLog(startId, endId) : 0;
+    const total =
+      spec.topicFilter === undefined || inRange === 0
+        ? inRange
+        : await this.countMatching(startId, endId, spec.topicFilter);
     const createdAt = Date.now();
     const draft = {
       specJson: JSON.stringify(spec),
@@ -83,15 +102,42 @@ export class ReplayManager {
       scanned: 0,
       replayed: 0,
       total,
+      inRange,
       createdAt,
       finishedAt: null,
       error: null,
     };
-    const id = await this.ctx.commit.submit((flush) => this.ctx.store.insertReplay(flush.tx, draft));
+    const id = await this.ctx.commit.submit((flush) => {
+      // Checked again inside the commit: the queue may have gone (or come) since.
+      if (createConfig) this.ctx.ensureQueueIn(flush, spec.target.queue, createConfig);
+      else this.requireTarget(spec);
+      return this.ctx.store.insertReplay(flush.tx, draft);
+    });
     const job: Job = { row: { id, ...draft }, spec, startId, waiting: false, cancelRequested: false };
     this.jobs.set(id, job);
     this.launch(job);
     return this.status(job);
+  }
+
+  /**
+   * Messages in range whose topic matches `filter`, counted one scan window at a time with a
+   * turn of the event loop between windows: a filter is matched in JavaScript per row, so one
+   * count over a long log would stall every connection while it ran.
+   */
+  private async countMatching(startId: number, endId: number, filter: string): Promise<number> {
+    let matching = 0;
+    for (let from = startId; from <= endId; from += replayScanWindow) {
+      if (from > startId) await new Promise((resolve) => setImmediate(resolve));
+      matching += this.ctx.store.countLog(from, Math.min(endId, from + replayScanWindow - 1), filter);
+    }
+    return matching;
+  }
+
+  private requireTarget(spec: ReplaySpec): void {
+    if (!this.ctx.queueByName(spec.target.queue))
+      throw new SluiceError('queue-not-found', `Replay target queue "${spec.target.queue}" does not exist`, {
+        queue: spec.target.queue,
+      });
   }
 
   /** Restarts the replays that were running when the broker stopped. */
@@ -155,10 +201,13 @@ export class ReplayManager {
             `Message ${id} is no longer in the log; the log now starts at message ${log.startId}${horizon}`,
             { logStartId: String(log.startId) },
           );
-        if (id > this.ctx.store.logBounds().lastId)
+        const { lastId } = this.ctx.store.logBounds();
+        if (id > lastId)
           throw new SluiceError(
             'message-not-found',
-            `Message ${id} is not in the log (the newest is ${this.ctx.store.logBounds().lastId})`,
+            lastId === 0
+              ? `Message ${id} is not in the log (the log is empty)`
+              : `Message ${id} is not in the log (the newest is ${lastId})`,
           );
         return id;
       }
@@ -244,6 +293,7 @@ export class ReplayManager {
       scanned: row.scanned,
       replayed: row.replayed,
       total: row.total,
+      inRange: row.inRange,
       waiting: job.waiting,
       createdAt: row.createdAt,
       finishedAt: row.finishedAt,

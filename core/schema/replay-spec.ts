@@ -6,7 +6,9 @@ import { queueConfigSchema } from './queue-config.ts';
 const fromTimestamp = z.object({ kind: z.literal('timestamp'), at: z.number().int().nonnegative() });
 const fromMessageId = z.object({
   kind: z.literal('message-id'),
-  id: z.string().regex(/^\d+$/, 'a message id is a decimal number'),
+  // Log ids start at 1: "0" names no message that ever existed, so it is bad input, not a pruned one.
+  // Still any run of digits otherwise: a stored replay's spec is parsed again when it resumes.
+  id: z.string().regex(/^(?!0+$)\d+$/, 'a message id is a positive decimal number (ids start at 1)'),
 });
 const position = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('beginning') }),

@@ -187,9 +187,10 @@ export class SqliteStore {
     return row && { id: row.id, timestamp: row.ts };
   }
 
-  /** Count of log messages with fromId <= id <= toId. */
-  countLog(fromId: number, toId: number): number {
-    return (this.s.countLog.get(fromId, toId) as { n: number }).n;
+  /** Count of log messages with fromId <= id <= toId (matching the MQTT topic `filter` when given). */
+  countLog(fromId: number, toId: number, filter: string | null = null): number {
+    if (filter === null) return (this.s.countLog.get(fromId, toId) as { n: number }).n;
+    return (this.s.countLogMatching.get({ fromId, toId, filter }) as { n: number }).n;
   }
 
   /** Sum of message sizes with id >= fromId. */
@@ -305,6 +306,7 @@ export class SqliteStore {
       e.expiresAt,
       e.size,
       e.replayed ? 1 : 0,
+      e.priorDeliveries,
     );
   }
   markInFlight(_tx: Tx, queueId: number, id: number, deliveryCount: number, at: number): void {
@@ -376,6 +378,7 @@ export class SqliteStore {
         d.deadAt,
         d.consumer,
         d.error,
+        d.priorDeliveries,
       ).lastInsertRowid,
     );
   }
@@ -421,6 +424,7 @@ export class SqliteStore {
         r.scanned,
         r.replayed,
         r.total,
+        r.inRange,
         r.createdAt,
         r.finishedAt,
         r.error,
@@ -464,7 +468,7 @@ function migrate(db: Database.Database): void {
 
 function prepareStatements(db: Database.Database) {
   const entryColumns = `e.queue_id, e.id AS entry_id, e.message_id, e.state, e.delivery_count, e.first_delivered_at,
-    e.last_delivered_at, e.expires_at AS entry_expires_at, e.size AS entry_size, e.replayed,
+    e.last_delivered_at, e.expires_at AS entry_expires_at, e.size AS entry_size, e.replayed, e.prior_deliveries,
     m.id, m.ts, m.topic, m.payload, m.props, m.expires_at, m.dmq_eligible, m.size`;
   return {
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
@@ -483,6 +487,9 @@ function prepareStatements(db: Database.Database) {
     lastSequence: db.prepare('SELECT seq FROM sqlite_sequence WHERE name = ?'),
     firstAtOrAfter: db.prepare('SELECT id, ts FROM messages WHERE id >= ? ORDER BY id LIMIT 1'),
     countLog: db.prepare('SELECT count(*) AS n FROM messages WHERE id >= ? AND id <= ?'),
+    countLogMatching: db.prepare(
+      'SELECT count(*) AS n FROM messages WHERE id >= @fromId AND id <= @toId AND sluice_topic_matches(@filter, topic)',
+    ),
     sumLogBytes: db.prepare('SELECT coalesce(sum(size), 0) AS bytes FROM messages WHERE id >= ?'),
     sumLogBytesBetween: db.prepare('SELECT coalesce(sum(size), 0) AS bytes FROM messages WHERE id >= ? AND id < ?'),
     lastBefore: db.prepare('SELECT id, ts FROM messages WHERE id < ? ORDER BY id DESC LIMIT 1'),
@@ -525,7 +532,7 @@ function prepareStatements(db: Database.Database) {
     deleteQueueEntries: db.prepare('DELETE FROM queue_entries WHERE queue_id = ?'),
     insertEntry: db.prepare(
       `INSERT INTO queue_entries (queue_id, id, message_id, state, delivery_count, first_delivered_at,
-        last_delivered_at, expires_at, size, replayed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        last_delivered_at, expires_at, size, replayed, prior_deliveries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     markInFlight: db.prepare(
       `UPDATE queue_entries SET state = ${StoredEntryState.InFlight}, delivery_count = ?,
@@ -565,15 +572,15 @@ function prepareStatements(db: Database.Database) {
     ),
     insertDead: db.prepare(
       `INSERT INTO dead_messages (dmq, message_id, ts, topic, payload, props, expires_at, dmq_eligible, size, queue,
-        reason, delivery_count, first_delivered_at, last_delivered_at, dead_at, consumer, error)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        reason, delivery_count, first_delivered_at, last_delivered_at, dead_at, consumer, error, prior_deliveries)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     getDead: db.prepare('SELECT * FROM dead_messages WHERE id = ?'),
     deleteDead: db.prepare('DELETE FROM dead_messages WHERE id = ?'),
     deadCounts: db.prepare('SELECT dmq, queue, count(*) AS count FROM dead_messages GROUP BY dmq, queue'),
     insertReplay: db.prepare(
-      `INSERT INTO replays (spec, state, start_id, cursor, end_id, scanned, replayed, total, created_at, finished_at, error)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO replays (spec, state, start_id, cursor, end_id, scanned, replayed, total, in_range, created_at,
+        finished_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     updateReplay: db.prepare(
       'UPDATE replays SET state = ?, cursor = ?, scanned = ?, replayed = ?, finished_at = ?, error = ? WHERE id = ?',
@@ -612,6 +619,7 @@ function decodeEntryWithMessage(r: Row): EntryWithMessage {
     expiresAt: r['entry_expires_at'] as number | null,
     size: r['entry_size'] as number,
     replayed: r['replayed'] === 1,
+    priorDeliveries: r['prior_deliveries'] as number,
     message: decodeMessage(r as unknown as MessageRow),
   };
 }
@@ -624,6 +632,7 @@ function decodeDead(r: Row): StoredDeadMessage {
     queue: r['queue'] as string,
     reason: r['reason'] as string,
     deliveryCount: r['delivery_count'] as number,
+    priorDeliveries: r['prior_deliveries'] as number,
     firstDeliveredAt: r['first_delivered_at'] as number | null,
     lastDeliveredAt: r['last_delivered_at'] as number | null,
     deadAt: r['dead_at'] as number,
@@ -643,6 +652,7 @@ function decodeReplay(r: Row): StoredReplay {
     scanned: r['scanned'] as number,
     replayed: r['replayed'] as number,
     total: r['total'] as number,
+    inRange: r['in_range'] as number,
     createdAt: r['created_at'] as number,
     finishedAt: r['finished_at'] as number | null,
     error: r['error'] as string | null,

@@ -57,6 +57,8 @@ export interface StoredEntry {
   readonly deliveryCount: number;
   readonly firstDeliveredAt: number | null;
   readonly lastDeliveredAt: number | null;
+  /** Deliveries in earlier lives in a queue, before the DMQ sent it back (0 for a first life). */
+  readonly priorDeliveries: number;
   /** Effective expiry: message expiry or queue default TTL, whichever is sooner. */
   readonly expiresAt: number | null;
   readonly size: number;
@@ -87,7 +89,10 @@ export interface StoredDeadMessage {
   readonly message: StoredMessage;
   readonly queue: string;
   readonly reason: string;
+  /** Deliveries in the life that ended here. */
   readonly deliveryCount: number;
+  /** Deliveries in earlier lives, before earlier DMQ redeliveries. */
+  readonly priorDeliveries: number;
   readonly firstDeliveredAt: number | null;
   readonly lastDeliveredAt: number | null;
   readonly deadAt: number;
@@ -122,7 +127,10 @@ export interface StoredReplay {
   readonly endId: number;
   readonly scanned: number;
   readonly replayed: number;
+  /** Log messages in range that match the topic filter: what the replay copies. */
   readonly total: number;
+  /** Log messages in range, filter or not: what `scanned` counts up to. */
+  readonly inRange: number;
   readonly createdAt: number;
   readonly finishedAt: number | null;
   readonly error: string | null;

@@ -123,7 +123,7 @@ describe('sluice client commands', () => {
     ]);
     assert.equal(replay.code, 0, replay.stderr);
     assert.match(replay.stdout, /replay\s+\d+ \(completed\)/);
-    assert.match(replay.stdout, /progress\s+3 replayed, 3 of 3 scanned/);
+    assert.match(replay.stdout, /progress\s+3 of 3 replayed · 3 of 3 log message\(s\) scanned/);
   });
 
   it('stats prints broker, storage and queue state', async () => {

@@ -211,3 +211,32 @@ describe('dead message operations', () => {
     assert.deepEqual(engine.deadMessages.list(), before);
   });
 });
+
+describe('delivery history across DMQ round trips', () => {
+  test('a message redelivered from the DMQ starts a new count but keeps its total deliveries, across a restart', async () => {
+    await h.engine.createQueue('q', { subscriptions: ['t'], maxRedelivery: 1 });
+    await h.engine.publish({ topic: 't', payload: 'poison' });
+    const failTwice = async () => {
+      const { consumer, deliveries } = collectingConsumer(h.engine, 'q');
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        await waitFor(() => deliveries.length === attempt);
+        await consumer.fail(deliveries[attempt - 1]!.deliveryId, `attempt ${attempt}`);
+      }
+      await consumer.close();
+    };
+    await failTwice();
+    const [first] = h.engine.deadMessages.list();
+    assert.deepEqual([first!.deliveryCount, first!.totalDeliveryCount], [2, 2]);
+    await h.engine.deadMessages.redeliver({ ids: [first!.id] });
+    const [queued] = h.engine.browseQueue('q');
+    assert.deepEqual([queued!.deliveryCount, queued!.totalDeliveryCount], [0, 2]);
+    await h.reopen();
+    assert.equal(h.engine.browseQueue('q')[0]!.totalDeliveryCount, 2);
+    await failTwice();
+    const [second] = h.engine.deadMessages.list();
+    assert.equal(second!.reason, 'max-redelivery');
+    assert.deepEqual([second!.deliveryCount, second!.totalDeliveryCount], [2, 4]);
+    await h.reopen();
+    assert.equal(h.engine.deadMessages.get(second!.id).totalDeliveryCount, 4);
+  });
+});

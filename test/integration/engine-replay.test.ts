@@ -187,3 +187,85 @@ describe('retention', () => {
     assert.equal(engine.log.startId, start);
   });
 });
+
+describe('a refused replay leaves nothing behind', () => {
+  test('a start after the end of the log is refused and creates no target queue, so live messages go nowhere', async () => {
+    await publishSeries(3);
+    await assert.rejects(
+      h.engine.replays.start({
+        target: { queue: 'orphan', create: { subscriptions: ['line/#'] } },
+        start: { kind: 'message-id', id: '999' },
+      }),
+      isCode('message-not-found'),
+    );
+    assert.equal(h.engine.queueByName('orphan'), undefined);
+    const receipt = await h.engine.publish({ topic: 'line/a/event', payload: 'live' });
+    assert.deepEqual(receipt.queues, []);
+    assert.deepEqual(h.engine.replays.list(), []);
+  });
+
+  test('a start before retention is refused and creates no target queue', async () => {
+    await h.cleanup();
+    h = await openTestEngine({ retention: { maxAgeMs: 1, maxLogBytes: 1024 * 1024, intervalMs: 60_000 } });
+    await publishSeries(3);
+    await waitFor(() => Date.now() > h.engine.log.lastTimestamp + 5);
+    await h.engine.publish({ topic: 'fresh', payload: 'x' });
+    const retention = (h.engine as unknown as { retention: { run(now?: number): Promise<unknown> } }).retention;
+    await retention.run(h.engine.log.lastTimestamp);
+    await assert.rejects(
+      h.engine.replays.start({
+        target: { queue: 'orphan', create: { subscriptions: ['#'] } },
+        start: { kind: 'message-id', id: '1' },
+      }),
+      isCode('replay-before-retention'),
+    );
+    assert.equal(h.engine.queueByName('orphan'), undefined);
+  });
+
+  test('message id 0 is refused as bad input: it never existed, it was not pruned', async () => {
+    await publishSeries(2);
+    await assert.rejects(
+      h.engine.replays.start({ target: { queue: 'r', create: {} }, start: { kind: 'message-id', id: '0' } }),
+      (e: unknown) => e instanceof SluiceError && e.code === 'invalid-input' && /ids start at 1/.test(e.detail),
+    );
+    assert.equal(h.engine.queueByName('r'), undefined);
+  });
+
+  test('a bad start point is reported before a missing target queue', async () => {
+    await publishSeries(2);
+    await assert.rejects(
+      h.engine.replays.start({ target: { queue: 'missing' }, start: { kind: 'message-id', id: '50' } }),
+      isCode('message-not-found'),
+    );
+  });
+});
+
+describe('replay progress', () => {
+  test("a filtered replay's total counts the matching messages, so a completed replay has replayed all of it", async () => {
+    await publishSeries(10); // 5 on line/a, 5 on line/b
+    const started = await h.engine.replays.start({
+      target: { queue: 'only-b', create: {} },
+      start: { kind: 'beginning' },
+      topicFilter: 'line/b/#',
+    });
+    assert.equal(started.total, 5);
+    assert.equal(started.inRange, 10);
+    const done = await h.engine.replays.finished(started.id);
+    assert.equal(done.state, 'completed');
+    assert.equal(done.replayed, done.total);
+    assert.equal(done.scanned, done.inRange);
+  });
+
+  test("a replay's total and range survive a restart", async () => {
+    await publishSeries(4);
+    const started = await h.engine.replays.start({
+      target: { queue: 'a-only', create: {} },
+      start: { kind: 'beginning' },
+      topicFilter: 'line/a/#',
+    });
+    await h.engine.replays.finished(started.id);
+    await h.reopen();
+    const [again] = h.engine.replays.list();
+    assert.deepEqual([again!.replayed, again!.total, again!.scanned, again!.inRange], [2, 2, 4, 4]);
+  });
+});

@@ -62,7 +62,7 @@ describe('live events', () => {
         size: 18,
         contentType: 'text/plain',
         headers: { line: '7' },
-        protocol: 'api',
+        protocol: 'http',
         payload: 'twenty-o',
         payloadEncoding: 'utf8',
         truncated: true,

@@ -325,7 +325,12 @@ function DeadDetail(props: { dead: WireDeadMessage }): ReactNode {
                 {d.dmq}
               </span>,
             ],
-            ['Deliveries', d.deliveryCount],
+            [
+              'Deliveries',
+              d.totalDeliveryCount > d.deliveryCount
+                ? `${d.deliveryCount} (${d.totalDeliveryCount} in all, across redeliveries from the DMQ)`
+                : d.deliveryCount,
+            ],
             ['First / last delivery', `${time(d.firstDeliveredAt)} / ${time(d.lastDeliveredAt)}`],
             ['Consumer', d.consumer ?? '–'],
             ['Died at', time(d.deadAt)],

@@ -32,7 +32,10 @@ export function Replay(): ReactNode {
     if (!parsed.ok) return setNotice({ ok: false, text: parsed.problem });
     try {
       const status = await api.call('replay.start', parsed.spec);
-      setNotice({ ok: true, text: `Replay ${status.id} started: ${count(status.total)} messages to scan.` });
+      setNotice({
+        ok: true,
+        text: `Replay ${status.id} started: ${count(status.total)} messages to replay, ${count(status.inRange)} to scan.`,
+      });
       live.touch('replays', 'queues');
     } catch (error) {
       setNotice(refusalNotice(error));
@@ -234,7 +237,7 @@ function ReplayRow(props: { replay: ReplayStatus }): ReactNode {
         </span>
         <span className="spacer" />
         <span className="num" data-testid="replay-count" style={{ fontSize: 18 }}>
-          {count(r.replayed)} replayed · {count(r.scanned)} / {count(r.total)} scanned
+          {count(r.replayed)} replayed of {count(r.total)} · {count(r.scanned)} / {count(r.inRange)} scanned
         </span>
         {r.state === 'running' && (
           <button
@@ -245,7 +248,7 @@ function ReplayRow(props: { replay: ReplayStatus }): ReactNode {
           </button>
         )}
       </div>
-      <Progress done={r.scanned} total={Math.max(1, r.total)} label={`Replay ${r.id} progress`} />
+      <Progress done={r.scanned} total={Math.max(1, r.inRange)} label={`Replay ${r.id} progress`} />
       <div className="muted" style={{ fontSize: 13 }}>
         From{' '}
         {r.spec.start.kind === 'timestamp'
