@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Message } from 'rhea';
-import { startBridges } from '../../core/bridges/index.ts';
+import { startBridges, type Bridges } from '../../core/bridges/index.ts';
 import { silentLogger } from '../../core/log.ts';
 import { startAmqp } from '../../core/protocols/amqp/index.ts';
 import { startMqtt } from '../../core/protocols/mqtt/index.ts';
@@ -31,7 +31,10 @@ describe('Kafka bridge inbound', { skip }, () => {
     const test = await openTestEngine();
     const amqp = await startAmqp(test.engine, { port: 0, allowAnonymous: true }, silentLogger());
     const mqtt = await startMqtt(test.engine, { tcp: { port: 0 }, ws: { enabled: false } }, silentLogger());
+    const running: { bridges?: Bridges } = {};
+    // One hook, in order: the bridge stops before the engine closes under it.
     t.after(async () => {
+      await running.bridges?.close();
       await mqtt.close();
       await amqp.close();
       await test.cleanup();
@@ -72,7 +75,7 @@ describe('Kafka bridge inbound', { skip }, () => {
     });
     await kafkaProduce(kafka.bootstrap, 'mes.commands', records);
 
-    const bridges = await startBridges(
+    const bridges = (running.bridges = await startBridges(
       test.engine,
       [
         {
@@ -85,8 +88,7 @@ describe('Kafka bridge inbound', { skip }, () => {
       ],
       silentLogger(),
       { dataDir: test.dir },
-    );
-    t.after(() => bridges.close());
+    ));
     await waitFor(() => viaMqtt.length >= total, {
       timeoutMs: 60_000,
       what: () => `${total} over MQTT (${viaMqtt.length})`,
@@ -135,5 +137,66 @@ describe('Kafka bridge inbound', { skip }, () => {
       },
       { timeoutMs: 20_000, intervalMs: 200, what: 'every offset committed' },
     );
+  });
+  test('a Kafka outage stops the consumer group with a clear status; once Kafka is back the records produced meanwhile arrive in order', async (t) => {
+    await kafka.createTopic('mes.recipes', 1);
+    const test = await openTestEngine();
+    const running: { bridges?: Bridges } = {};
+    t.after(async () => {
+      await running.bridges?.close();
+      await test.cleanup();
+    });
+    await test.engine.createQueue('recipes', { subscriptions: ['kafka/#'] });
+    const bridges = (running.bridges = await startBridges(
+      test.engine,
+      [
+        {
+          name: 'recipes-in',
+          direction: 'in',
+          upstream: { protocol: 'kafka', brokers: [kafka.bootstrap], consumeTopics: ['mes.recipes'] },
+          reconnect: { initialDelayMs: 100, maxDelayMs: 500 },
+        },
+      ],
+      silentLogger(),
+      { dataDir: test.dir },
+    ));
+    const status = () => bridges.statuses()[0]!;
+    await kafkaProduce(
+      kafka.bootstrap,
+      'mes.recipes',
+      Array.from({ length: 50 }, (_, i) => ({ key: 'r', value: `a${i}` })),
+    );
+    await waitFor(() => status().received === 50, {
+      timeoutMs: 30_000,
+      what: () => `50 received (${status().received})`,
+    });
+
+    await kafka.down();
+    await waitFor(() => !status().connected, { timeoutMs: 30_000, what: 'the bridge sees the outage' });
+    assert.ok(status().lastError !== null);
+    await kafka.up();
+    await kafkaProduce(
+      kafka.bootstrap,
+      'mes.recipes',
+      Array.from({ length: 50 }, (_, i) => ({ key: 'r', value: `b${i}` })),
+    );
+    await waitFor(() => test.engine.getQueue('recipes').depth >= 100, {
+      timeoutMs: 60_000,
+      what: () => `100 in the queue (${test.engine.getQueue('recipes').depth})`,
+    });
+    const payloads: string[] = [];
+    for (let afterEntryId = 0; ;) {
+      const page = test.engine.browseQueue('recipes', { afterEntryId, limit: 1000 });
+      if (page.length === 0) break;
+      payloads.push(...page.map((m) => m.message.payload.toString()));
+      afterEntryId = page[page.length - 1]!.entryId;
+    }
+    const firsts = payloads.filter((p, i) => payloads.indexOf(p) === i);
+    const expected = [
+      ...Array.from({ length: 50 }, (_, i) => `a${i}`),
+      ...Array.from({ length: 50 }, (_, i) => `b${i}`),
+    ];
+    assert.deepEqual(firsts, expected, 'nothing lost, in order');
+    assert.ok(status().connects >= 2, 'reconnected');
   });
 });

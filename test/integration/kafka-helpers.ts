@@ -69,7 +69,7 @@ export async function startKafkaMock(): Promise<KafkaMock> {
 }
 
 /** One record as a test reads it back from Kafka. */
-export interface Record {
+export interface KafkaRecord {
   readonly topic: string;
   readonly partition: number;
   readonly key: string | null;
@@ -92,12 +92,12 @@ function client(bootstrap: string, clientId: string): Kafka {
 export async function kafkaCollect(
   bootstrap: string,
   topics: string[],
-): Promise<{ records: Record[]; stop: () => Promise<void> }> {
+): Promise<{ records: KafkaRecord[]; stop: () => Promise<void> }> {
   const consumer: Consumer = client(bootstrap, 'test-reader').consumer({
     groupId: `test-reader-${Math.random().toString(36).slice(2)}`,
     maxWaitTimeInMs: 200,
   });
-  const records: Record[] = [];
+  const records: KafkaRecord[] = [];
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });
   await consumer.run({
@@ -134,7 +134,7 @@ export async function kafkaProduce(
  * Checks records read back per key: after dropping repeats, each key's values are exactly the
  * sent ones in order. Returns the number of repeats.
  */
-export function orderedPerKey(records: readonly Record[], sent: ReadonlyMap<string, readonly string[]>): number {
+export function orderedPerKey(records: readonly KafkaRecord[], sent: ReadonlyMap<string, readonly string[]>): number {
   const seen = new Set<string>();
   const firsts = new Map<string, string[]>();
   let repeats = 0;
