@@ -120,6 +120,9 @@ export function classifyKafkaError(error: unknown): UpstreamError {
   if (types.some((t) => messageErrorTypes.has(t))) return new UpstreamError('refused-message', `Kafka: ${text}`);
   if (types.includes('UNKNOWN_TOPIC_OR_PARTITION') || names.includes('KafkaJSTopicMetadataNotLoaded'))
     return new UpstreamError('protocol', `Kafka topic unknown: ${text}`);
+  // e.g. SASL asked of a listener without it: the cluster cannot talk the way the config says.
+  if (names.includes('KafkaJSServerDoesNotSupportApiKey'))
+    return new UpstreamError('protocol', `Kafka does not support what the bridge asked (SASL?): ${text}`);
   if (types.length > 0 && !names.some((n) => n === 'KafkaJSConnectionError' || n === 'KafkaJSRequestTimeoutError'))
     return new UpstreamError('protocol', `Kafka: ${text}`);
   return toUpstreamError(error, 'network');

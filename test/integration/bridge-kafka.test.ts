@@ -162,4 +162,22 @@ describe('Kafka bridge outbound', { skip }, () => {
     assert.ok(status.connectFailures < 30, `${status.connectFailures} attempts: backed off`);
     await sluice.close();
   });
+  test('SASL asked of a listener without SASL (the mock cluster) is an upstream-error status naming it, not a crash loop', async (t) => {
+    const sluice = await withBridges(t, [
+      {
+        name: 'sasl',
+        upstream: upstream({ sasl: 'scram-sha-256' }),
+        credentials: { username: 'line1', password: 'secret' },
+        out: { topics: [{ filter: 'plant/#' }] },
+        reconnect: { initialDelayMs: 200, maxDelayMs: 1000 },
+      },
+    ]);
+    await waitFor(() => sluice.status('sasl').alarms.includes('upstream-error'), {
+      timeoutMs: 30_000,
+      what: () => `upstream-error alarm (${JSON.stringify(sluice.status('sasl').lastError)})`,
+    });
+    assert.match(sluice.status('sasl').lastError!.message, /SASL/);
+    assert.equal(sluice.status('sasl').connected, false);
+    await sluice.close();
+  });
 });
