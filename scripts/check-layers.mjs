@@ -76,6 +76,7 @@ const ownedPackages = {
   'aedes-persistence': ['mqtt', 'tooling'],
   rhea: ['amqp', 'bridges', 'demo', 'tooling'],
   mqtt: ['bridges', 'demo', 'tooling'],
+  kafkajs: ['bridges', 'tooling'],
   electron: ['electron'],
   react: ['renderer'],
   'react-dom': ['renderer'],

@@ -114,7 +114,7 @@ export class Bridge {
     connects: 0,
     connectFailures: 0,
   };
-  private lastError: { message: string; at: number } | null = null;
+  private lastError: BridgeStatus['lastError'] = null;
   private lastSuccessAt: number | null = null;
   private connectedSince: number | null = null;
   private disconnectedSince: number | null = Date.now();
@@ -230,7 +230,7 @@ export class Bridge {
         const failure = toUpstreamError(error);
         this.counters.connectFailures++;
         attempt++;
-        this.recordError(failure.message);
+        this.recordError(failure.message, failure.kind);
         if (this.stopping) break;
         const refused = failure.kind === 'auth';
         this.state = refused ? 'refused' : 'waiting';
@@ -264,7 +264,7 @@ export class Bridge {
       await this.settleAfterLoss();
       await session.close().catch(() => {});
       if (this.stopping || error === null) break;
-      this.recordError(error.message);
+      this.recordError(error.message, error.kind);
       this.log.warn({ bridge: this.config.name, err: error.message }, 'bridge connection lost');
       attempt = Date.now() - connectedAt >= stableConnectionMs ? 1 : attempt + 1;
       this.state = error.kind === 'auth' ? 'refused' : 'waiting';
@@ -295,8 +295,12 @@ export class Bridge {
     });
   }
 
-  private recordError(message: string): void {
-    this.lastError = { message, at: Date.now() };
+  private recordError(message: string, kind?: UpstreamError['kind']): void {
+    this.lastError = {
+      message,
+      at: Date.now(),
+      ...(kind !== undefined && kind !== 'refused-message' && { kind }),
+    };
   }
 
   // ── outbound: engine queue → upstream ───────────────────────────────────────────────
@@ -338,6 +342,7 @@ export class Bridge {
     headers[messageIdHeader] = `${this.context.brokerId}:${message.id}`;
     const outbound: OutboundMessage = {
       topic: mapTopic(message.topic, this.config.out.topics, 'out'),
+      localTopic: message.topic,
       payload: message.payload,
       headers,
       priority: message.priority,

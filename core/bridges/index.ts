@@ -5,6 +5,7 @@ import { amqpUpstream } from './amqp-upstream.ts';
 import { Bridge, disabledStatus } from './bridge.ts';
 import { bridgesConfigSchema, type BridgeConfig, type BridgeConfigInput } from '../schema/bridge-config.ts';
 import { loadBrokerId } from './identity.ts';
+import { kafkaUpstream } from './kafka-upstream.ts';
 import { mqttUpstream } from './mqtt-upstream.ts';
 import { bridgeMetrics, type BridgeStatus } from '../schema/bridge-status.ts';
 import type { Upstream, UpstreamContext } from './upstream.ts';
@@ -83,5 +84,7 @@ function upstreamFor(context: UpstreamContext): Upstream {
       return mqttUpstream(context);
     case 'amqp':
       return amqpUpstream(context);
+    case 'kafka':
+      return kafkaUpstream(context);
   }
 }

@@ -4,6 +4,8 @@ import type { BridgeConfig } from '../schema/bridge-config.ts';
 /** A message on its way to the upstream, topic already mapped. */
 export interface OutboundMessage {
   readonly topic: string;
+  /** The message's topic in Sluice, before the out.topics rule mapped it. */
+  readonly localTopic: string;
   readonly payload: Buffer;
   /** Message headers plus the bridge's own (origin, hops, message id). */
   readonly headers: Readonly<Record<string, string>>;

@@ -127,7 +127,9 @@ export class ScenarioRun {
       }
       step.state = 'running';
       try {
-        await withTimeout(this.perform(this.scenario.steps[index]!.action, step, index), stepTimeoutMs);
+        const action = this.scenario.steps[index]!.action;
+        const timeoutMs = action.do === 'bridge' ? action.timeoutSeconds * 1000 : stepTimeoutMs;
+        await withTimeout(this.perform(action, step, index), timeoutMs);
         step.state = 'done';
       } catch (error) {
         if (error instanceof Stopped || this.stopped) {
@@ -208,6 +210,8 @@ export class ScenarioRun {
         if (result.failed.length > 0) throw new Error(`${result.failed.length} could not be redelivered`);
         return;
       }
+      case 'bridge':
+        return this.waitForBridge(action, step);
       case 'expect': {
         for (const check of action.checks) this.status.checks.push({ step: index, ...(await this.evaluate(check)) });
         const mine = this.status.checks.filter((check) => check.step === index);
@@ -219,6 +223,41 @@ export class ScenarioRun {
   }
 
   private readonly subscriptions = new Map<string, readonly string[]>();
+  /** Each bridge's `forwarded` counter when this run first looked at it. */
+  private readonly forwardedAtStart = new Map<string, number>();
+
+  /** A bridge's status from the API, its forwarded baseline noted on first sight. */
+  private async bridgeStatus(name: string): Promise<OperationOutput<'bridges.status'>['bridges'][number]> {
+    const { bridges } = await this.call('bridges.status', {});
+    const bridge = bridges.find((candidate) => candidate.name === name);
+    if (!bridge)
+      throw new Error(
+        `bridge "${name}" is not in the broker config (docs/demo.md says how to add it for this scenario)`,
+      );
+    if (!this.forwardedAtStart.has(name)) this.forwardedAtStart.set(name, bridge.forwarded);
+    return bridge;
+  }
+
+  private async waitForBridge(action: Extract<ScenarioAction, { do: 'bridge' }>, step: StepStatus): Promise<void> {
+    let bridge = await this.bridgeStatus(action.bridge);
+    const initialBacklog = Math.max(1, bridge.backlog);
+    const reached = () =>
+      action.until === 'connected'
+        ? bridge.connected
+        : action.until === 'disconnected'
+          ? !bridge.connected
+          : bridge.connected && bridge.backlog === 0;
+    for (;;) {
+      step.detail = `${bridge.name} → ${bridge.upstream}: ${bridge.connected ? 'connected' : bridge.state}, backlog ${bridge.backlog}, forwarded ${bridge.forwarded - this.forwardedAtStart.get(action.bridge)!} in this run`;
+      if (action.until === 'drained')
+        step.progress = { done: Math.max(0, initialBacklog - bridge.backlog), total: initialBacklog };
+      if (reached()) return;
+      this.checkStopped();
+      if (this.aborted) throw new Error(`bridge ${action.bridge} did not get ${action.until}`);
+      await sleep(100);
+      bridge = await this.bridgeStatus(action.bridge);
+    }
+  }
 
   private async publish(action: Extract<ScenarioAction, { do: 'publish' }>, step: StepStatus): Promise<void> {
     const sent = this.publishedBy(action.actor);
@@ -478,6 +517,31 @@ export class ScenarioRun {
           pass: got === expected && expected > 0,
           expected: `${expected} queued message(s)`,
           actual: `${got} delivered on reconnect (session present: ${subscriber.sessionPresent})`,
+        };
+      }
+      case 'bridge': {
+        const bridge = await this.bridgeStatus(check.bridge);
+        const forwarded = bridge.forwarded - this.forwardedAtStart.get(check.bridge)!;
+        const published = check.forwardedPublishedBy ? this.publishedBy(check.forwardedPublishedBy).seq : undefined;
+        const expected: string[] = [];
+        let pass = true;
+        if (check.backlogAtLeast !== undefined) {
+          expected.push(`backlog ≥ ${check.backlogAtLeast}`);
+          pass &&= bridge.backlog >= check.backlogAtLeast;
+        }
+        if (check.backlog !== undefined) {
+          expected.push(`backlog ${check.backlog}`);
+          pass &&= bridge.backlog === check.backlog;
+        }
+        if (published !== undefined) {
+          expected.push(`≥ ${published} forwarded`);
+          pass &&= forwarded >= published;
+        }
+        return {
+          label: `Bridge ${bridge.name} to ${bridge.upstream}`,
+          pass,
+          expected: expected.join(', '),
+          actual: `backlog ${bridge.backlog}, ${forwarded} forwarded in this run, ${bridge.connected ? 'connected' : bridge.state}`,
         };
       }
     }

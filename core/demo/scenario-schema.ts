@@ -12,6 +12,8 @@ import { z } from 'zod';
 const localName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'lower-case letters, digits and -');
 /** A topic template: `{{ns}}` is replaced by the scenario's namespace. */
 const topicTemplate = z.string().min(1).max(512);
+/** A bridge's name in the broker config (core/schema/bridge-config.ts). */
+const bridgeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
 /** Plant time in ms (divided by the speed factor when run). */
 const plantMs = z.number().int().nonnegative();
 
@@ -86,6 +88,17 @@ export const checkSchema = z.discriminatedUnion('check', [
     actor: localName,
     equalsPublishedBy: localName,
   }),
+  z.strictObject({
+    check: z.literal('bridge'),
+    /** A bridge of the broker's config (by name). */
+    bridge: bridgeName,
+    /** Its backlog holds at least this many messages (Kafka away, nothing dropped). */
+    backlogAtLeast: z.number().int().nonnegative().optional(),
+    /** Its backlog holds exactly this many. */
+    backlog: z.number().int().nonnegative().optional(),
+    /** Since this run began it forwarded at least as many as that actor published (nothing lost). */
+    forwardedPublishedBy: localName.optional(),
+  }),
 ]);
 
 /** One thing a step does. */
@@ -147,6 +160,17 @@ export const actionSchema = z.discriminatedUnion('do', [
   }),
   z.strictObject({ do: z.literal('redeliver'), queue: localName }),
   z.strictObject({ do: z.literal('expect'), checks: z.array(checkSchema).min(1) }),
+  /**
+   * Waits for a bridge of the broker's config (docs/bridges.md) to be connected, disconnected
+   * (its upstream went away: a trainer stops it, a test takes it down), or drained (backlog 0;
+   * the step's progress shows the backlog draining). Real time, up to `timeoutSeconds`.
+   */
+  z.strictObject({
+    do: z.literal('bridge'),
+    bridge: bridgeName,
+    until: z.enum(['connected', 'disconnected', 'drained']),
+    timeoutSeconds: z.number().int().positive().max(3600).default(30),
+  }),
 ]);
 
 /** One narrated step: what the class is told, and what the runner does. */

@@ -63,6 +63,65 @@ export const amqpUpstreamSchema = z.strictObject({
   defaultTopic: z.string().min(1).default('bridge/unnamed'),
 });
 
+/** Kafka topic names: at most 249 of these characters (Kafka's own rule). */
+export const kafkaTopicPattern = /^[A-Za-z0-9._-]{1,249}$/;
+
+/** Where an outbound Kafka message's key comes from; the key picks the partition, and order holds per key. */
+export const kafkaKeySchema = z.discriminatedUnion('from', [
+  /** The whole Sluice topic: order holds per Sluice topic (the default). */
+  z.strictObject({ from: z.literal('topic') }),
+  /** One level of the Sluice topic, 1-based (`plant/7/line/3`, level 2 → `7`). */
+  z.strictObject({ from: z.literal('level'), level: z.number().int().min(1).max(64) }),
+  /** A message header (MQTT 5 user property, AMQP application property, HTTP Sluice-* header). */
+  z.strictObject({ from: z.literal('header'), header: z.string().min(1) }),
+  /** No key: Kafka spreads messages over partitions and keeps no order between them. */
+  z.strictObject({ from: z.literal('none') }),
+]);
+
+/**
+ * One outbound Kafka mapping: Sluice topics matching `filter` go to the Kafka topic named by
+ * `kafkaTopic`, a template where `{1}`, `{2}`… are levels of the Sluice topic and `{topic}` is
+ * the whole topic with `/` turned into `.` (characters Kafka does not allow become `_`).
+ */
+export const kafkaTopicRuleSchema = z.strictObject({
+  filter: topicFilter.meta({ description: 'Sluice topic filter (MQTT wildcards)' }),
+  kafkaTopic: z
+    .string()
+    .min(1)
+    .regex(/^([A-Za-z0-9._-]|\{(topic|[1-9][0-9]?)\})+$/, 'letters, digits, . _ - and {topic} or {1}…{99}')
+    .meta({ description: 'Kafka topic template, e.g. plant.{2}.{3}' }),
+  key: kafkaKeySchema.prefault({ from: 'topic' }),
+});
+
+/** A Kafka cluster (Apache Kafka, Redpanda, Confluent, MSK…), reached with kafkajs. */
+export const kafkaUpstreamSchema = z.strictObject({
+  protocol: z.literal('kafka'),
+  /** Bootstrap brokers, `host:port`; the client finds the rest of the cluster from them. */
+  brokers: z
+    .array(z.string().regex(/^[^\s:/]+:[0-9]{1,5}$/, 'must be host:port'))
+    .min(1)
+    .meta({ description: 'Bootstrap brokers, host:port' }),
+  /** Client id the cluster sees (quotas, logs). Default: sluice-<brokerId>-<name>. */
+  clientId: z.string().min(1).max(255).optional(),
+  /** SASL mechanism; user name and password come from the bridge's `credentials`. */
+  sasl: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  /** Idempotent producer (no duplicates from the client's own retries, order kept per partition). */
+  idempotent: z.boolean().default(true),
+  /** Outbound: Sluice topic → Kafka topic and key; the first rule whose filter matches wins. */
+  topics: z.array(kafkaTopicRuleSchema).max(1000).default([]),
+  /** Inbound: the Kafka topics the consumer group reads. */
+  consumeTopics: z.array(z.string().regex(kafkaTopicPattern, 'not a Kafka topic name')).max(1000).default([]),
+  /** Consumer group id; offsets are kept in Kafka under it. Default: sluice-<name>. */
+  groupId: z.string().min(1).max(255).optional(),
+  /** A new group starts at the oldest message (true) or at new messages only (false). */
+  fromBeginning: z.boolean().default(true),
+  /**
+   * Sluice topic for inbound messages without a `sluice-topic` header: `{topic}` is the Kafka
+   * topic with `.` turned into `/`, `{key}` the message key.
+   */
+  localTopic: z.string().min(1).default('kafka/{topic}'),
+});
+
 /** The engine queue that holds an outbound bridge's backlog while the upstream is away. */
 const backlogQueueSchema = z.strictObject({
   maxDepthMessages: z.number().int().positive().default(1_000_000),
@@ -82,14 +141,14 @@ export const bridgeConfigSchema = z
   .strictObject({
     name: z.string().regex(bridgeNamePattern, 'must be 1–64 of A–Z a–z 0–9 . _ - starting with a letter or digit'),
     enabled: z.boolean().default(true),
-    upstream: z.discriminatedUnion('protocol', [mqttUpstreamSchema, amqpUpstreamSchema]),
+    upstream: z.discriminatedUnion('protocol', [mqttUpstreamSchema, amqpUpstreamSchema, kafkaUpstreamSchema]),
     credentials: z
       .strictObject({ username: z.string().min(1), password: z.string().default('') })
       .optional()
       .meta({ description: 'User name and password for the upstream (MQTT CONNECT / SASL PLAIN)' }),
     tls: z
       .strictObject({
-        /** For AMQP: connect with TLS (for MQTT the URL scheme decides). */
+        /** For AMQP and Kafka: connect with TLS (for MQTT the URL scheme decides). */
         enabled: z.boolean().default(false),
         /** PEM text, or a path to a PEM file. */
         ca: z.string().optional(),
@@ -150,6 +209,15 @@ export const bridgeConfigSchema = z
         'upstream',
         'sourceAddresses',
       ]);
+    if (bridge.upstream.protocol === 'kafka') {
+      if (inbound && bridge.upstream.consumeTopics.length === 0)
+        issue(`direction ${bridge.direction} needs at least one upstream.consumeTopics entry`, [
+          'upstream',
+          'consumeTopics',
+        ]);
+      if (bridge.upstream.sasl !== undefined && bridge.credentials === undefined)
+        issue(`SASL ${bridge.upstream.sasl} needs credentials (username and password)`, ['credentials']);
+    }
     bridge.out.topics.forEach((rule, index) => {
       if (!withinPrefix(rule.filter, rule.localPrefix))
         issue(`filter "${rule.filter}" must lie under localPrefix "${rule.localPrefix}"`, ['out', 'topics', index]);
@@ -199,6 +267,20 @@ export type TopicRule = Readonly<z.infer<typeof topicRuleSchema>>;
 export type MqttUpstreamConfig = Readonly<z.infer<typeof mqttUpstreamSchema>>;
 /** The AMQP upstream section. */
 export type AmqpUpstreamConfig = Readonly<z.infer<typeof amqpUpstreamSchema>>;
+/** The Kafka upstream section. */
+export type KafkaUpstreamConfig = Readonly<z.infer<typeof kafkaUpstreamSchema>>;
+/** One outbound Kafka topic rule, defaults filled in. */
+export type KafkaTopicRule = Readonly<z.infer<typeof kafkaTopicRuleSchema>>;
+
+/** Fills a Kafka topic template from a Sluice topic (`{1}`… levels, `{topic}` the whole topic with dots). */
+export function kafkaTopicFor(template: string, topic: string): string {
+  const levels = topic.split('/');
+  const filled = template.replace(/\{(topic|[0-9]+)\}/g, (_, name: string) =>
+    name === 'topic' ? levels.join('.') : (levels[Number(name) - 1] ?? ''),
+  );
+  // Kafka allows [A-Za-z0-9._-] only, at most 249 characters.
+  return filled.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 249) || '_';
+}
 
 /** Parses one bridge's config, throwing invalid-config with every problem named. */
 export function parseBridgeConfig(input: BridgeConfigInput): BridgeConfig {

@@ -26,12 +26,14 @@ export const bridgeAlarms = [
   'backlog-high',
   /** The upstream refused messages for good (they went to the DMQ). */
   'messages-refused',
+  /** Not connected because the upstream answered an error the bridge cannot go on with (e.g. an unknown Kafka topic). */
+  'upstream-error',
 ] as const;
 
 /** One bridge's status, as the API, the CLI, the UI and the metrics show it. */
 export const bridgeStatusSchema = z.object({
   name: z.string(),
-  protocol: z.enum(['mqtt', 'amqp']),
+  protocol: z.enum(['mqtt', 'amqp', 'kafka']),
   direction: z.enum(['out', 'in', 'both']),
   /** Upstream address without credentials. */
   upstream: z.string(),
@@ -64,7 +66,10 @@ export const bridgeStatusSchema = z.object({
   unmatched: z.number().int(),
   connects: z.number().int(),
   connectFailures: z.number().int(),
-  lastError: z.object({ message: z.string(), at: z.number() }).nullable(),
+  /** The last failure; `kind` says whose it was (network, auth, protocol: the upstream's answer). */
+  lastError: z
+    .object({ message: z.string(), at: z.number(), kind: z.enum(['network', 'auth', 'protocol', 'local']).optional() })
+    .nullable(),
   /** Time of the last upstream ack (outbound) or local commit (inbound). */
   lastSuccessAt: z.number().nullable(),
   /** Milliseconds since then, or since the bridge started when nothing succeeded yet. */
@@ -97,6 +102,8 @@ export function alarmsFor(status: Omit<BridgeStatus, 'alarms'>, now: number): Br
   const overBytes = status.backlogLimitBytes !== null && status.backlogBytes >= 0.8 * status.backlogLimitBytes;
   if (overMessages || overBytes) alarms.push('backlog-high');
   if (status.refused > 0) alarms.push('messages-refused');
+  if (!status.connected && status.state !== 'stopped' && status.lastError?.kind === 'protocol')
+    alarms.push('upstream-error');
   return alarms;
 }
 

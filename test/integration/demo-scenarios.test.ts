@@ -38,11 +38,19 @@ describe('demo scenarios', () => {
   test('every scenario file validates and is listed with its narrated steps', async () => {
     const { scenarios, problems } = loadScenarios();
     assert.deepEqual(problems, []);
-    assert.equal(scenarios.length, 6);
+    assert.equal(scenarios.length, 7);
     const listed = await broker.service.call('demo.list', {});
     assert.deepEqual(
       listed.scenarios.map((s) => s.name),
-      ['erp-offline', 'plc-command-fails', 'schema-change', 'mes-from-history', 'late-analytics', 'scada-cold-start'],
+      [
+        'erp-offline',
+        'plc-command-fails',
+        'schema-change',
+        'mes-from-history',
+        'late-analytics',
+        'scada-cold-start',
+        'kafka-analytics',
+      ],
     );
     assert.ok(listed.scenarios.every((s) => s.steps.length > 0 && s.steps.every((step) => step.narration.length > 0)));
   });

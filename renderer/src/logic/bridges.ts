@@ -18,6 +18,7 @@ export const bridgeAlarmSeverity: Record<WireBridgeAlarm, Alarm['severity']> = {
   disconnected: 'warn',
   'backlog-high': 'warn',
   'messages-refused': 'warn',
+  'upstream-error': 'danger',
 };
 
 /** The backlog's fill: the larger of its message and byte share of the limits (0 without limits). */
@@ -76,6 +77,8 @@ export function bridgeAlarmHeadline(bridge: WireBridge, alarm: WireBridgeAlarm, 
       return `Bridge ${bridge.name}: backlog ${Math.round(backlogShare(bridge) * 100)}% of its limit`;
     case 'messages-refused':
       return `Bridge ${bridge.name}: the upstream refused ${count(bridge.refused)} ${bridge.refused === 1 ? 'message' : 'messages'} (dead-lettered)`;
+    case 'upstream-error':
+      return `Bridge ${bridge.name}: the upstream answered an error (retrying): ${bridge.lastError?.message ?? ''}`;
   }
 }
 

@@ -16,6 +16,7 @@ import {
   type WireBridge,
 } from '../logic/bridges.ts';
 import { bytes, count, duration, rate, time } from '../logic/format.ts';
+import { KafkaBridgeForm } from './KafkaBridgeForm.tsx';
 import { queueHref } from './routes.ts';
 import './bridges.css';
 
@@ -50,6 +51,7 @@ export function Bridges(): ReactNode {
       {bridges.map((bridge) => (
         <BridgeCard key={bridge.name} bridge={bridge} />
       ))}
+      <KafkaBridgeForm />
     </section>
   );
 }
@@ -185,9 +187,9 @@ function NoBridges(): ReactNode {
     <div className="panel bridge-empty">
       <h2>No bridge is configured</h2>
       <p>
-        A bridge carries messages between Sluice and an upstream MQTT or AMQP 1.0 broker, keeping a backlog on disk
-        while the link is down. Add one to the <code>bridges</code> section of the broker&rsquo;s config file and
-        restart the broker:
+        A bridge carries messages between Sluice and an upstream MQTT or AMQP 1.0 broker or a Kafka cluster, keeping a
+        backlog on disk while the link is down. Add one to the <code>bridges</code> section of the broker&rsquo;s config
+        file and restart the broker:
       </p>
       <pre className="mono">{`"bridges": [
   {
