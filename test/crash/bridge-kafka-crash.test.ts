@@ -20,7 +20,7 @@ import {
 // against librdkafka's mock cluster on loopback. Every message must arrive, in order per key;
 // repeats are allowed only as at-least-once redeliveries and are counted.
 
-const skip = kafkaUnavailable() ?? false;
+const skip = kafkaUnavailable();
 const total = 3000;
 const window = 32; // bridge-kafka-child.ts kafkaCrashWindow
 

@@ -15,7 +15,7 @@ import { kafkaProduce, kafkaUnavailable, startKafkaMock, type KafkaMock } from '
 // Inbound Kafka bridge: a consumer group reads Kafka (librdkafka's mock cluster on loopback) and
 // publishes into Sluice; an MQTT subscriber (MQTT.js) and an AMQP consumer (rhea) read it out.
 
-const skip = kafkaUnavailable() ?? false;
+const skip = kafkaUnavailable();
 
 describe('Kafka bridge inbound', { skip }, () => {
   let kafka: KafkaMock;

@@ -9,7 +9,7 @@ import { kafkaCollect, kafkaUnavailable, orderedPerKey, startKafkaMock, type Kaf
 // Outbound Kafka bridge against a real Kafka-protocol broker on loopback: librdkafka's mock
 // cluster (test/helpers/kafka-mock-cluster.py). Read back with kafkajs in its own consumer group.
 
-const skip = kafkaUnavailable() ?? false;
+const skip = kafkaUnavailable();
 const fast = { reconnect: { initialDelayMs: 50, maxDelayMs: 500 } };
 
 describe('Kafka bridge outbound', { skip }, () => {

@@ -8,7 +8,7 @@ import { startTestBroker } from '../helpers/broker.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { kafkaCollect, kafkaUnavailable, startKafkaMock, type KafkaMock } from './kafka-helpers.ts';
 
-const skip = kafkaUnavailable() ?? false;
+const skip = kafkaUnavailable();
 
 describe('demo scenario: Kafka analytics cluster goes away', { skip }, () => {
   let kafka: KafkaMock;
