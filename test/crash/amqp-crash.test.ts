@@ -9,7 +9,7 @@ import { tempDir } from '../helpers/engine.ts';
 import { freePort, kill9, startChildScript } from '../helpers/process.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-const rounds = 8;
+const rounds = 20;
 const publishers = 3;
 
 async function startBroker(dir: string, port: number): Promise<ChildProcess> {
