@@ -224,6 +224,8 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     if (permission.kind !== 'acl') return;
     for (const resource of permission.resources(input))
       authorize(context.principal, permission.action, resource, policy);
+    for (const [action, resource] of flowChecks(name, input))
+      authorize(context.principal, action, resource, policy);
   }
 
   /** Management operations (and security changes) go to the audit log, refusals included. */
@@ -492,6 +494,29 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     },
   };
   return service;
+}
+
+/**
+ * DESIGN.md: authorize the flow, not only the door. Operations that make messages reach a queue
+ * someone reads need the topics' rights too, beyond the permission on the queue's name: a
+ * queue's subscriptions need `subscribe` on each filter, a replay needs `replay` on its topic
+ * filter (all of the log when none is given), so it copies only topics the caller may read.
+ */
+function flowChecks(name: OperationName, input: unknown): Array<readonly [WireAction, string]> {
+  const subscribeEach = (filters: readonly string[] | undefined) =>
+    (filters ?? []).map((filter) => ['subscribe', filter] as const);
+  switch (name) {
+    case 'queues.create':
+      return subscribeEach((input as ParsedInput<'queues.create'>).subscriptions);
+    case 'queues.update':
+      return subscribeEach((input as ParsedInput<'queues.update'>).subscriptions);
+    case 'replay.start': {
+      const spec = input as ParsedInput<'replay.start'>;
+      return [['replay', spec.topicFilter ?? '#'], ...subscribeEach(spec.target.create?.subscriptions)];
+    }
+    default:
+      return [];
+  }
 }
 
 function wireRole(role: ReturnType<BrokerSecurity['listRoles']>[number]) {

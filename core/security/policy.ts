@@ -13,8 +13,9 @@ import { SluiceError } from '../errors.ts';
 import type { SecurityStore, UserRow } from '../store/security-store.ts';
 import { builtInRoles, invalidRule, rolesAllow, type AclRule, type Role } from './acl.ts';
 import { AuditLog } from './audit.ts';
-import type { Action, Credentials, Principal, SecurityPolicy } from './authorize.ts';
+import type { Action, Credentials, Principal, RightsChange, SecurityPolicy } from './authorize.ts';
 import { hashPassword, randomPassword, unusableHash, verifyPassword } from './passwords.ts';
+import { Owners } from './owners.ts';
 import { LoginThrottle, type ThrottleOptions } from './throttle.ts';
 
 /** Security settings (config `security`). */
@@ -49,9 +50,11 @@ const tokenPrefix = 'slc_';
 /** Users, roles, tokens and the ACL decision. */
 export class BrokerSecurity implements SecurityPolicy {
   readonly audit: AuditLog;
+  readonly owners: Owners;
   private readonly users = new Map<string, UserRow>();
   private readonly roles = new Map<string, Role>();
   private readonly throttle: LoginThrottle;
+  private readonly rightsListeners = new Set<(change: RightsChange) => void>();
 
   constructor(
     private readonly store: SecurityStore,
@@ -63,6 +66,7 @@ export class BrokerSecurity implements SecurityPolicy {
   ) {
     this.audit = new AuditLog(store, options.auditMaxRecords);
     this.throttle = new LoginThrottle(options.bruteForce);
+    this.owners = new Owners(store);
     for (const user of store.listUsers()) this.users.set(user.name, user);
     for (const role of builtInRoles) this.roles.set(role.name, role);
     for (const row of store.listRoles())
@@ -129,6 +133,34 @@ export class BrokerSecurity implements SecurityPolicy {
     return rolesAllow(this.rolesOf(principal), principal, action, resource);
   }
 
+  recordEvent(principal: Principal, operation: string, resource: string, detail: string): void {
+    this.audit.record({
+      user: principal.user,
+      protocol: principal.protocol,
+      address: principal.address ?? null,
+      operation,
+      resource,
+      result: 'refused',
+      code: 'not-authorized',
+      detail,
+    });
+  }
+
+  onRightsChanged(listener: (change: RightsChange) => void): () => void {
+    this.rightsListeners.add(listener);
+    return () => this.rightsListeners.delete(listener);
+  }
+
+  /** DESIGN.md: rights are live. Tells every door at once; a failing listener does not stop the others. */
+  private rightsChanged(change: RightsChange): void {
+    for (const listener of this.rightsListeners)
+      try {
+        listener(change);
+      } catch (error) {
+        this.logger.warn({ err: error, ...change }, 'security: applying a rights change failed');
+      }
+  }
+
   // ── tokens ────────────────────────────────────────────────────────────────────────
   /** Issues a bearer token for an authenticated user; only its hash is stored. */
   issueToken(user: string): IssuedToken {
@@ -192,6 +224,11 @@ export class BrokerSecurity implements SecurityPolicy {
       now,
     );
     this.users.set(name, this.store.getUser(name)!);
+    // A new password ends the old credentials: bearer tokens and open connections.
+    if (passwordHash !== undefined) {
+      this.store.deleteTokensOf(name);
+      this.rightsChanged({ user: name, kind: 'credentials' });
+    } else if (changes.roles) this.rightsChanged({ user: name, kind: 'roles' });
     return this.getUser(name);
   }
 
@@ -200,8 +237,9 @@ export class BrokerSecurity implements SecurityPolicy {
     const admins = [...this.users.values()].filter((u) => u.roles.includes('admin'));
     if (admins.length === 1 && admins[0]!.name === name)
       throw new SluiceError('invalid-input', `"${name}" is the last admin; give another user the admin role first`);
-    this.store.deleteUser(name);
+    this.store.deleteUser(name); // and its tokens
     this.users.delete(name);
+    this.rightsChanged({ user: name, kind: 'credentials' });
   }
 
   /** First run: creates `admin` with a random password, once. Undefined if users exist. */
@@ -228,6 +266,7 @@ export class BrokerSecurity implements SecurityPolicy {
     const role: Role = { name, description, rules: rules.map((r) => ({ ...r })), builtIn: false };
     this.store.putRole({ name, description, rulesJson: JSON.stringify(role.rules), updatedAt: Date.now() });
     this.roles.set(name, role);
+    this.rightsChanged({ user: null, kind: 'roles' });
     return role;
   }
 
@@ -242,9 +281,18 @@ export class BrokerSecurity implements SecurityPolicy {
     this.roles.delete(name);
   }
 
-  /** The roles in effect for a principal (anonymous: config anonymousRoles). */
+  /**
+   * The roles in effect for a principal: a user's own; anonymous gets config anonymousRoles only
+   * while anonymous access is on (a will stored by an anonymous client, a principal-less path:
+   * no rights at all when it is off).
+   */
   rolesOf(principal: Principal): Role[] {
-    const names = principal.user === null ? this.options.anonymousRoles : (this.users.get(principal.user)?.roles ?? []);
+    const names =
+      principal.user === null
+        ? this.options.anonymous
+          ? this.options.anonymousRoles
+          : []
+        : (this.users.get(principal.user)?.roles ?? []);
     return names.map((name) => this.roles.get(name)).filter((role): role is Role => role !== undefined);
   }
 

@@ -77,6 +77,7 @@ export async function startAmqp(
       saslMechanisms(shared.security, auth, {
         allowAnonymous: config.allowAnonymous,
         clientId: () => connection?.container_id,
+        address: socket.remoteAddress,
       }),
     );
     container.on('error', (error: unknown) => log.debug({ err: error }, 'amqp: error'));

@@ -102,7 +102,9 @@ export async function startMqtt(
   // Persistence writes join the engine's group commit (DESIGN.md: durability contract).
   const commit: Committer = (work) => engine.commit.submit((flush) => work(flush.tx));
   const store = new MqttPersistenceStore(engine.store.database);
-  const persistence = new EnginePersistence(store, commit, sessionOf);
+  const persistence = new EnginePersistence(store, commit, sessionOf, (clientId) =>
+    security.owners?.release(sessionQueueName(clientId)),
+  );
 
   const broker = await Aedes.createBroker({
     persistence,
@@ -135,6 +137,14 @@ export async function startMqtt(
         })
         .then(
           async (principal) => {
+            const owned = ownershipRefusal(client, principal);
+            if (owned) {
+              // Refused before aedes' takeover: the owner's live connection, session queue and
+              // will are untouched (DESIGN.md: state has an owner).
+              log.warn({ clientId: client.id, user: principal.user }, `mqtt: ${owned}`);
+              security.recordEvent?.(principal, 'mqtt.connect', sessionQueueName(client.id), owned);
+              return callback(refusal(5, owned, 0x87), false);
+            }
             const settings: V5Settings | null = v5
               ? {
                   receiveMaximum: v5.receiveMaximum,
@@ -153,6 +163,8 @@ export async function startMqtt(
               await persistence.cleanSubscriptions(client).catch((error: unknown) => {
                 log.warn({ clientId: client.id, err: error }, 'mqtt: discarding the previous session failed');
               });
+            // A persistent session belongs to the user who opened it (released when it is discarded).
+            if (!client.clean) security.owners?.claim(sessionQueueName(client.id), principal);
             const handle = options.connections?.register(
               { protocol: 'mqtt', clientId: client.id, user: principal.user, address: remoteOf(client) ?? null },
               () => {
@@ -231,6 +243,22 @@ export async function startMqtt(
   });
 
   /**
+   * Why `principal` may not connect as `client.id`, or undefined: the id is another user's while
+   * that user is connected with it or owns its persistent session (DESIGN.md: state has an owner).
+   * The owner reconnecting takes over as MQTT requires [MQTT-3.1.4-3].
+   */
+  function ownershipRefusal(client: Client, principal: Principal): string | undefined {
+    const live = clientsById.get(client.id);
+    const liveUser = live ? sessions.get(live)?.principal.user : undefined;
+    if (liveUser !== undefined && liveUser !== principal.user)
+      return `client id "${client.id}" is connected as another user`;
+    const owner = security.owners?.ownerOf(sessionQueueName(client.id));
+    if (owner !== undefined && owner !== principal.user)
+      return `client id "${client.id}" has a persistent session of another user`;
+    return undefined;
+  }
+
+  /**
    * MQTT 5 CONNECT: Sluice's session model from Clean Start and session expiry, the CONNACK
    * properties, and the server keep-alive. aedes' `clean` becomes "the session is not kept":
    * a session with an expiry interval (or resumed with Clean Start 0) is a persistent session.
@@ -271,11 +299,14 @@ export async function startMqtt(
   /** authorize → engine.publish (durable) → retained store; PUBACK/PUBREC follow only after this resolves. */
   function publishToEngine(client: Client | null, packet: AedesPacket): Promise<unknown> {
     const clientId = client?.id ?? packet.clientId;
-    const principal: Principal = sessionOf(client)?.principal ?? {
-      user: null,
-      protocol: 'mqtt',
-      ...(clientId !== undefined && { clientId }),
-    };
+    // A will goes out with the rights of the user who set it, whoever holds the client id now
+    // (aedes' restart sweep passes no client, or the id's current one); a will stored before
+    // owners were recorded has none: it is anonymous, which has no rights unless anonymous is on.
+    const willUser = (packet as WillPacket)[willUserField];
+    const principal: Principal =
+      willUser !== undefined || typeof packet.brokerId === 'string'
+        ? { user: willUser ?? null, protocol: 'mqtt', ...(clientId !== undefined && { clientId }) }
+        : (sessionOf(client)?.principal ?? { user: null, protocol: 'mqtt', ...(clientId !== undefined && { clientId }) });
     if (packet.topic.startsWith('$SYS')) throw new SluiceError('not-authorized', '$SYS topics are reserved');
     authorize(principal, 'publish', packet.topic, security);
     if (client) registered.get(client)?.countIn();
@@ -420,8 +451,16 @@ class EnginePersistence extends SqlitePersistence {
     store: MqttPersistenceStore,
     commit: Committer,
     private readonly sessionOf: (client: PersistenceClient) => Session | undefined,
+    /** The persistent session of this client id is gone: its owner record goes too. */
+    private readonly released: (clientId: string) => void,
   ) {
     super(store, commit);
+  }
+
+  /** A will remembers who set it: it is published with that user's rights, also after a crash. */
+  override async putWill(client: PersistenceClient, packet: AedesPacket): Promise<void> {
+    (packet as WillPacket)[willUserField] = this.sessionOf(client)?.principal.user ?? null;
+    await super.putWill(client, packet);
   }
 
   override async outgoingEnqueue(): Promise<void> {}
@@ -455,8 +494,15 @@ class EnginePersistence extends SqlitePersistence {
   override async cleanSubscriptions(client: PersistenceClient): Promise<void> {
     await this.sessionOf(client)?.discardPersistentSession();
     await super.cleanSubscriptions(client);
+    this.released(client.id);
   }
 }
+
+/** The field of a stored will naming the user who set it (null: anonymous). */
+const willUserField = 'sluiceUser';
+
+/** A will as Sluice stores it. */
+type WillPacket = AedesPacket & { [willUserField]?: string | null };
 
 /**
  * A CONNACK refusal aedes understands (3.1.1 return codes 2–5, plus 3 for limits) with the MQTT 5
