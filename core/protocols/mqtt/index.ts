@@ -187,6 +187,21 @@ export async function startMqtt(
     authorizePublish(client, packet, callback) {
       const refuse = (error: unknown): void => {
         const refused = toSluiceError(error);
+        const will = packet as unknown as WillPacket;
+        if (isWill(will)) {
+          // A will its setter may not publish is dropped (and audited), not retried: aedes'
+          // restart sweep would otherwise fail on it every round.
+          const user = will[willUserField] ?? null;
+          log.warn({ clientId: will.clientId, topic: will.topic, user }, 'mqtt: will refused');
+          security.recordEvent?.(
+            { user, protocol: 'mqtt', ...(will.clientId !== undefined && { clientId: will.clientId }) },
+            'mqtt.will',
+            packet.topic,
+            refused.message,
+          );
+          callback(null); // Sluice's broker.publish only forwards $SYS: nothing goes out
+          return;
+        }
         if (client && isV5(client)) {
           // MQTT 5: PUBACK / PUBREC with the catalog's reason code and a reason string; QoS 0 is
           // dropped; the connection stays (the aedes patch writes it) [MQTT-3.4.2.1].
@@ -303,8 +318,7 @@ export async function startMqtt(
     // (aedes' restart sweep passes no client, or the id's current one); a will stored before
     // owners were recorded has none: it is anonymous, which has no rights unless anonymous is on.
     const willUser = (packet as WillPacket)[willUserField];
-    const principal: Principal =
-      willUser !== undefined || typeof packet.brokerId === 'string'
+    const principal: Principal = isWill(packet)
         ? { user: willUser ?? null, protocol: 'mqtt', ...(clientId !== undefined && { clientId }) }
         : (sessionOf(client)?.principal ?? { user: null, protocol: 'mqtt', ...(clientId !== undefined && { clientId }) });
     if (packet.topic.startsWith('$SYS')) throw new SluiceError('not-authorized', '$SYS topics are reserved');
@@ -503,6 +517,11 @@ const willUserField = 'sluiceUser';
 
 /** A will as Sluice stores it. */
 type WillPacket = AedesPacket & { [willUserField]?: string | null };
+
+/** A will (stored by putWill: it carries the broker id and its setter); client PUBLISHes have neither. */
+function isWill(packet: AedesPacket): boolean {
+  return willUserField in packet || typeof packet.brokerId === 'string';
+}
 
 /**
  * A CONNACK refusal aedes understands (3.1.1 return codes 2–5, plus 3 for limits) with the MQTT 5
