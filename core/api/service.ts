@@ -224,8 +224,7 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     if (permission.kind !== 'acl') return;
     for (const resource of permission.resources(input))
       authorize(context.principal, permission.action, resource, policy);
-    for (const [action, resource] of flowChecks(name, input))
-      authorize(context.principal, action, resource, policy);
+    for (const [action, resource] of flowChecks(name, input)) authorize(context.principal, action, resource, policy);
   }
 
   /** Management operations (and security changes) go to the audit log, refusals included. */

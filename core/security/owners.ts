@@ -42,5 +42,4 @@ export class Owners implements OwnerRegistry {
     for (const [resource, owner] of this.byResource) if (owner === wanted && resource.startsWith(prefix)) count++;
     return count;
   }
-
 }

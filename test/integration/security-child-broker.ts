@@ -29,4 +29,4 @@ if (broker.firstRunAdmin) {
   broker.security.putRole('line1', 'everything on line 1', [{ actions: ['*'], patterns: ['plant/line1/#'] }]);
   await broker.security.createUser('limited', 'limited-password', ['line1']);
 }
-console.log(`ready ${broker.firstRunAdmin?.password ?? ''}`);
+process.stdout.write(`ready ${broker.firstRunAdmin?.password ?? ''}\n`);

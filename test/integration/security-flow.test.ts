@@ -108,7 +108,9 @@ describe('security: queues and replays cannot read past the ACL', () => {
       });
 
     it('a role naming $security manages users; the built-in admin still does everything', async () => {
-      const named = await fetch(`${base}/api/v1/users`, { headers: { authorization: basic('named', 'named-password') } });
+      const named = await fetch(`${base}/api/v1/users`, {
+        headers: { authorization: basic('named', 'named-password') },
+      });
       assert.equal(named.status, 200);
       const admin = basic('admin', broker.firstRunAdmin!.password);
       for (const path of ['/api/v1/users', '/api/v1/connections', '/api/v1/audit']) {

@@ -31,7 +31,9 @@ describe('security: sessions and durable subscriptions belong to their owner', (
   const publish = (topic: string, payload: string) =>
     broker.service.call('messages.publish', { topic, payload }, undefined);
 
-  async function connected(options: Parameters<typeof tryMqtt>[1]): Promise<{ client: MqttClient; sessionPresent: boolean }> {
+  async function connected(
+    options: Parameters<typeof tryMqtt>[1],
+  ): Promise<{ client: MqttClient; sessionPresent: boolean }> {
     const result = await tryMqtt(mqttUrl, options);
     if (!('client' in result)) assert.fail(`connect refused with ${result.refused}`);
     return result;

@@ -319,8 +319,8 @@ export async function startMqtt(
     // owners were recorded has none: it is anonymous, which has no rights unless anonymous is on.
     const willUser = (packet as WillPacket)[willUserField];
     const principal: Principal = isWill(packet)
-        ? { user: willUser ?? null, protocol: 'mqtt', ...(clientId !== undefined && { clientId }) }
-        : (sessionOf(client)?.principal ?? { user: null, protocol: 'mqtt', ...(clientId !== undefined && { clientId }) });
+      ? { user: willUser ?? null, protocol: 'mqtt', ...(clientId !== undefined && { clientId }) }
+      : (sessionOf(client)?.principal ?? { user: null, protocol: 'mqtt', ...(clientId !== undefined && { clientId }) });
     if (packet.topic.startsWith('$SYS')) throw new SluiceError('not-authorized', '$SYS topics are reserved');
     authorize(principal, 'publish', packet.topic, security);
     if (client) registered.get(client)?.countIn();
