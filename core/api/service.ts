@@ -94,6 +94,8 @@ export interface Service {
     input: unknown,
     onEvent: EventSink<N>,
     context?: CallContext,
+    /** Called once when the caller's rights no longer allow the subscription (it has stopped by then). */
+    onRevoked?: () => void,
   ): () => void;
   /** The security policy every door uses (allow-all when the service has none). */
   readonly policy: BrokerSecurity | typeof allowAllPolicy;
@@ -474,11 +476,32 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
       authorizeCall(name, parsed, context);
       return handler(parsed, context);
     },
-    subscribe(name, input, onEvent, context = hostContext) {
+    subscribe(name, input, onEvent, context = hostContext, onRevoked) {
       const handler = events[name] as (input: unknown, onEvent: EventSink) => () => void;
       const parsed = parseInput(name, input);
       authorizeCall(name, parsed, context);
-      return handler(parsed, onEvent as EventSink);
+      const stop = handler(parsed, onEvent as EventSink);
+      if (context === hostContext || !security) return stop;
+      // DESIGN.md: rights are live. A password change, a deleted user or a role that no longer
+      // covers the subscription ends it.
+      const user = context.principal.user;
+      const stopWatching = security.onRightsChanged((change) => {
+        if (change.user !== null && change.user !== user) return;
+        if (change.kind === 'roles')
+          try {
+            authorizeCall(name, parsed, context);
+            return;
+          } catch {
+            // no longer allowed: ends below
+          }
+        stopWatching();
+        stop();
+        onRevoked?.();
+      });
+      return () => {
+        stopWatching();
+        stop();
+      };
     },
     get closing() {
       return closing;

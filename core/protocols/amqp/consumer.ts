@@ -151,6 +151,15 @@ export class ConsumerLink {
     sender.on('settled', (context: EventContext) => this.settled(context.delivery!, null));
   }
 
+  /** DESIGN.md: rights are live. False when the principal may no longer read this source. */
+  stillAllowed(): boolean {
+    const { principal, security } = this.host;
+    const source = this.source;
+    if (source.kind === 'queue') return security.allows(principal, 'consume', source.queue);
+    if (!security.allows(principal, 'subscribe', source.filter)) return false;
+    return source.kind !== 'replay' || security.allows(principal, 'replay', source.filter);
+  }
+
   /** Creates what the source needs (queues, replay), then attaches to the engine. */
   async start(): Promise<void> {
     const { engine } = this.host;

@@ -118,12 +118,14 @@ export async function startHttp(service: Service, options: HttpOptions): Promise
     if (operation.response === 'ndjson')
       return streamLines(res, service.stream(name as StreamOperationName, input, context));
     if (operation.response === 'events') {
+      let revoked = (): void => {};
       const stream = serveEvents(
         req,
         res,
-        (onEvent) => service.subscribe(name as EventOperationName, input, onEvent, context),
+        (onEvent) => service.subscribe(name as EventOperationName, input, onEvent, context, () => revoked()),
         sseOptions,
       );
+      revoked = stream.stop; // rights are live: the stream ends when the caller may no longer read it
       eventStreams.add(stream.stop);
       await stream.done;
       eventStreams.delete(stream.stop);

@@ -405,6 +405,26 @@ export async function startMqtt(
   // Deadlines stored before a restart: expired sessions are discarded before anyone connects.
   await expiry.restore();
 
+  // DESIGN.md: rights are live. A user whose password changed or who was deleted is disconnected;
+  // after a role change, a connection holding a subscription it may no longer have is (MQTT
+  // cannot take back one subscription): DISCONNECT 0x87 for MQTT 5, a closed socket for 3.1.1.
+  const stopWatchingRights = security.onRightsChanged?.((change) => {
+    for (const [client, session] of sessions) {
+      const user = session.principal.user;
+      if (change.user !== null && change.user !== user) continue;
+      const revoked =
+        change.kind === 'credentials'
+          ? `the credentials of "${user ?? ''}" changed`
+          : session.revokedSubscription() !== undefined
+            ? `not authorized any more for "${session.revokedSubscription()!}"`
+            : undefined;
+      if (revoked === undefined) continue;
+      log.info({ clientId: client.id, user }, `mqtt: disconnected, ${revoked}`);
+      sendDisconnect(client, 0x87, revoked);
+      client.close();
+    }
+  });
+
   const closing = new Set<Promise<void>>();
   const endSession = (client: Client): void => {
     registered.get(client)?.closed();
@@ -444,6 +464,7 @@ export async function startMqtt(
     ports: listeners.ports,
     stats: () => ({ clients: broker.connectedClients, liveDropped: context.counters.liveDropped }),
     async close() {
+      stopWatchingRights?.();
       expiry.close();
       // [MQTT-3.14.2.1] MQTT 5 clients are told: 0x8B server shutting down.
       for (const client of sessions.keys()) sendDisconnect(client, 0x8b, 'server shutting down');

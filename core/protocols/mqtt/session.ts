@@ -220,6 +220,24 @@ export class Session {
     }
   }
 
+  /**
+   * DESIGN.md: rights are live. The first subscription the principal may no longer have (after
+   * its roles changed), or undefined when every one is still allowed.
+   */
+  revokedSubscription(): string | undefined {
+    const { security } = this.context;
+    for (const [topic, binding] of this.bindings) {
+      const allowed =
+        binding.kind === 'queue'
+          ? topic.startsWith(queuePrefix)
+            ? security.allows(this.principal, 'consume', binding.queue)
+            : security.allows(this.principal, 'subscribe', parseShare(topic).filter)
+          : security.allows(this.principal, 'subscribe', binding.filter);
+      if (!allowed) return topic;
+    }
+    return undefined;
+  }
+
   /** After CONNACK: queue deliveries may flow (never before CONNACK [MQTT-3.2.0-1]). */
   start(): void {
     if (this.closed || this.started) return;
