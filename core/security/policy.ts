@@ -54,6 +54,8 @@ export class BrokerSecurity implements SecurityPolicy {
   private readonly users = new Map<string, UserRow>();
   private readonly roles = new Map<string, Role>();
   private readonly throttle: LoginThrottle;
+  /** Failed logins and logins made to wait since start (for /metrics). */
+  readonly loginCounters = { failed: 0, throttled: 0 };
   private readonly rightsListeners = new Set<(change: RightsChange) => void>();
 
   constructor(
@@ -102,15 +104,25 @@ export class BrokerSecurity implements SecurityPolicy {
     }
     const password =
       typeof credentials.password === 'string' ? credentials.password : (credentials.password?.toString('utf8') ?? '');
-    const wait = this.throttle.delayMs(name, credentials.address);
-    if (wait > 0) await this.sleep(wait);
+    // Counted before the slow path (parallel attempts see each other), per (user, address).
+    const attempt = this.throttle.begin(name, credentials.address);
+    if (attempt.delayMs > 0) {
+      this.loginCounters.throttled++;
+      await this.sleep(attempt.delayMs);
+    }
     const user = this.users.get(name);
     // Unknown users cost a hash check too, so timing does not tell which names exist.
     const ok = await verifyPassword(password, user?.passwordHash ?? unusableHash);
     if (!ok || !user) {
-      const failures = this.throttle.failed(name, credentials.address);
+      this.loginCounters.failed++;
       this.logger.warn(
-        { user: name, address: credentials.address, protocol: credentials.protocol, failures, delayedMs: wait },
+        {
+          user: name,
+          address: credentials.address,
+          protocol: credentials.protocol,
+          failures: attempt.failures,
+          delayedMs: attempt.delayMs,
+        },
         'security: failed login',
       );
       this.audit.record({
@@ -121,7 +133,9 @@ export class BrokerSecurity implements SecurityPolicy {
         resource: name,
         result: 'refused',
         code: 'not-authenticated',
-        detail: `bad user name or password (failure ${failures.user} for this user, ${failures.address} from this address)`,
+        detail:
+          `bad user name or password (failure ${attempt.failures} for this user from this address` +
+          (attempt.delayMs > 0 ? `; throttled ${attempt.delayMs} ms)` : ')'),
       });
       throw new SluiceError('not-authenticated', 'Bad user name or password');
     }
