@@ -72,8 +72,10 @@ export interface OwnerRegistry {
   claim(resource: string, principal: Principal): void;
   /** Forgets the owner (the resource is gone). */
   release(resource: string): void;
-  /** How many resources starting with `prefix` the user owns. */
-  countOwned(user: string | null, prefix: string): number;
+  /** How many resources starting with `prefix` the user owns (only those `exists` says are still there). */
+  countOwned(user: string | null, prefix: string, exists: (resource: string) => boolean): number;
+  /** Durable `$share` queues one user may create. */
+  readonly maxSharedQueuesPerUser: number;
 }
 
 /** Throws SluiceError('not-authorized') when `resource` belongs to a user other than `principal`'s. */

@@ -15,7 +15,10 @@ const anonymousOwner = '';
 export class Owners implements OwnerRegistry {
   private readonly byResource = new Map<string, string>();
 
-  constructor(private readonly store: SecurityStore) {
+  constructor(
+    private readonly store: SecurityStore,
+    readonly maxSharedQueuesPerUser: number,
+  ) {
     for (const { resource, user } of store.listOwners()) this.byResource.set(resource, user);
   }
 
@@ -36,10 +39,11 @@ export class Owners implements OwnerRegistry {
     this.store.deleteOwner(resource);
   }
 
-  countOwned(user: string | null, prefix: string): number {
+  countOwned(user: string | null, prefix: string, exists: (resource: string) => boolean): number {
     const wanted = user ?? anonymousOwner;
     let count = 0;
-    for (const [resource, owner] of this.byResource) if (owner === wanted && resource.startsWith(prefix)) count++;
+    for (const [resource, owner] of this.byResource)
+      if (owner === wanted && resource.startsWith(prefix) && exists(resource)) count++;
     return count;
   }
 }

@@ -26,6 +26,8 @@ export interface SecurityOptions {
   readonly tokenTtlMs: number;
   readonly bruteForce: ThrottleOptions;
   readonly auditMaxRecords: number;
+  /** Durable `$share` queues one user may create. */
+  readonly maxSharedQueuesPerUser?: number;
 }
 
 /** A user as the API shows it (never the hash). */
@@ -68,7 +70,7 @@ export class BrokerSecurity implements SecurityPolicy {
   ) {
     this.audit = new AuditLog(store, options.auditMaxRecords);
     this.throttle = new LoginThrottle(options.bruteForce);
-    this.owners = new Owners(store);
+    this.owners = new Owners(store, options.maxSharedQueuesPerUser ?? 100);
     for (const user of store.listUsers()) this.users.set(user.name, user);
     for (const role of builtInRoles) this.roles.set(role.name, role);
     for (const row of store.listRoles())

@@ -10,12 +10,13 @@ export const limitedPassword = 'limited-password';
 /** A broker with security on, `admin` (first run) and `limited` (role line1). */
 export async function startSecuredBroker(flags: Parameters<typeof startTestBroker>[0] = {}): Promise<{
   broker: Broker;
+  dir: string;
   adminPassword: string;
   mqttUrl: string;
   amqpPort: number;
   cleanup: () => Promise<void>;
 }> {
-  const { broker, cleanup } = await startTestBroker(
+  const { broker, dir, cleanup } = await startTestBroker(
     { ...flags, security: { anonymous: false, ...flags.security } },
     { rateIntervalMs: 50 },
   );
@@ -23,6 +24,7 @@ export async function startSecuredBroker(flags: Parameters<typeof startTestBroke
   await broker.security.createUser('limited', limitedPassword, ['line1']);
   return {
     broker,
+    dir,
     adminPassword: broker.firstRunAdmin!.password,
     mqttUrl: broker.listeners.find((l) => l.name === 'mqtt')!.url.split(' ')[0]!,
     amqpPort: Number(/:(\d+)/.exec(broker.listeners.find((l) => l.name === 'amqp')!.url)![1]),
