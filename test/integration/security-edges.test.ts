@@ -8,6 +8,8 @@ import { connect as connectTcp } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Broker } from '../../core/broker.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { collect } from './mqtt-helpers.ts';
 import { basic, limitedPassword, startSecuredBroker, tryMqtt } from './security-helpers.ts';
 
 describe('security: the smaller holes', () => {
@@ -129,5 +131,48 @@ describe('security: the smaller holes', () => {
     assert.equal(broker.engine.queueByName('mqtt-share/g3/plant/line1/a'), undefined);
     await connected.client.endAsync();
     await existing.client.endAsync();
+  });
+
+  it('MQTT 3.1.1: a PUBLISH whose topic is not valid UTF-8 closes the connection, unacknowledged and undelivered [MQTT-1.5.3-1]', async () => {
+    const watcher = await tryMqtt(mqttUrl, {
+      protocolVersion: 4,
+      username: 'admin',
+      password: broker.firstRunAdmin!.password,
+    });
+    if (!('client' in watcher)) assert.fail(`admin refused ${watcher.refused}`);
+    await watcher.client.subscribeAsync('#', { qos: 1 });
+    const received = collect(watcher.client);
+    const { hostname, port } = new URL(mqttUrl);
+    const socket = connectTcp(Number(port), hostname);
+    const answers: Buffer[] = [];
+    let closed = false;
+    socket.on('data', (chunk: Buffer) => answers.push(chunk));
+    socket.on('close', () => (closed = true));
+    socket.on('error', () => {});
+    // CONNECT 3.1.1 by hand: clean session, user name and password (flags 0xC2), keep alive 30 s.
+    const field = (text: string) => Buffer.concat([Buffer.from([0, Buffer.byteLength(text)]), Buffer.from(text)]);
+    const connect = Buffer.concat([
+      field('MQTT'),
+      Buffer.from([4, 0xc2, 0, 30]),
+      field('utf8-breaker'),
+      field('admin'),
+      field(broker.firstRunAdmin!.password),
+    ]);
+    assert.ok(connect.length < 128, 'one-byte remaining length');
+    socket.write(Buffer.concat([Buffer.from([0x10, connect.length]), connect]));
+    await waitFor(() => answers.length > 0, { what: 'CONNACK' });
+    const topic = Buffer.from([0x61, 0x2f, 0xff, 0xfe, 0x62]); // "a/" + invalid bytes + "b"
+    const payload = Buffer.from('bad topic');
+    const body = Buffer.concat([Buffer.from([0, topic.length]), topic, Buffer.from([0, 1]), payload]);
+    socket.write(Buffer.concat([Buffer.from([0x32, body.length]), body])); // PUBLISH QoS 1, packet id 1
+    await waitFor(() => closed, { what: 'the connection to close' });
+    assert.equal(Buffer.concat(answers).length, 4, 'only the CONNACK came back, no PUBACK');
+    await broker.service.call('messages.publish', { topic: 'a/after', payload: 'marker' });
+    await waitFor(() => received.some((m) => m.topic === 'a/after'), { what: 'the marker' });
+    assert.deepEqual(
+      received.map((m) => m.topic),
+      ['a/after'],
+    );
+    await watcher.client.endAsync();
   });
 });

@@ -9,9 +9,12 @@ import { allowAllPolicy, authorize, type Principal, type SecurityPolicy } from '
 import { MqttPersistenceStore } from '../../store/mqtt-persistence-store.ts';
 import { mqttConfigSchema, type MqttConfig, type MqttConfigInput } from './config.ts';
 import { startListeners } from './listeners.ts';
+import { ownershipRefusal, watchRights } from './access.ts';
+import { refuseInvalidUtf8 } from './packet-guards.ts';
 import { SqlitePersistence, type AedesPacket, type Committer, type PersistenceClient } from './persistence.ts';
 import { inboundFields, mqttRetainHeader, retainedProperties, type PublishProperties } from './properties.ts';
 import { SessionExpiry } from './session-expiry.ts';
+import { isWill, willUserField, type WillPacket } from './wills.ts';
 import {
   Session,
   mqttQosHeader,
@@ -137,7 +140,8 @@ export async function startMqtt(
         })
         .then(
           async (principal) => {
-            const owned = ownershipRefusal(client, principal);
+            const live = clientsById.get(client.id);
+            const owned = ownershipRefusal(client.id, principal, live && sessions.get(live), security);
             if (owned) {
               // Refused before aedes' takeover: the owner's live connection, session queue and
               // will are untouched (DESIGN.md: state has an owner).
@@ -256,22 +260,6 @@ export async function startMqtt(
         );
     },
   });
-
-  /**
-   * Why `principal` may not connect as `client.id`, or undefined: the id is another user's while
-   * that user is connected with it or owns its persistent session (DESIGN.md: state has an owner).
-   * The owner reconnecting takes over as MQTT requires [MQTT-3.1.4-3].
-   */
-  function ownershipRefusal(client: Client, principal: Principal): string | undefined {
-    const live = clientsById.get(client.id);
-    const liveUser = live ? sessions.get(live)?.principal.user : undefined;
-    if (liveUser !== undefined && liveUser !== principal.user)
-      return `client id "${client.id}" is connected as another user`;
-    const owner = security.owners?.ownerOf(sessionQueueName(client.id));
-    if (owner !== undefined && owner !== principal.user)
-      return `client id "${client.id}" has a persistent session of another user`;
-    return undefined;
-  }
 
   /**
    * MQTT 5 CONNECT: Sluice's session model from Clean Start and session expiry, the CONNACK
@@ -405,24 +393,10 @@ export async function startMqtt(
   // Deadlines stored before a restart: expired sessions are discarded before anyone connects.
   await expiry.restore();
 
-  // DESIGN.md: rights are live. A user whose password changed or who was deleted is disconnected;
-  // after a role change, a connection holding a subscription it may no longer have is (MQTT
-  // cannot take back one subscription): DISCONNECT 0x87 for MQTT 5, a closed socket for 3.1.1.
-  const stopWatchingRights = security.onRightsChanged?.((change) => {
-    for (const [client, session] of sessions) {
-      const user = session.principal.user;
-      if (change.user !== null && change.user !== user) continue;
-      const revoked =
-        change.kind === 'credentials'
-          ? `the credentials of "${user ?? ''}" changed`
-          : session.revokedSubscription() !== undefined
-            ? `not authorized any more for "${session.revokedSubscription()!}"`
-            : undefined;
-      if (revoked === undefined) continue;
-      log.info({ clientId: client.id, user }, `mqtt: disconnected, ${revoked}`);
-      sendDisconnect(client, 0x87, revoked);
-      client.close();
-    }
+  const stopWatchingRights = watchRights(security, sessions, (client, reason) => {
+    log.info({ clientId: client.id }, `mqtt: disconnected, ${reason}`);
+    sendDisconnect(client, 0x87, reason);
+    client.close();
   });
 
   const closing = new Set<Promise<void>>();
@@ -453,6 +427,7 @@ export async function startMqtt(
   const listeners = await startListeners(config, (connection: Duplex, request?: IncomingMessage) => {
     const client = broker.handle(connection, request);
     limitPacketSize(client, config.maxPacketBytes);
+    refuseInvalidUtf8(client);
     connection.once('close', () => endSession(client));
   }).catch(async (error) => {
     await new Promise<void>((resolve) => broker.close(() => resolve()));
@@ -531,17 +506,6 @@ class EnginePersistence extends SqlitePersistence {
     await super.cleanSubscriptions(client);
     this.released(client.id);
   }
-}
-
-/** The field of a stored will naming the user who set it (null: anonymous). */
-const willUserField = 'sluiceUser';
-
-/** A will as Sluice stores it. */
-type WillPacket = AedesPacket & { [willUserField]?: string | null };
-
-/** A will (stored by putWill: it carries the broker id and its setter); client PUBLISHes have neither. */
-function isWill(packet: AedesPacket): boolean {
-  return willUserField in packet || typeof packet.brokerId === 'string';
 }
 
 /**
