@@ -76,6 +76,8 @@ export const securityConfigSchema = z.strictObject({
     .prefault({}),
   /** Audit records kept (oldest pruned). */
   auditMaxRecords: z.number().int().positive().default(100_000),
+  /** Durable `$share` queues one user may create (they outlive the connection; docs/security.md). */
+  maxSharedQueuesPerUser: z.number().int().positive().default(100),
 });
 
 /** One certificate for every TLS listener (HTTP, MQTT, AMQP); PEM text or a path to a PEM file. */

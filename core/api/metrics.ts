@@ -78,6 +78,16 @@ export function renderMetrics(service: Service, startedAt: number): string {
   for (const [protocol, count] of service.connections.countByProtocol())
     out.sample('sluice_connections', count, { protocol });
 
+  const logins = 'loginCounters' in service.policy ? service.policy.loginCounters : undefined;
+  if (logins) {
+    out
+      .family('sluice_login_failures_total', 'counter', 'Failed logins (bad user name or password) since start')
+      .sample('sluice_login_failures_total', logins.failed);
+    out
+      .family('sluice_login_throttled_total', 'counter', 'Logins made to wait by the brute-force slowdown since start')
+      .sample('sluice_login_throttled_total', logins.throttled);
+  }
+
   const c = engine.counters;
   out
     .family('sluice_messages_published_total', 'counter', 'Messages accepted since start')

@@ -94,6 +94,8 @@ export interface Service {
     input: unknown,
     onEvent: EventSink<N>,
     context?: CallContext,
+    /** Called once when the caller's rights no longer allow the subscription (it has stopped by then). */
+    onRevoked?: () => void,
   ): () => void;
   /** The security policy every door uses (allow-all when the service has none). */
   readonly policy: BrokerSecurity | typeof allowAllPolicy;
@@ -230,6 +232,7 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     if (permission.kind !== 'acl') return;
     for (const resource of permission.resources(input))
       authorize(context.principal, permission.action, resource, policy);
+    for (const [action, resource] of flowChecks(name, input)) authorize(context.principal, action, resource, policy);
   }
 
   /** Management operations (and security changes) go to the audit log, refusals included. */
@@ -480,11 +483,32 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
       authorizeCall(name, parsed, context);
       return handler(parsed, context);
     },
-    subscribe(name, input, onEvent, context = hostContext) {
+    subscribe(name, input, onEvent, context = hostContext, onRevoked) {
       const handler = events[name] as (input: unknown, onEvent: EventSink) => () => void;
       const parsed = parseInput(name, input);
       authorizeCall(name, parsed, context);
-      return handler(parsed, onEvent as EventSink);
+      const stop = handler(parsed, onEvent as EventSink);
+      if (context === hostContext || !security) return stop;
+      // DESIGN.md: rights are live. A password change, a deleted user or a role that no longer
+      // covers the subscription ends it.
+      const user = context.principal.user;
+      const stopWatching = security.onRightsChanged((change) => {
+        if (change.user !== null && change.user !== user) return;
+        if (change.kind === 'roles')
+          try {
+            authorizeCall(name, parsed, context);
+            return;
+          } catch {
+            // no longer allowed: ends below
+          }
+        stopWatching();
+        stop();
+        onRevoked?.();
+      });
+      return () => {
+        stopWatching();
+        stop();
+      };
     },
     get closing() {
       return closing;
@@ -499,6 +523,29 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     },
   };
   return service;
+}
+
+/**
+ * DESIGN.md: authorize the flow, not only the door. Operations that make messages reach a queue
+ * someone reads need the topics' rights too, beyond the permission on the queue's name: a
+ * queue's subscriptions need `subscribe` on each filter, a replay needs `replay` on its topic
+ * filter (all of the log when none is given), so it copies only topics the caller may read.
+ */
+function flowChecks(name: OperationName, input: unknown): Array<readonly [WireAction, string]> {
+  const subscribeEach = (filters: readonly string[] | undefined) =>
+    (filters ?? []).map((filter) => ['subscribe', filter] as const);
+  switch (name) {
+    case 'queues.create':
+      return subscribeEach((input as ParsedInput<'queues.create'>).subscriptions);
+    case 'queues.update':
+      return subscribeEach((input as ParsedInput<'queues.update'>).subscriptions);
+    case 'replay.start': {
+      const spec = input as ParsedInput<'replay.start'>;
+      return [['replay', spec.topicFilter ?? '#'], ...subscribeEach(spec.target.create?.subscriptions)];
+    }
+    default:
+      return [];
+  }
 }
 
 function wireRole(role: ReturnType<BrokerSecurity['listRoles']>[number]) {

@@ -3,8 +3,10 @@
  * principal may act when any rule of any of its roles covers the action and the resource.
  *
  * Patterns use MQTT wildcards on `/` levels for topics *and* queue names (queue names cannot
- * contain `+` or `#`): `plant/+/temp`, `orders`, `mqtt/#`. `#` alone covers everything,
- * including the management resources `$security` (users, roles, audit) and `$connections`.
+ * contain `+` or `#`): `plant/+/temp`, `orders`, `mqtt/#`. `#` alone covers every topic and
+ * queue, but never a resource starting with `$` — the management resources `$security` (users,
+ * roles, audit), `$connections`, `$demo` and the `$SYS` topics — unless a pattern names it
+ * (DESIGN.md: Security; [MQTT-4.7.2-1] for topics).
  * `${user}` in a pattern is replaced by the principal's user name (`users/${user}/#`).
  * A subscription filter is allowed only when a pattern covers the whole filter: `a/#` covers
  * `a/b/#`, `a/+` covers `a/b` but not `a/#`.
@@ -33,7 +35,8 @@ export const builtInRoles: readonly Role[] = [
   {
     name: 'admin',
     description: 'Everything, including users, roles, audit and connections',
-    rules: [{ actions: ['*'], patterns: ['#'] }],
+    // Wildcards never cover `$…` resources, so the admin names them.
+    rules: [{ actions: ['*'], patterns: ['#', '$security', '$connections', '$demo', '$SYS/#', '$queue/#'] }],
     builtIn: true,
   },
   {
@@ -75,6 +78,8 @@ function expand(pattern: string, principal: Principal): string {
 
 /** True when `pattern` covers every topic/queue `resource` (a name or a filter) can mean. */
 export function patternCovers(pattern: string, resource: string): boolean {
+  // A wildcard at the first level never matches `$…` (DESIGN.md: Security; [MQTT-4.7.2-1]).
+  if (resource.startsWith('$') && !pattern.startsWith('$')) return false;
   if (pattern === '#') return true;
   const p = pattern.split('/');
   const r = resource.split('/');

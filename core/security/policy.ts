@@ -13,8 +13,9 @@ import { SluiceError } from '../errors.ts';
 import type { SecurityStore, UserRow } from '../store/security-store.ts';
 import { builtInRoles, invalidRule, rolesAllow, type AclRule, type Role } from './acl.ts';
 import { AuditLog } from './audit.ts';
-import type { Action, Credentials, Principal, SecurityPolicy } from './authorize.ts';
+import type { Action, Credentials, Principal, RightsChange, SecurityPolicy } from './authorize.ts';
 import { hashPassword, randomPassword, unusableHash, verifyPassword } from './passwords.ts';
+import { Owners } from './owners.ts';
 import { LoginThrottle, type ThrottleOptions } from './throttle.ts';
 
 /** Security settings (config `security`). */
@@ -25,6 +26,8 @@ export interface SecurityOptions {
   readonly tokenTtlMs: number;
   readonly bruteForce: ThrottleOptions;
   readonly auditMaxRecords: number;
+  /** Durable `$share` queues one user may create. */
+  readonly maxSharedQueuesPerUser?: number;
 }
 
 /** A user as the API shows it (never the hash). */
@@ -49,9 +52,13 @@ const tokenPrefix = 'slc_';
 /** Users, roles, tokens and the ACL decision. */
 export class BrokerSecurity implements SecurityPolicy {
   readonly audit: AuditLog;
+  readonly owners: Owners;
   private readonly users = new Map<string, UserRow>();
   private readonly roles = new Map<string, Role>();
   private readonly throttle: LoginThrottle;
+  /** Failed logins and logins made to wait since start (for /metrics). */
+  readonly loginCounters = { failed: 0, throttled: 0 };
+  private readonly rightsListeners = new Set<(change: RightsChange) => void>();
 
   constructor(
     private readonly store: SecurityStore,
@@ -63,6 +70,7 @@ export class BrokerSecurity implements SecurityPolicy {
   ) {
     this.audit = new AuditLog(store, options.auditMaxRecords);
     this.throttle = new LoginThrottle(options.bruteForce);
+    this.owners = new Owners(store, options.maxSharedQueuesPerUser ?? 100);
     for (const user of store.listUsers()) this.users.set(user.name, user);
     for (const role of builtInRoles) this.roles.set(role.name, role);
     for (const row of store.listRoles())
@@ -98,15 +106,25 @@ export class BrokerSecurity implements SecurityPolicy {
     }
     const password =
       typeof credentials.password === 'string' ? credentials.password : (credentials.password?.toString('utf8') ?? '');
-    const wait = this.throttle.delayMs(name, credentials.address);
-    if (wait > 0) await this.sleep(wait);
+    // Counted before the slow path (parallel attempts see each other), per (user, address).
+    const attempt = this.throttle.begin(name, credentials.address);
+    if (attempt.delayMs > 0) {
+      this.loginCounters.throttled++;
+      await this.sleep(attempt.delayMs);
+    }
     const user = this.users.get(name);
     // Unknown users cost a hash check too, so timing does not tell which names exist.
     const ok = await verifyPassword(password, user?.passwordHash ?? unusableHash);
     if (!ok || !user) {
-      const failures = this.throttle.failed(name, credentials.address);
+      this.loginCounters.failed++;
       this.logger.warn(
-        { user: name, address: credentials.address, protocol: credentials.protocol, failures, delayedMs: wait },
+        {
+          user: name,
+          address: credentials.address,
+          protocol: credentials.protocol,
+          failures: attempt.failures,
+          delayedMs: attempt.delayMs,
+        },
         'security: failed login',
       );
       this.audit.record({
@@ -117,7 +135,9 @@ export class BrokerSecurity implements SecurityPolicy {
         resource: name,
         result: 'refused',
         code: 'not-authenticated',
-        detail: `bad user name or password (failure ${failures.user} for this user, ${failures.address} from this address)`,
+        detail:
+          `bad user name or password (failure ${attempt.failures} for this user from this address` +
+          (attempt.delayMs > 0 ? `; throttled ${attempt.delayMs} ms)` : ')'),
       });
       throw new SluiceError('not-authenticated', 'Bad user name or password');
     }
@@ -127,6 +147,34 @@ export class BrokerSecurity implements SecurityPolicy {
 
   allows(principal: Principal, action: Action, resource: string): boolean {
     return rolesAllow(this.rolesOf(principal), principal, action, resource);
+  }
+
+  recordEvent(principal: Principal, operation: string, resource: string, detail: string): void {
+    this.audit.record({
+      user: principal.user,
+      protocol: principal.protocol,
+      address: principal.address ?? null,
+      operation,
+      resource,
+      result: 'refused',
+      code: 'not-authorized',
+      detail,
+    });
+  }
+
+  onRightsChanged(listener: (change: RightsChange) => void): () => void {
+    this.rightsListeners.add(listener);
+    return () => this.rightsListeners.delete(listener);
+  }
+
+  /** DESIGN.md: rights are live. Tells every door at once; a failing listener does not stop the others. */
+  private rightsChanged(change: RightsChange): void {
+    for (const listener of this.rightsListeners)
+      try {
+        listener(change);
+      } catch (error) {
+        this.logger.warn({ err: error, ...change }, 'security: applying a rights change failed');
+      }
   }
 
   // ── tokens ────────────────────────────────────────────────────────────────────────
@@ -192,6 +240,11 @@ export class BrokerSecurity implements SecurityPolicy {
       now,
     );
     this.users.set(name, this.store.getUser(name)!);
+    // A new password ends the old credentials: bearer tokens and open connections.
+    if (passwordHash !== undefined) {
+      this.store.deleteTokensOf(name);
+      this.rightsChanged({ user: name, kind: 'credentials' });
+    } else if (changes.roles) this.rightsChanged({ user: name, kind: 'roles' });
     return this.getUser(name);
   }
 
@@ -200,8 +253,9 @@ export class BrokerSecurity implements SecurityPolicy {
     const admins = [...this.users.values()].filter((u) => u.roles.includes('admin'));
     if (admins.length === 1 && admins[0]!.name === name)
       throw new SluiceError('invalid-input', `"${name}" is the last admin; give another user the admin role first`);
-    this.store.deleteUser(name);
+    this.store.deleteUser(name); // and its tokens
     this.users.delete(name);
+    this.rightsChanged({ user: name, kind: 'credentials' });
   }
 
   /** First run: creates `admin` with a random password, once. Undefined if users exist. */
@@ -228,6 +282,7 @@ export class BrokerSecurity implements SecurityPolicy {
     const role: Role = { name, description, rules: rules.map((r) => ({ ...r })), builtIn: false };
     this.store.putRole({ name, description, rulesJson: JSON.stringify(role.rules), updatedAt: Date.now() });
     this.roles.set(name, role);
+    this.rightsChanged({ user: null, kind: 'roles' });
     return role;
   }
 
@@ -242,9 +297,18 @@ export class BrokerSecurity implements SecurityPolicy {
     this.roles.delete(name);
   }
 
-  /** The roles in effect for a principal (anonymous: config anonymousRoles). */
+  /**
+   * The roles in effect for a principal: a user's own; anonymous gets config anonymousRoles only
+   * while anonymous access is on (a will stored by an anonymous client, a principal-less path:
+   * no rights at all when it is off).
+   */
   rolesOf(principal: Principal): Role[] {
-    const names = principal.user === null ? this.options.anonymousRoles : (this.users.get(principal.user)?.roles ?? []);
+    const names =
+      principal.user === null
+        ? this.options.anonymous
+          ? this.options.anonymousRoles
+          : []
+        : (this.users.get(principal.user)?.roles ?? []);
     return names.map((name) => this.roles.get(name)).filter((role): role is Role => role !== undefined);
   }
 

@@ -1,9 +1,15 @@
 /**
- * Brute-force slowdown: once `freeAttempts` logins failed for a user name or from an address,
- * each further attempt for it waits `baseDelayMs × 2^(failures − freeAttempts)`, capped at
- * `maxDelayMs`, before its password is even checked. A success clears the user's and the
- * address's record; a record is forgotten `forgetAfterMs` after its last failure. At most
- * 10 000 records are kept (oldest dropped), so a spray of addresses cannot grow memory.
+ * Brute-force slowdown, per (user name, address) pair (issue 16): once `freeAttempts` logins
+ * failed for a user name from one address, each further attempt of that pair waits
+ * `baseDelayMs × 2^(failures − freeAttempts)`, capped at `maxDelayMs`, before its password is
+ * even checked. Keyed by the pair, an attacker elsewhere cannot slow down (lock out) the user
+ * from its own address.
+ *
+ * An attempt is counted as a failure when it *starts* (`begin`), before the slow path: parallel
+ * attempts each see the ones already in flight, so 30 at once are not 30 free guesses. A success
+ * clears the pair's record; a record is forgotten `forgetAfterMs` after its last attempt. At most
+ * 10 000 records are kept (least recently failed dropped), so a spray of names or addresses
+ * cannot grow memory.
  */
 
 /** Throttle tuning (config `security.bruteForce`). */
@@ -14,48 +20,42 @@ export interface ThrottleOptions {
   readonly forgetAfterMs: number;
 }
 
+/** An attempt's bookkeeping, from `begin`. */
+export interface LoginAttempt {
+  /** How long it must wait before its password is checked. */
+  readonly delayMs: number;
+  /** Failures counted for this pair, this attempt included. */
+  readonly failures: number;
+}
+
 const maxRecords = 10_000;
 
-/** Failed-login bookkeeping per user and per address. */
+/** Failed-login bookkeeping per (user, address) pair. */
 export class LoginThrottle {
   private readonly failures = new Map<string, { count: number; lastAt: number }>();
 
   constructor(private readonly options: ThrottleOptions) {}
 
-  /** How long an attempt by `user` from `address` must wait now. */
-  delayMs(user: string | undefined, address: string | undefined, now = Date.now()): number {
-    return Math.max(this.delayFor(`user:${user ?? ''}`, now), this.delayFor(`address:${address ?? ''}`, now));
-  }
-
-  /** Records a failure; returns the failure counts for the log. */
-  failed(user: string | undefined, address: string | undefined, now = Date.now()): { user: number; address: number } {
-    return { user: this.bump(`user:${user ?? ''}`, now), address: this.bump(`address:${address ?? ''}`, now) };
-  }
-
-  /** A success clears both records. */
-  succeeded(user: string | undefined, address: string | undefined): void {
-    this.failures.delete(`user:${user ?? ''}`);
-    this.failures.delete(`address:${address ?? ''}`);
-  }
-
-  private delayFor(key: string, now: number): number {
-    const record = this.failures.get(key);
-    if (!record) return 0;
-    if (now - record.lastAt > this.options.forgetAfterMs) {
-      this.failures.delete(key);
-      return 0;
-    }
-    const extra = record.count - this.options.freeAttempts;
-    if (extra < 0) return 0;
-    return Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** Math.min(extra, 30));
-  }
-
-  private bump(key: string, now: number): number {
+  /** Counts an attempt as failed until `succeeded` says otherwise; returns its delay. */
+  begin(user: string, address: string | undefined, now = Date.now()): LoginAttempt {
+    const key = pairKey(user, address);
     const previous = this.failures.get(key);
-    const count = previous && now - previous.lastAt <= this.options.forgetAfterMs ? previous.count + 1 : 1;
+    const before = previous && now - previous.lastAt <= this.options.forgetAfterMs ? previous.count : 0;
     this.failures.delete(key); // re-insert: Map order is then least-recently-failed first
-    this.failures.set(key, { count, lastAt: now });
+    this.failures.set(key, { count: before + 1, lastAt: now });
     if (this.failures.size > maxRecords) this.failures.delete(this.failures.keys().next().value!);
-    return count;
+    const extra = before - this.options.freeAttempts;
+    const delayMs =
+      extra < 0 ? 0 : Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** Math.min(extra, 30));
+    return { delayMs, failures: before + 1 };
   }
+
+  /** A success clears the pair's record. */
+  succeeded(user: string, address: string | undefined): void {
+    this.failures.delete(pairKey(user, address));
+  }
+}
+
+function pairKey(user: string, address: string | undefined): string {
+  return `${user}\u0000${address ?? ''}`;
 }

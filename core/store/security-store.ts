@@ -115,6 +115,22 @@ export class SecurityStore {
     return this.s.deleteExpiredTokens.run(now).changes;
   }
 
+  // ── owners ────────────────────────────────────────────────────────────────────────
+  /** Every owned resource (user '' = anonymous). */
+  listOwners(): Array<{ resource: string; user: string }> {
+    return this.s.listOwners.all() as Array<{ resource: string; user: string }>;
+  }
+  putOwner(resource: string, user: string, at: number): void {
+    this.s.putOwner.run(resource, user, at);
+  }
+  deleteOwner(resource: string): void {
+    this.s.deleteOwner.run(resource);
+  }
+  /** Deletes the user's tokens (password change, disable). */
+  deleteTokensOf(user: string): number {
+    return this.s.deleteTokensOf.run(user).changes;
+  }
+
   // ── audit ─────────────────────────────────────────────────────────────────────────
   appendAudit(record: Omit<AuditRow, 'id'>): number {
     const r = record;
@@ -188,6 +204,12 @@ function prepare(db: Database.Database) {
     deleteToken: db.prepare('DELETE FROM security_tokens WHERE token_hash = ?'),
     deleteTokensOf: db.prepare('DELETE FROM security_tokens WHERE user = ?'),
     deleteExpiredTokens: db.prepare('DELETE FROM security_tokens WHERE expires_at <= ?'),
+    listOwners: db.prepare('SELECT resource, user FROM security_owners'),
+    putOwner: db.prepare(
+      `INSERT INTO security_owners (resource, user, created_at) VALUES (?, ?, ?)
+       ON CONFLICT (resource) DO UPDATE SET user = excluded.user`,
+    ),
+    deleteOwner: db.prepare('DELETE FROM security_owners WHERE resource = ?'),
     appendAudit: db.prepare(
       `INSERT INTO security_audit (at, user, protocol, address, operation, resource, result, code, detail)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SluiceError } from '../errors.ts';
 import { migrations } from './migrations/index.ts';
@@ -78,6 +78,10 @@ export class SqliteStore {
       db.pragma('foreign_keys = OFF');
       // Keep the WAL from growing without bound under steady load.
       db.pragma('wal_autocheckpoint = 4000');
+      // The store holds password hashes and every message: owner-only (docs/security.md).
+      // SQLite gives the -wal and -shm files the database file's mode.
+      for (const suffix of ['', '-wal', '-shm'])
+        if (existsSync(options.file + suffix)) chmodSync(options.file + suffix, 0o600);
       db.pragma('cache_size = -32000');
       if (options.maxPageCount !== undefined) db.pragma(`max_page_count = ${options.maxPageCount}`);
       migrate(db);

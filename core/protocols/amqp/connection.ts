@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Connection, EventContext, Receiver, Sender } from 'rhea';
 import type { Engine } from '../../engine/engine.ts';
 import { SluiceError, toSluiceError } from '../../errors.ts';
-import type { Principal, SecurityPolicy } from '../../security/authorize.ts';
+import type { Principal, RightsChange, SecurityPolicy } from '../../security/authorize.ts';
 import type { AmqpConfig } from './config.ts';
 import { ConsumerLink, resolveSource } from './consumer.ts';
 import { PublisherLink } from './publisher.ts';
@@ -171,6 +171,26 @@ export class AmqpConnection implements LinkHost {
       if (sender.session === session) {
         this.consumers.delete(sender);
         this.track(link.close({ unsubscribe: false }));
+      }
+  }
+
+  /**
+   * DESIGN.md: rights are live. The user's password changed or it was deleted: the connection
+   * closes; its roles changed: receivers it may no longer read detach. Both with
+   * amqp:unauthorized-access.
+   */
+  rightsChanged(change: RightsChange): void {
+    if (this.closed || (change.user !== null && change.user !== this.principal.user)) return;
+    const condition = 'amqp:unauthorized-access';
+    if (change.kind === 'credentials') {
+      this.logger.info({ user: this.principal.user }, 'amqp: credentials changed, closing the connection');
+      this.connection.close({ condition, description: 'the credentials of this connection changed' });
+      return;
+    }
+    for (const [sender, link] of [...this.consumers])
+      if (!link.stillAllowed()) {
+        this.logger.info({ link: sender.name, user: this.principal.user }, 'amqp: link not authorized any more');
+        this.detachLink(sender, { condition, description: 'not authorized any more' });
       }
   }
 

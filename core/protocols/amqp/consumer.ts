@@ -2,7 +2,7 @@ import { type Delivery as AmqpDelivery, type EventContext, type Sender } from 'r
 import type { Consumer, Delivery } from '../../engine/consumer.ts';
 import type { Message } from '../../engine/message.ts';
 import { SluiceError } from '../../errors.ts';
-import { authorize } from '../../security/authorize.ts';
+import { assertOwner, authorize } from '../../security/authorize.ts';
 import { consumeAddress, parseReplayStart, replayFilterKey, type ReplayStart } from './address.ts';
 import type { LinkHost } from './connection.ts';
 import { toAmqpMessage } from './mapping.ts';
@@ -73,12 +73,13 @@ export function resolveSource(
     };
   }
   // JMS durable subscriber (qpid-jms): durable terminus, expiry policy never; named by link name + container id.
-  if ((source.durable ?? 0) > 0 && source.expiry_policy === 'never')
-    return {
-      kind: 'durable-subscription',
-      queue: `${durableSubscriptionPrefix}${escapeQueuePart(host.containerId)}/${escapeQueuePart(linkName)}`,
-      filter: address.topic,
-    };
+  if ((source.durable ?? 0) > 0 && source.expiry_policy === 'never') {
+    const queue = `${durableSubscriptionPrefix}${escapeQueuePart(host.containerId)}/${escapeQueuePart(linkName)}`;
+    // DESIGN.md: state has an owner. Another user's container id + link name is refused before
+    // anything of the owner's is read or re-pointed.
+    assertOwner(host.principal, queue, host.security);
+    return { kind: 'durable-subscription', queue, filter: address.topic };
+  }
   return { kind: 'live', filter: address.topic };
 }
 
@@ -150,6 +151,15 @@ export class ConsumerLink {
     sender.on('settled', (context: EventContext) => this.settled(context.delivery!, null));
   }
 
+  /** DESIGN.md: rights are live. False when the principal may no longer read this source. */
+  stillAllowed(): boolean {
+    const { principal, security } = this.host;
+    const source = this.source;
+    if (source.kind === 'queue') return security.allows(principal, 'consume', source.queue);
+    if (!security.allows(principal, 'subscribe', source.filter)) return false;
+    return source.kind !== 'replay' || security.allows(principal, 'replay', source.filter);
+  }
+
   /** Creates what the source needs (queues, replay), then attaches to the engine. */
   async start(): Promise<void> {
     const { engine } = this.host;
@@ -159,6 +169,7 @@ export class ConsumerLink {
         await this.host.queueForConsume(source.queue);
         break;
       case 'durable-subscription': {
+        this.host.security.owners?.claim(source.queue, this.host.principal);
         const info = await engine.ensureQueue(source.queue, {
           ...this.host.config.durableSubscriptionQueue,
           subscriptions: [source.filter],
@@ -219,8 +230,10 @@ export class ConsumerLink {
       if (this.replayId) await engine.replays.cancel(this.replayId).catch(() => undefined);
       if (engine.queueByName(this.source.queue)) await engine.deleteQueue(this.source.queue, { force: true });
     }
-    if (this.source.kind === 'durable-subscription' && unsubscribe && engine.queueByName(this.source.queue))
-      await engine.deleteQueue(this.source.queue, { force: true });
+    if (this.source.kind === 'durable-subscription' && unsubscribe) {
+      if (engine.queueByName(this.source.queue)) await engine.deleteQueue(this.source.queue, { force: true });
+      this.host.security.owners?.release(this.source.queue);
+    }
   }
 
   // ── engine → client ────────────────────────────────────────────────────────────────

@@ -77,6 +77,7 @@ export async function startAmqp(
       saslMechanisms(shared.security, auth, {
         allowAnonymous: config.allowAnonymous,
         clientId: () => connection?.container_id,
+        address: socket.remoteAddress,
       }),
     );
     container.on('error', (error: unknown) => log.debug({ err: error }, 'amqp: error'));
@@ -196,11 +197,16 @@ export async function startAmqp(
     throw error;
   }
   log.info({ ports }, 'amqp: listening');
+  // DESIGN.md: rights are live: every open connection re-checks what it holds.
+  const stopWatchingRights = shared.security.onRightsChanged?.((change) => {
+    for (const amqp of connections.values()) amqp.rightsChanged(change);
+  });
 
   return {
     ports,
     stats: () => ({ ...counters }),
     async close() {
+      stopWatchingRights?.();
       const closed = servers.map((server) => new Promise((resolve) => server.close(resolve)));
       for (const [connection, amqp] of [...connections]) {
         connections.delete(connection);

@@ -72,7 +72,8 @@ export class PublisherLink {
       address = publishAddress(message.to);
       this.authorize(address);
       if (address.kind === 'queue') await this.host.queueForPublish(address.queue);
-    }
+    } else this.authorize(address); // rights are live (DESIGN.md): a role change applies to open links
+
     const topic = address.kind === 'topic' ? address.topic : queueTopic(address.queue);
     await this.host.engine.publish(toPublishInput(message, topic, this.host.publisherName));
   }

@@ -36,7 +36,7 @@ function splitPlain(response: Buffer | undefined): { username: string; password:
 export function saslMechanisms(
   security: SecurityPolicy,
   auth: Authentication,
-  options: { allowAnonymous: boolean; clientId: () => string | undefined },
+  options: { allowAnonymous: boolean; clientId: () => string | undefined; address?: string | undefined },
 ): Record<string, () => ServerMechanism> {
   const authenticate = async (mechanism: ServerMechanism, username: string | undefined, password?: string) => {
     try {
@@ -46,6 +46,8 @@ export function saslMechanisms(
         ...(username !== undefined && { username }),
         ...(password !== undefined && { password }),
         ...(clientId !== undefined && { clientId }),
+        // Brute-force slowdown is per user and address: without it every AMQP login shares one record.
+        ...(options.address !== undefined && { address: options.address }),
       });
       mechanism.outcome = true;
       mechanism.username = username;

@@ -7,7 +7,24 @@ import type { SluiceError } from '../../errors.ts';
 export const transportProblems = {
   'route-not-found': { status: 404, title: 'No such route' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'request-timeout': { status: 408, title: 'Request timeout' },
+  'request-header-fields-too-large': { status: 431, title: 'Request header fields too large' },
+  'malformed-request': { status: 400, title: 'Malformed HTTP request' },
 } as const;
+
+/**
+ * A whole problem+json HTTP response as bytes, for the requests node:http refuses before they
+ * reach a handler (`clientError`: malformed, too slow, headers or URL too large).
+ */
+export function rawProblemResponse(code: keyof typeof transportProblems, detail: string): string {
+  const { status, title } = transportProblems[code];
+  const body = JSON.stringify({ type: `urn:sluice:problem:${code}`, status, title, detail, code });
+  return (
+    `HTTP/1.1 ${status} ${title}\r\nconnection: close\r\ncontent-type: application/problem+json\r\n` +
+    `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
+}
 
 /** Answers with a problem+json body. */
 export function sendProblem(

@@ -13,7 +13,7 @@ import { authenticateChallenge, requestContext } from './auth.ts';
 import { serveEvents, type SseOptions } from './events.ts';
 import { buildOpenApi } from './openapi.ts';
 import { rawPublishInput } from './publish.ts';
-import { sendError, sendProblem, transportProblems } from './problem.ts';
+import { rawProblemResponse, sendError, sendProblem, transportProblems } from './problem.ts';
 import { assertDeclaredLength, parseJsonObject, queryInput, readBody } from './request.ts';
 import { matchRoute, type Route } from './routes.ts';
 
@@ -108,22 +108,31 @@ export async function startHttp(service: Service, options: HttpOptions): Promise
   ): Promise<void> => {
     const { name, operation } = route;
     const context = await requestContext(req, service, operation.permission.kind === 'public');
+    const jsonBody = route.method !== 'GET' && route.method !== 'DELETE' && operation.http.body !== 'raw';
+    const unsupported = jsonBody ? unsupportedMediaType(req) : undefined;
+    if (unsupported !== undefined) {
+      const { status, title } = transportProblems['unsupported-media-type'];
+      const headers: Record<string, string> = req.complete ? {} : { connection: 'close' };
+      return sendProblem(res, { status, title, detail: unsupported, code: 'unsupported-media-type' }, headers);
+    }
     const fromRequest =
       route.method === 'GET' || route.method === 'DELETE'
         ? queryInput(operation.input, url.searchParams)
         : operation.http.body === 'raw'
           ? rawPublishInput(req.headers, await readBody(req, options.maxBodyBytes), params.topic ?? '')
-          : parseJsonObject(await readBody(req, options.maxBodyBytes));
+          : parseJsonObject(await readBody(req, name.startsWith('auth.') ? authBodyMaxBytes : options.maxBodyBytes));
     const input = { ...fromRequest, ...params }; // the path names the resource; a body cannot override it
     if (operation.response === 'ndjson')
       return streamLines(res, service.stream(name as StreamOperationName, input, context));
     if (operation.response === 'events') {
+      let revoked = (): void => {};
       const stream = serveEvents(
         req,
         res,
-        (onEvent) => service.subscribe(name as EventOperationName, input, onEvent, context),
+        (onEvent) => service.subscribe(name as EventOperationName, input, onEvent, context, () => revoked()),
         sseOptions,
       );
+      revoked = stream.stop; // rights are live: the stream ends when the caller may no longer read it
       eventStreams.add(stream.stop);
       await stream.done;
       eventStreams.delete(stream.stop);
@@ -148,10 +157,19 @@ export async function startHttp(service: Service, options: HttpOptions): Promise
     res.writeContinue();
     server.emit('request', req, res);
   });
-  server.on('clientError', (_error, socket) => {
-    // Malformed HTTP: answer 400 if the socket is still writable, never throw.
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    else socket.destroy();
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    // Refused by node:http before any handler: still a problem+json answer, never a throw.
+    if (!socket.writable) return socket.destroy();
+    const answer =
+      error.code === 'HPE_HEADER_OVERFLOW'
+        ? rawProblemResponse('request-header-fields-too-large', 'The request line and headers exceed 16 KiB')
+        : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? rawProblemResponse('request-timeout', 'The request was not received in time')
+          : rawProblemResponse(
+              'malformed-request',
+              `The request is not valid HTTP/1.1 (${error.code ?? 'parse error'})`,
+            );
+    socket.end(answer);
   });
 
   await listen(server, options.host, options.port);
@@ -218,11 +236,43 @@ function answerError(req: IncomingMessage, res: ServerResponse, thrown: unknown,
     res.destroy(); // mid-stream: the client sees a cut answer rather than a false end
     return;
   }
+  if (error.code === 'payload-too-large' && !req.complete) {
+    // The client is still sending: read and drop the rest (bounded) so that it gets to read the
+    // 413 instead of failing its write with EPIPE; a body far over the limit is cut.
+    let dropped = 0;
+    req.on('data', (chunk: Buffer) => {
+      dropped += chunk.length;
+      if (dropped > maxDrainBytes) req.socket.destroy();
+    });
+    req.resume();
+    sendError(res, error);
+    return;
+  }
   // A refused body may still be arriving: close after answering rather than read it all.
   sendError(res, error, {
     ...(req.complete ? {} : { connection: 'close' }),
     ...(error.code === 'not-authenticated' && authenticateChallenge),
   });
+}
+
+/** How much of a refused oversize body is read and dropped so that the client sees the 413. */
+const maxDrainBytes = 64 * 1024 * 1024;
+
+/** Login and setup carry a user name and a password: a few KiB, checked before anything is parsed. */
+const authBodyMaxBytes = 16 * 1024;
+
+/**
+ * A JSON operation's body. Its media type must be JSON: browsers send text/plain, form and
+ * multipart bodies cross-site without asking (CSRF), so those are refused (415) — except the
+ * form type without an Origin header, which is what `curl -d` sends (a browser always sends Origin
+ * on a cross-site POST).
+ */
+function unsupportedMediaType(req: IncomingMessage): string | undefined {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const json = type === '' || type === 'application/json' || type.endsWith('+json');
+  const curlForm = type === 'application/x-www-form-urlencoded' && req.headers.origin === undefined;
+  if (json || curlForm) return undefined;
+  return `This operation takes a JSON body (content-type: application/json), not ${type}`;
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

@@ -9,9 +9,12 @@ import { allowAllPolicy, authorize, type Principal, type SecurityPolicy } from '
 import { MqttPersistenceStore } from '../../store/mqtt-persistence-store.ts';
 import { mqttConfigSchema, type MqttConfig, type MqttConfigInput } from './config.ts';
 import { startListeners } from './listeners.ts';
+import { ownershipRefusal, watchRights } from './access.ts';
+import { refuseInvalidUtf8 } from './packet-guards.ts';
 import { SqlitePersistence, type AedesPacket, type Committer, type PersistenceClient } from './persistence.ts';
 import { inboundFields, mqttRetainHeader, retainedProperties, type PublishProperties } from './properties.ts';
 import { SessionExpiry } from './session-expiry.ts';
+import { isWill, willUserField, type WillPacket } from './wills.ts';
 import {
   Session,
   mqttQosHeader,
@@ -102,7 +105,9 @@ export async function startMqtt(
   // Persistence writes join the engine's group commit (DESIGN.md: durability contract).
   const commit: Committer = (work) => engine.commit.submit((flush) => work(flush.tx));
   const store = new MqttPersistenceStore(engine.store.database);
-  const persistence = new EnginePersistence(store, commit, sessionOf);
+  const persistence = new EnginePersistence(store, commit, sessionOf, (clientId) =>
+    security.owners?.release(sessionQueueName(clientId)),
+  );
 
   const broker = await Aedes.createBroker({
     persistence,
@@ -135,6 +140,15 @@ export async function startMqtt(
         })
         .then(
           async (principal) => {
+            const live = clientsById.get(client.id);
+            const owned = ownershipRefusal(client.id, principal, live && sessions.get(live), security);
+            if (owned) {
+              // Refused before aedes' takeover: the owner's live connection, session queue and
+              // will are untouched (DESIGN.md: state has an owner).
+              log.warn({ clientId: client.id, user: principal.user }, `mqtt: ${owned}`);
+              security.recordEvent?.(principal, 'mqtt.connect', sessionQueueName(client.id), owned);
+              return callback(refusal(5, owned, 0x87), false);
+            }
             const settings: V5Settings | null = v5
               ? {
                   receiveMaximum: v5.receiveMaximum,
@@ -153,6 +167,8 @@ export async function startMqtt(
               await persistence.cleanSubscriptions(client).catch((error: unknown) => {
                 log.warn({ clientId: client.id, err: error }, 'mqtt: discarding the previous session failed');
               });
+            // A persistent session belongs to the user who opened it (released when it is discarded).
+            if (!client.clean) security.owners?.claim(sessionQueueName(client.id), principal);
             const handle = options.connections?.register(
               { protocol: 'mqtt', clientId: client.id, user: principal.user, address: remoteOf(client) ?? null },
               () => {
@@ -175,6 +191,21 @@ export async function startMqtt(
     authorizePublish(client, packet, callback) {
       const refuse = (error: unknown): void => {
         const refused = toSluiceError(error);
+        const will = packet as unknown as WillPacket;
+        if (isWill(will)) {
+          // A will its setter may not publish is dropped (and audited), not retried: aedes'
+          // restart sweep would otherwise fail on it every round.
+          const user = will[willUserField] ?? null;
+          log.warn({ clientId: will.clientId, topic: will.topic, user }, 'mqtt: will refused');
+          security.recordEvent?.(
+            { user, protocol: 'mqtt', ...(will.clientId !== undefined && { clientId: will.clientId }) },
+            'mqtt.will',
+            packet.topic,
+            refused.message,
+          );
+          callback(null); // Sluice's broker.publish only forwards $SYS: nothing goes out
+          return;
+        }
         if (client && isV5(client)) {
           // MQTT 5: PUBACK / PUBREC with the catalog's reason code and a reason string; QoS 0 is
           // dropped; the connection stays (the aedes patch writes it) [MQTT-3.4.2.1].
@@ -271,11 +302,13 @@ export async function startMqtt(
   /** authorize → engine.publish (durable) → retained store; PUBACK/PUBREC follow only after this resolves. */
   function publishToEngine(client: Client | null, packet: AedesPacket): Promise<unknown> {
     const clientId = client?.id ?? packet.clientId;
-    const principal: Principal = sessionOf(client)?.principal ?? {
-      user: null,
-      protocol: 'mqtt',
-      ...(clientId !== undefined && { clientId }),
-    };
+    // A will goes out with the rights of the user who set it, whoever holds the client id now
+    // (aedes' restart sweep passes no client, or the id's current one); a will stored before
+    // owners were recorded has none: it is anonymous, which has no rights unless anonymous is on.
+    const willUser = (packet as WillPacket)[willUserField];
+    const principal: Principal = isWill(packet)
+      ? { user: willUser ?? null, protocol: 'mqtt', ...(clientId !== undefined && { clientId }) }
+      : (sessionOf(client)?.principal ?? { user: null, protocol: 'mqtt', ...(clientId !== undefined && { clientId }) });
     if (packet.topic.startsWith('$SYS')) throw new SluiceError('not-authorized', '$SYS topics are reserved');
     authorize(principal, 'publish', packet.topic, security);
     if (client) registered.get(client)?.countIn();
@@ -360,6 +393,12 @@ export async function startMqtt(
   // Deadlines stored before a restart: expired sessions are discarded before anyone connects.
   await expiry.restore();
 
+  const stopWatchingRights = watchRights(security, sessions, (client, reason) => {
+    log.info({ clientId: client.id }, `mqtt: disconnected, ${reason}`);
+    sendDisconnect(client, 0x87, reason);
+    client.close();
+  });
+
   const closing = new Set<Promise<void>>();
   const endSession = (client: Client): void => {
     registered.get(client)?.closed();
@@ -388,6 +427,7 @@ export async function startMqtt(
   const listeners = await startListeners(config, (connection: Duplex, request?: IncomingMessage) => {
     const client = broker.handle(connection, request);
     limitPacketSize(client, config.maxPacketBytes);
+    refuseInvalidUtf8(client);
     connection.once('close', () => endSession(client));
   }).catch(async (error) => {
     await new Promise<void>((resolve) => broker.close(() => resolve()));
@@ -399,6 +439,7 @@ export async function startMqtt(
     ports: listeners.ports,
     stats: () => ({ clients: broker.connectedClients, liveDropped: context.counters.liveDropped }),
     async close() {
+      stopWatchingRights?.();
       expiry.close();
       // [MQTT-3.14.2.1] MQTT 5 clients are told: 0x8B server shutting down.
       for (const client of sessions.keys()) sendDisconnect(client, 0x8b, 'server shutting down');
@@ -420,8 +461,16 @@ class EnginePersistence extends SqlitePersistence {
     store: MqttPersistenceStore,
     commit: Committer,
     private readonly sessionOf: (client: PersistenceClient) => Session | undefined,
+    /** The persistent session of this client id is gone: its owner record goes too. */
+    private readonly released: (clientId: string) => void,
   ) {
     super(store, commit);
+  }
+
+  /** A will remembers who set it: it is published with that user's rights, also after a crash. */
+  override async putWill(client: PersistenceClient, packet: AedesPacket): Promise<void> {
+    (packet as WillPacket)[willUserField] = this.sessionOf(client)?.principal.user ?? null;
+    await super.putWill(client, packet);
   }
 
   override async outgoingEnqueue(): Promise<void> {}
@@ -455,6 +504,7 @@ class EnginePersistence extends SqlitePersistence {
   override async cleanSubscriptions(client: PersistenceClient): Promise<void> {
     await this.sessionOf(client)?.discardPersistentSession();
     await super.cleanSubscriptions(client);
+    this.released(client.id);
   }
 }
 

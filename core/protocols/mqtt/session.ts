@@ -172,6 +172,18 @@ export class Session {
       const { group, filter } = parseShare(topic);
       authorize(this.principal, 'subscribe', filter, security);
       const queue = sharedQueueName(group, filter);
+      const owners = security.owners;
+      if (owners && !engine.queueByName(queue)) {
+        // A `$share` queue is durable and outlives its creator's connection: each user may
+        // create a bounded number (docs/security.md); joining an existing group is free.
+        const exists = (name: string) => engine.queueByName(name) !== undefined;
+        if (owners.countOwned(this.principal.user, sharedQueuePrefix, exists) >= owners.maxSharedQueuesPerUser)
+          throw new SluiceError(
+            'not-authorized',
+            `at most ${owners.maxSharedQueuesPerUser} $share queues per user (config security.maxSharedQueuesPerUser)`,
+          );
+        owners.claim(queue, this.principal);
+      }
       await engine.ensureQueue(queue, {
         ...this.context.config.sharedSubscriptionQueue,
         subscriptions: [filter],
@@ -218,6 +230,24 @@ export class Session {
       await engine.deleteQueue(this.queueName, { force: true });
       this.context.logger.info({ clientId: this.client.id }, 'mqtt: clean session discarded the persistent session');
     }
+  }
+
+  /**
+   * DESIGN.md: rights are live. The first subscription the principal may no longer have (after
+   * its roles changed), or undefined when every one is still allowed.
+   */
+  revokedSubscription(): string | undefined {
+    const { security } = this.context;
+    for (const [topic, binding] of this.bindings) {
+      const allowed =
+        binding.kind === 'queue'
+          ? topic.startsWith(queuePrefix)
+            ? security.allows(this.principal, 'consume', binding.queue)
+            : security.allows(this.principal, 'subscribe', parseShare(topic).filter)
+          : security.allows(this.principal, 'subscribe', binding.filter);
+      if (!allowed) return topic;
+    }
+    return undefined;
   }
 
   /** After CONNACK: queue deliveries may flow (never before CONNACK [MQTT-3.2.0-1]). */
@@ -692,7 +722,10 @@ export function sessionQueueName(clientId: string): string {
   return `mqtt/${escapeQueuePart(clientId)}`;
 }
 
+/** Prefix of the engine queues behind `$share` subscriptions. */
+export const sharedQueuePrefix = 'mqtt-share/';
+
 /** The engine queue shared by the members of `$share/<group>/<filter>`. */
 export function sharedQueueName(group: string, filter: string): string {
-  return `mqtt-share/${escapeQueuePart(group)}/${escapeQueuePart(filter)}`;
+  return `${sharedQueuePrefix}${escapeQueuePart(group)}/${escapeQueuePart(filter)}`;
 }

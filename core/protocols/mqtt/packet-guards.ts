@@ -1,0 +1,32 @@
+import type { Client } from 'aedes';
+import { isUtf8 } from 'node:buffer';
+
+/**
+ * [MQTT-1.5.3-1] A UTF-8 string (topic, client id, user name…) that is not well-formed UTF-8, or
+ * [MQTT-1.5.3-2] holds U+0000, is a malformed packet: the connection closes. mqtt-packet would
+ * decode it with U+FFFD replacements and the broker would deliver a topic nobody sent. Wraps its
+ * string step on this client's parser (node_modules/mqtt-packet/parser.js `_parseString`): an
+ * invalid string parses as missing, which mqtt-packet reports as a parse error.
+ */
+export function refuseInvalidUtf8(client: Client): void {
+  const parser = (client as unknown as { _parser: StringParser })._parser;
+  const parseString = parser._parseString;
+  parser._parseString = function checkedParseString(this: StringParser): string | null {
+    const start = this._pos;
+    if (start + 2 <= this._list.length) {
+      const end = start + 2 + this._list.readUInt16BE(start);
+      if (end <= this._list.length) {
+        const bytes = this._list.slice(start + 2, end);
+        if (!isUtf8(bytes) || bytes.includes(0)) return null;
+      }
+    }
+    return parseString.call(this);
+  };
+}
+
+/** The part of mqtt-packet's parser the string check uses. */
+interface StringParser {
+  _pos: number;
+  _list: { length: number; readUInt16BE(offset: number): number; slice(start: number, end: number): Buffer };
+  _parseString(this: StringParser): string | null;
+}
