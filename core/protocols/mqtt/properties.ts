@@ -129,7 +129,8 @@ function isUtf8(bytes: Buffer): boolean {
 /**
  * The properties kept with a retained message, sent to MQTT 5 clients that subscribe later:
  * the message's own, without what belongs to one hop (topic alias, subscription identifiers)
- * or would go stale (message expiry). Undefined when none is left.
+ * or would go stale (message expiry: the retained copy keeps its absolute deadline instead and
+ * goes out with the remaining interval). Undefined when none is left.
  */
 export function retainedProperties(properties: PublishProperties | undefined): PublishProperties | undefined {
   if (!properties) return undefined;
