@@ -27,7 +27,7 @@ async function waitPast(deadline: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()) + 100));
 }
 
-test('[MQTT-3.1.2-23] sessions connected at a kill -9 expire by their interval from the restart; a longer one is resumed', async () => {
+test('5 [MQTT-3.1.2-23] [MQTT-4.1.0-2]: sessions connected at a kill -9 expire by their interval from the restart; a longer one is resumed', async () => {
   const { dir, cleanup } = tempDir('sluice-mqtt5-crash-');
   const port = await freePort();
   const url = `mqtt://127.0.0.1:${port}`;
@@ -71,7 +71,7 @@ test('[MQTT-3.1.2-23] sessions connected at a kill -9 expire by their interval f
   }
 });
 
-test('[MQTT-3.1.2-8] the will of a client connected at a kill -9 is held for its will delay from the restart, then published', async () => {
+test('5 [MQTT-3.1.2-8]: the will of a client connected at a kill -9 is held for its will delay from the restart, then published', async () => {
   const { dir, cleanup } = tempDir('sluice-mqtt5-crash-');
   const port = await freePort();
   const url = `mqtt://127.0.0.1:${port}`;

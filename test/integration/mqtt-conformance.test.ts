@@ -22,7 +22,7 @@ function dropConnection(client: MqttClient): void {
 }
 
 describe('CONNECT: client identifier', () => {
-  test('[MQTT-3.1.3-8] 3.1.1: an empty client id with CleanSession 0 gets CONNACK 0x02 and the connection closes', async () => {
+  test('3.1.1 [MQTT-3.1.3-8]: an empty client id with CleanSession 0 gets CONNACK 0x02 and the connection closes', async () => {
     const broker = await openMqttBroker();
     const { client, connack } = await RawClient.open(broker.mqtt.ports.tcp!, { clientId: '', clean: false });
     assert.equal(connack.returnCode, 0x02, 'identifier rejected');
@@ -32,7 +32,7 @@ describe('CONNECT: client identifier', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.1.3-6] [MQTT-3.1.3-7] 3.1.1: an empty client id with CleanSession 1 is accepted', async () => {
+  test('3.1.1 [MQTT-3.1.3-6]: an empty client id with CleanSession 1 is accepted', async () => {
     const broker = await openMqttBroker();
     const { client, connack } = await RawClient.open(broker.mqtt.ports.tcp!, { clientId: '', clean: true });
     assert.equal(connack.returnCode, 0);
@@ -41,14 +41,14 @@ describe('CONNECT: client identifier', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.1.3-8] 3.1: an empty client id is rejected with CONNACK 0x02 whatever CleanSession says', async () => {
+  test('3.1 (3.1.1 [MQTT-3.1.3-9]): an empty client id is rejected with CONNACK 0x02 whatever CleanSession says', async () => {
     const broker = await openMqttBroker();
     const { connack } = await RawClient.open(broker.mqtt.ports.tcp!, { clientId: '', clean: true, protocolVersion: 3 });
     assert.equal(connack.returnCode, 0x02);
     await broker.close();
   });
 
-  test('[MQTT-3.2.2-16] MQTT 5: an empty client id with Clean Start 0 is assigned one (not refused)', async () => {
+  test('5 [MQTT-3.1.3-6] [MQTT-3.2.2-16]: an empty client id with Clean Start 0 is assigned one (not refused)', async () => {
     const broker = await openMqttBroker();
     const { client, connack } = await RawClient.open(broker.mqtt.ports.tcp!, {
       clientId: '',
@@ -71,7 +71,7 @@ describe('MQTT 5 will delay interval', () => {
     properties: { willDelayInterval },
   });
 
-  test('[MQTT-3.1.2-8] the will is published once the will delay has passed, not when the connection drops', async () => {
+  test('5 [MQTT-3.1.2-8]: the will is published once the will delay has passed, not when the connection drops', async () => {
     const broker = await openMqttBroker();
     const watcher = await connect5(broker.url(), { clientId: 'wd-watch-1' });
     const seen = collect5(watcher);
@@ -92,7 +92,7 @@ describe('MQTT 5 will delay interval', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.1.3-9] a client back on its session (Clean Start 0) within the will delay: the will is never sent', async () => {
+  test('5 [MQTT-3.1.3-9]: a client back on its session (Clean Start 0) within the will delay: the will is never sent', async () => {
     const broker = await openMqttBroker();
     const watcher = await connect5(broker.url(), { clientId: 'wd-watch-2' });
     const seen = collect5(watcher);
@@ -124,7 +124,7 @@ describe('MQTT 5 will delay interval', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.1.2-8] the session ending before the will delay publishes the will then', async () => {
+  test('5 [MQTT-3.1.2-8]: the session ending before the will delay publishes the will then', async () => {
     const broker = await openMqttBroker();
     const watcher = await connect5(broker.url(), { clientId: 'wd-watch-3' });
     const seen = collect5(watcher);
@@ -144,7 +144,7 @@ describe('MQTT 5 will delay interval', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.1.2-8] a session that ends with its connection (expiry 0) publishes a delayed will at once', async () => {
+  test('5 [MQTT-3.1.2-8]: a session that ends with its connection (expiry 0) publishes a delayed will at once', async () => {
     const broker = await openMqttBroker();
     const watcher = await connect5(broker.url(), { clientId: 'wd-watch-4' });
     const seen = collect5(watcher);
@@ -156,7 +156,7 @@ describe('MQTT 5 will delay interval', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.1.2-8] a new connection with Clean Start 1 ends the old session: its held will goes out then', async () => {
+  test('5 [MQTT-3.1.2-8]: a new connection with Clean Start 1 ends the old session: its held will goes out then', async () => {
     const broker = await openMqttBroker();
     const watcher = await connect5(broker.url(), { clientId: 'wd-watch-5' });
     const seen = collect5(watcher);
@@ -176,7 +176,7 @@ describe('MQTT 5 will delay interval', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.1.2-10] DISCONNECT 0x00 deletes a held-back will: nothing is published', async () => {
+  test('5 [MQTT-3.1.2-10] [MQTT-3.14.4-3]: DISCONNECT 0x00 deletes a held-back will: nothing is published', async () => {
     const broker = await openMqttBroker();
     const watcher = await connect5(broker.url(), { clientId: 'wd-watch-6' });
     const seen = collect5(watcher);
@@ -200,7 +200,7 @@ describe('MQTT 5 will delay interval', () => {
     await broker.close();
   });
 
-  test('a held-back will survives a broker restart and is published when due', async () => {
+  test('5 [MQTT-3.1.2-7]: a held-back will survives a broker restart and is published when due', async () => {
     const broker = await openMqttBroker();
     const leaving = await connect5(broker.url(), {
       clientId: 'wd-7',
@@ -223,7 +223,7 @@ describe('MQTT 5 will delay interval', () => {
 });
 
 describe('MQTT 5 message expiry of retained messages', () => {
-  test('[MQTT-3.3.2-6] a retained message is sent with its remaining expiry interval', async () => {
+  test('5 [MQTT-3.3.2-6]: a retained message is sent with its remaining expiry interval', async () => {
     const broker = await openMqttBroker();
     const pub = await connect5(broker.url(), { clientId: 'rx-pub-1' });
     await pub.publishAsync('rx/1', 'soon stale', { qos: 1, retain: true, properties: { messageExpiryInterval: 60 } });
@@ -238,7 +238,7 @@ describe('MQTT 5 message expiry of retained messages', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.3.2-5] an expired retained message is no longer sent to new subscribers (3.1.1 and 5), also after a restart', async () => {
+  test('5 [MQTT-3.3.2-5]: an expired retained message is no longer sent to new subscribers (3.1.1 and 5), also after a restart', async () => {
     const broker = await openMqttBroker();
     const pub = await connect5(broker.url(), { clientId: 'rx-pub-2' });
     await pub.publishAsync('rx/2/short', 'gone', { qos: 1, retain: true, properties: { messageExpiryInterval: 1 } });
@@ -269,7 +269,7 @@ describe('MQTT 5 message expiry of retained messages', () => {
 });
 
 describe('server keep alive', () => {
-  test('[MQTT-3.2.2-21] by default a client asking for keep alive 0 is given 300 s; one asking for 60 s keeps it', async () => {
+  test('5 [MQTT-3.2.2-21] server keep alive: by default a client asking for keep alive 0 is given 300 s; one asking for 60 s keeps it', async () => {
     const broker = await openMqttBroker();
     const none = await RawClient5.open(broker.mqtt.ports.tcp!, { clientId: 'ka-0', keepalive: 0 });
     assert.equal(none.connack.properties?.serverKeepAlive, 300);
@@ -280,7 +280,7 @@ describe('server keep alive', () => {
     await broker.close();
   });
 
-  test('[MQTT-3.1.2-24] a client silent for 1.5 × the server keep alive is disconnected and its will published', async () => {
+  test('5 [MQTT-3.1.2-22] (3.1.1 [MQTT-3.1.2-24]): a client silent for 1.5 × the server keep alive is disconnected and its will published', async () => {
     const broker = await openMqttBroker({ maxKeepAliveSec: 1 });
     const watcher = await connect5(broker.url(), { clientId: 'ka-watch' });
     const seen = collect5(watcher);
