@@ -285,3 +285,188 @@ describe('topic alias limits', () => {
     await broker.close();
   });
 });
+
+describe('protocol violations close the connection', () => {
+  test('3.1.1 [MQTT-3.1.0-2]: a second CONNECT closes the connection', async () => {
+    const broker = await openMqttBroker();
+    const { client } = await RawClient.open(broker.mqtt.ports.tcp!, { clientId: 'twice', clean: true });
+    client.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      keepalive: 60,
+      clientId: 'twice',
+    });
+    await waitFor(() => client.closed, { what: 'the connection closed' });
+    await broker.close();
+  });
+
+  test('3.1.1 [MQTT-3.3.1-4] and 5 [MQTT-3.3.1-4]: a PUBLISH with both QoS bits set closes the connection', async () => {
+    const broker = await openMqttBroker();
+    for (const protocolVersion of [4, 5] as const) {
+      const { client } = await RawClient.open(broker.mqtt.ports.tcp!, {
+        clientId: `qos3-${protocolVersion}`,
+        clean: true,
+        protocolVersion,
+      });
+      // PUBLISH, QoS bits 11, topic "q", packet id 1, payload "x" (+ empty properties for 5).
+      const body = [0x00, 0x01, 0x71, 0x00, 0x01, ...(protocolVersion === 5 ? [0x00] : []), 0x78];
+      client.write(Buffer.from([0x36, body.length, ...body]));
+      await waitFor(() => client.closed, { what: `the ${protocolVersion} connection closed` });
+    }
+    await broker.close();
+  });
+});
+
+describe('DUP, retained messages and re-subscription', () => {
+  test('3.1.1 [MQTT-3.3.1-3]: the DUP flag of an incoming PUBLISH is not passed on to subscribers', async () => {
+    const broker = await openMqttBroker();
+    const sub = await connect(broker.url(), { clientId: 'dup-sub' });
+    const seen = collect(sub);
+    await sub.subscribeAsync('dup/#', { qos: 1 });
+    const { client: pub } = await RawClient.open(broker.mqtt.ports.tcp!, { clientId: 'dup-pub', clean: true });
+    pub.send({ cmd: 'publish', topic: 'dup/x', payload: Buffer.from('d'), qos: 1, messageId: 5, dup: true });
+    await pub.next('puback');
+    await waitFor(() => seen.length === 1, { what: 'the message' });
+    assert.equal(seen[0]!.dup, false);
+    pub.close();
+    await sub.endAsync();
+    await broker.close();
+  });
+
+  test('3.1.1 [MQTT-3.3.1-7] [MQTT-3.3.1-10] [MQTT-3.3.1-11] [MQTT-3.3.1-12]: QoS 0 retain replaces, RETAIN 0 leaves it, an empty retained payload clears it', async () => {
+    const broker = await openMqttBroker();
+    const pub = await connect(broker.url(), { clientId: 'ret-pub' });
+    const retainedOf = async (clientId: string): Promise<string[]> => {
+      const sub = await connect(broker.url(), { clientId });
+      const seen = collect(sub);
+      await sub.subscribeAsync('ret/#', { qos: 1 });
+      await pub.publishAsync('ret/marker', clientId, { qos: 1 });
+      await waitFor(() => seen.some((m) => m.topic === 'ret/marker'), { what: 'the marker' });
+      await sub.endAsync();
+      return seen.filter((m) => m.retain).map((m) => m.payload);
+    };
+    await pub.publishAsync('ret/a', 'first', { qos: 1, retain: true });
+    await pub.publishAsync('ret/a', 'second', { qos: 0, retain: true });
+    await pub.publishAsync('ret/a', 'not retained', { qos: 1, retain: false });
+    assert.deepEqual(await retainedOf('ret-sub-1'), ['second']);
+    await pub.publishAsync('ret/a', '', { qos: 1, retain: true });
+    assert.deepEqual(await retainedOf('ret-sub-2'), []);
+    await pub.endAsync();
+    await broker.close();
+  });
+
+  test('3.1.1 [MQTT-3.1.2-7]: a retained message stays when the session that published it ends', async () => {
+    const broker = await openMqttBroker();
+    const pub = await connect(broker.url(), { clientId: 'ret-session', clean: false });
+    await pub.publishAsync('keep/a', 'kept', { qos: 1, retain: true });
+    await pub.endAsync();
+    // The session ends: a clean connect with the same id discards it.
+    const clean = await connect(broker.url(), { clientId: 'ret-session', clean: true });
+    await clean.endAsync();
+    const sub = await connect(broker.url(), { clientId: 'ret-session-sub' });
+    const seen = collect(sub);
+    await sub.subscribeAsync('keep/#', { qos: 1 });
+    await waitFor(() => seen.length === 1, { what: 'the retained message' });
+    assert.equal(seen[0]!.payload, 'kept');
+    await sub.endAsync();
+    await broker.close();
+  });
+
+  test('3.1.1 [MQTT-3.1.2-16] [MQTT-3.1.2-17]: a will is published retained only when Will Retain is 1', async () => {
+    const broker = await openMqttBroker();
+    for (const retain of [false, true]) {
+      const leaving = await connect(broker.url(), {
+        clientId: `will-retain-${retain}`,
+        will: { topic: `wr/${retain}`, payload: Buffer.from(String(retain)), qos: 1, retain },
+      });
+      leaving.on('error', () => {});
+      leaving.stream.destroy();
+      await waitFor(() => broker.mqtt.stats().clients === 0, { what: 'the connection gone' });
+    }
+    // A later subscriber gets only the retained will (RETAIN 1 on a new subscription).
+    const sub = await connect(broker.url(), { clientId: 'wr-sub' });
+    const seen = collect(sub);
+    await sub.subscribeAsync('wr/#', { qos: 1 });
+    await sub.publishAsync('wr/marker', 'm', { qos: 1 });
+    await waitFor(() => seen.some((m) => m.topic === 'wr/marker'), { what: 'the marker' });
+    assert.deepEqual(
+      seen.filter((m) => m.retain).map((m) => m.topic),
+      ['wr/true'],
+    );
+    await sub.endAsync();
+    await broker.close();
+  });
+
+  test('3.1.1 [MQTT-3.8.4-3]: SUBSCRIBE to the same filter replaces its QoS; messages arrive once', async () => {
+    const broker = await openMqttBroker();
+    const sub = await connect(broker.url(), { clientId: 'resub' });
+    const seen = collect(sub);
+    await sub.subscribeAsync('resub/#', { qos: 0 });
+    await sub.subscribeAsync('resub/#', { qos: 2 });
+    const pub = await connect(broker.url(), { clientId: 'resub-pub' });
+    await pub.publishAsync('resub/a', 'x', { qos: 2 });
+    await pub.publishAsync('resub/marker', 'm', { qos: 1 });
+    await waitFor(() => seen.some((m) => m.topic === 'resub/marker'), { what: 'the marker' });
+    assert.deepEqual(
+      seen.filter((m) => m.topic === 'resub/a').map((m) => m.qos),
+      [2],
+    );
+    await sub.endAsync();
+    await pub.endAsync();
+    await broker.close();
+  });
+
+  test('3.1.1 [MQTT-3.10.4-6]: an UNSUBSCRIBE of several filters gets one UNSUBACK and stops them all', async () => {
+    const broker = await openMqttBroker();
+    const { client } = await RawClient.open(broker.mqtt.ports.tcp!, { clientId: 'unsub-many', clean: true });
+    client.send({
+      cmd: 'subscribe',
+      messageId: 1,
+      subscriptions: [
+        { topic: 'um/a', qos: 0 },
+        { topic: 'um/b', qos: 0 },
+        { topic: 'um/c', qos: 0 },
+      ],
+    });
+    await client.next('suback');
+    client.send({ cmd: 'unsubscribe', messageId: 2, unsubscriptions: ['um/a', 'um/b'] });
+    const unsuback = await client.next('unsuback');
+    assert.equal(unsuback.messageId, 2);
+    for (const topic of ['um/a', 'um/b', 'um/c'])
+      client.send({ cmd: 'publish', topic, payload: Buffer.from(topic), qos: 0, retain: false });
+    await waitFor(() => client.publishes().length >= 1, { what: 'the message on the kept filter' });
+    client.send({ cmd: 'pingreq' });
+    await client.next('pingresp');
+    assert.equal(client.packets.filter((p) => p.cmd === 'unsuback').length, 0, 'one UNSUBACK only');
+    assert.deepEqual(
+      client.publishes().map((p) => p.topic),
+      ['um/c'],
+    );
+    client.close();
+    await broker.close();
+  });
+});
+
+describe('shared subscription names', () => {
+  test('5 [MQTT-4.8.2-1] [MQTT-4.8.2-2]: an empty ShareName or a wildcard one is refused in SUBACK (0x8F); g+ (a malformed filter) closes', async () => {
+    const broker = await openMqttBroker();
+    const { client } = await RawClient5.open(broker.mqtt.ports.tcp!, { clientId: 'share-names' });
+    client.send({
+      cmd: 'subscribe',
+      messageId: 3,
+      subscriptions: [
+        { topic: '$share//a', qos: 1 },
+        { topic: '$share/+/a', qos: 1 },
+        { topic: '$share/g/a', qos: 1 },
+      ],
+    });
+    const suback = await client.next('suback');
+    assert.deepEqual(suback.granted, [0x8f, 0x8f, 1]);
+    assert.equal(client.closed, false);
+    client.send({ cmd: 'subscribe', messageId: 4, subscriptions: [{ topic: '$share/g+/a', qos: 1 }] });
+    await waitFor(() => client.closed, { what: 'the connection closed on a malformed filter' });
+    await broker.close();
+  });
+});

@@ -77,6 +77,11 @@ export class RawClient {
     return this.packets.splice(index, 1)[0]!;
   }
 
+  /** Writes raw bytes (packets mqtt-packet would not build). */
+  write(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
   /** PUBLISHes received and not taken. */
   publishes(): RawPacket311[] {
     return this.packets.filter((p) => p.cmd === 'publish');
