@@ -10,7 +10,14 @@ import { MqttPersistenceStore } from '../../store/mqtt-persistence-store.ts';
 import { mqttConfigSchema, type MqttConfig, type MqttConfigInput } from './config.ts';
 import { startListeners } from './listeners.ts';
 import { SqlitePersistence, type AedesPacket, type Committer, type PersistenceClient } from './persistence.ts';
-import { inboundFields, mqttRetainHeader, retainedProperties, type PublishProperties } from './properties.ts';
+import {
+  inboundFields,
+  mqttRetainHeader,
+  retainedExpiresAtField,
+  retainedProperties,
+  unexpiredRetained,
+  type PublishProperties,
+} from './properties.ts';
 import { SessionExpiry } from './session-expiry.ts';
 import { WillDelay, willDelaySec } from './will-delay.ts';
 import {
@@ -520,19 +527,6 @@ class EnginePersistence extends SqlitePersistence {
     await this.sessionOf(client)?.discardPersistentSession();
     await super.cleanSubscriptions(client);
   }
-}
-
-/** Field of a stored retained message: when it expires (ms since the epoch), from its message expiry interval. */
-const retainedExpiresAtField = 'sluiceExpiresAt';
-
-/** A retained message as it goes to a new subscriber: none when expired, else its remaining lifetime. */
-function unexpiredRetained(packet: AedesPacket, now = Date.now()): AedesPacket[] {
-  const expiresAt = packet[retainedExpiresAtField];
-  if (typeof expiresAt !== 'number') return [packet];
-  if (expiresAt <= now) return [];
-  const properties = { ...(packet.properties as PublishProperties | undefined) };
-  properties.messageExpiryInterval = Math.ceil((expiresAt - now) / 1000);
-  return [{ ...packet, properties }];
 }
 
 /**

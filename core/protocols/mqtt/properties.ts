@@ -1,5 +1,6 @@
 import type { Message, PublishInput } from '../../engine/message.ts';
 import { SluiceError } from '../../errors.ts';
+import type { AedesPacket } from './persistence.ts';
 
 // DESIGN.md: Cross-protocol mapping, headers row. MQTT 5 PUBLISH properties become engine fields
 // (content type, correlation id, reply-to, TTL) and headers (user properties), so AMQP and HTTP
@@ -139,6 +140,19 @@ export function retainedProperties(properties: PublishProperties | undefined): P
   delete kept.subscriptionIdentifier;
   delete kept.messageExpiryInterval;
   return Object.keys(kept).length > 0 ? kept : undefined;
+}
+
+/** Field of a stored retained message: when it expires (ms since the epoch), from its message expiry interval. */
+export const retainedExpiresAtField = 'sluiceExpiresAt';
+
+/** A retained message as it goes to a new subscriber: none when expired, else its remaining lifetime. */
+export function unexpiredRetained(packet: AedesPacket, now = Date.now()): AedesPacket[] {
+  const expiresAt = packet[retainedExpiresAtField];
+  if (typeof expiresAt !== 'number') return [packet];
+  if (expiresAt <= now) return [];
+  const properties = { ...(packet.properties as PublishProperties | undefined) };
+  properties.messageExpiryInterval = Math.ceil((expiresAt - now) / 1000);
+  return [{ ...packet, properties }];
 }
 
 /**
