@@ -470,3 +470,21 @@ describe('shared subscription names', () => {
     await broker.close();
   });
 });
+
+describe('no local on a shared subscription', () => {
+  test('5 [MQTT-3.8.3-4]: No Local on a $share subscription is a protocol error: DISCONNECT 0x82 and the connection closes', async () => {
+    const broker = await openMqttBroker();
+    const { client } = await RawClient5.open(broker.mqtt.ports.tcp!, { clientId: 'share-nl' });
+    client.send({ cmd: 'subscribe', messageId: 5, subscriptions: [{ topic: '$share/g/nl/#', qos: 1, nl: true }] });
+    const disconnect = await client.next('disconnect');
+    assert.equal(disconnect.reasonCode, 0x82);
+    await waitFor(() => client.closed, { what: 'the connection closed' });
+    // A non-shared No Local subscription is fine.
+    const { client: plain } = await RawClient5.open(broker.mqtt.ports.tcp!, { clientId: 'plain-nl' });
+    plain.send({ cmd: 'subscribe', messageId: 6, subscriptions: [{ topic: 'nl/#', qos: 1, nl: true }] });
+    const suback = await plain.next('suback');
+    assert.deepEqual(suback.granted, [1]);
+    plain.close();
+    await broker.close();
+  });
+});

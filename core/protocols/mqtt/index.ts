@@ -24,6 +24,7 @@ import {
   Session,
   mqttQosHeader,
   sessionQueueName,
+  sharePrefix,
   type AedesClient,
   type SessionContext,
   type V5Settings,
@@ -240,6 +241,13 @@ export async function startMqtt(
         rap?: boolean;
         subscriptionIdentifier?: number;
       };
+      if (nl === true && isV5(client) && subscription.topic.startsWith(sharePrefix)) {
+        // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error: DISCONNECT 0x82.
+        log.info({ clientId: client.id, topic: subscription.topic }, 'mqtt: no local on a shared subscription');
+        sendDisconnect(client, 0x82, 'no local is not allowed on a shared subscription');
+        client.close();
+        return callback(null, null);
+      }
       session
         .subscribe(subscription.topic, subscription.qos as 0 | 1 | 2, {
           noLocal: nl === true,
