@@ -106,19 +106,30 @@ export class MqttPersistenceStore {
   deleteWill(_tx: Tx, clientId: string): void {
     this.s.deleteWill.run(clientId);
   }
+  /** The stored will of one client, as the last committed write left it. */
+  loadWill(clientId: string): StoredPacket | undefined {
+    const row = this.s.loadWill.get(clientId) as PacketRow | undefined;
+    return row && decodePacket(row);
+  }
 
   // ── session expiry (MQTT 5) ────────────────────────────────────────────────────────
-  /** Deadlines (ms since the epoch) of disconnected MQTT 5 sessions, by client id. */
-  loadSessionExpiries(): Array<{ clientId: string; expiresAt: number }> {
-    return (this.s.loadSessionExpiries.all() as Array<{ client_id: string; expires_at: number }>).map((row) => ({
-      clientId: row.client_id,
-      expiresAt: row.expires_at,
-    }));
+  /**
+   * MQTT 5 persistent sessions with a finite expiry interval, by client id: the deadline (ms since
+   * the epoch) once disconnected, null while connected (or connected when the broker stopped).
+   */
+  loadSessionExpiries(): Array<{ clientId: string; expiresAt: number | null; intervalSec: number }> {
+    return (
+      this.s.loadSessionExpiries.all() as Array<{ client_id: string; expires_at: number | null; interval_sec: number }>
+    ).map((row) => ({ clientId: row.client_id, expiresAt: row.expires_at, intervalSec: row.interval_sec }));
   }
-  /** Sets when the session of `clientId` expires; null deletes the deadline (it does not expire). */
+  /** Sets when the session of `clientId` expires; null deletes the row (it does not expire). */
   putSessionExpiry(_tx: Tx, clientId: string, expiresAt: number | null): void {
     if (expiresAt === null) this.s.deleteSessionExpiry.run(clientId);
-    else this.s.putSessionExpiry.run(clientId, expiresAt);
+    else this.s.putSessionExpiry.run(clientId, expiresAt, 0);
+  }
+  /** The session of `clientId` is connected; it will outlive its connection by `intervalSec`. */
+  putConnectedSession(_tx: Tx, clientId: string, intervalSec: number): void {
+    this.s.putSessionExpiry.run(clientId, null, intervalSec);
   }
 }
 
@@ -143,10 +154,13 @@ function prepare(db: Database.Database) {
     deleteIncoming: db.prepare('DELETE FROM mqtt_incoming WHERE client_id = ? AND message_id = ?'),
     deleteIncomingOf: db.prepare('DELETE FROM mqtt_incoming WHERE client_id = ?'),
     loadWills: db.prepare('SELECT client_id, fields, payload FROM mqtt_wills'),
+    loadWill: db.prepare('SELECT fields, payload FROM mqtt_wills WHERE client_id = ?'),
     putWill: db.prepare('INSERT OR REPLACE INTO mqtt_wills (client_id, fields, payload) VALUES (?, ?, ?)'),
     deleteWill: db.prepare('DELETE FROM mqtt_wills WHERE client_id = ?'),
-    loadSessionExpiries: db.prepare('SELECT client_id, expires_at FROM mqtt_session_expiry'),
-    putSessionExpiry: db.prepare('INSERT OR REPLACE INTO mqtt_session_expiry (client_id, expires_at) VALUES (?, ?)'),
+    loadSessionExpiries: db.prepare('SELECT client_id, expires_at, interval_sec FROM mqtt_session_expiry'),
+    putSessionExpiry: db.prepare(
+      'INSERT OR REPLACE INTO mqtt_session_expiry (client_id, expires_at, interval_sec) VALUES (?, ?, ?)',
+    ),
     deleteSessionExpiry: db.prepare('DELETE FROM mqtt_session_expiry WHERE client_id = ?'),
   };
 }

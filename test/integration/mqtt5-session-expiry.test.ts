@@ -16,7 +16,7 @@ import { connect5, connectCollecting5 } from './mqtt5-helpers.ts';
 async function openBroker(): Promise<{
   readonly engine: Engine;
   url(): string;
-  /** Stored deadlines, by client id. */
+  /** Stored deadlines of disconnected sessions, by client id (connected ones have none yet). */
   deadlines(): Map<string, number>;
   /** Closes the listener and the engine (the broker is down). */
   stop(): Promise<void>;
@@ -38,7 +38,7 @@ async function openBroker(): Promise<{
       new Map(
         new MqttPersistenceStore(broker.engine.store.database)
           .loadSessionExpiries()
-          .map(({ clientId, expiresAt }) => [clientId, expiresAt]),
+          .flatMap(({ clientId, expiresAt }) => (expiresAt === null ? [] : [[clientId, expiresAt] as const])),
       ),
     async stop() {
       await listener?.close();

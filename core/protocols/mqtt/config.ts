@@ -53,9 +53,12 @@ export const mqttConfigSchema = z.object({
   topicAliasMaximum: z.number().int().min(0).max(65_535).default(64),
   /**
    * MQTT 5: longest keep-alive (seconds) a client may ask for; a client asking for more, or for
-   * none (0), is given this one in CONNACK (server keep alive). 0: no limit.
+   * none (0), is given this one in CONNACK (server keep alive). 0: no limit. The default, 300 s,
+   * leaves the usual PLC and gateway settings (10–120 s) alone and makes a peer that vanished
+   * (cable pulled, power cut: no FIN) be noticed within 1.5 × 300 s, so its will is published and
+   * its session expiry starts (docs/mqtt.md, "Server keep alive").
    */
-  maxKeepAliveSec: z.number().int().min(0).max(65_535).default(0),
+  maxKeepAliveSec: z.number().int().min(0).max(65_535).default(300),
   /** Time a client may take to send CONNECT after opening the connection. */
   connectTimeoutMs: z.number().int().positive().default(30_000),
   /** aedes heartbeat; the wills of clients of a broker that died are published after 4 × this. */

@@ -12,13 +12,22 @@ import { startListeners } from './listeners.ts';
 import { ownershipRefusal, watchRights } from './access.ts';
 import { refuseInvalidUtf8 } from './packet-guards.ts';
 import { SqlitePersistence, type AedesPacket, type Committer, type PersistenceClient } from './persistence.ts';
-import { inboundFields, mqttRetainHeader, retainedProperties, type PublishProperties } from './properties.ts';
+import {
+  inboundFields,
+  mqttRetainHeader,
+  retainedExpiresAtField,
+  retainedProperties,
+  unexpiredRetained,
+  type PublishProperties,
+} from './properties.ts';
 import { SessionExpiry } from './session-expiry.ts';
+import { WillDelay, willDelaySec } from './will-delay.ts';
 import { isWill, willUserField, type WillPacket } from './wills.ts';
 import {
   Session,
   mqttQosHeader,
   sessionQueueName,
+  sharePrefix,
   type AedesClient,
   type SessionContext,
   type V5Settings,
@@ -99,6 +108,8 @@ export async function startMqtt(
     client ? sessions.get(client as Client) : undefined;
   /** MQTT 5 CONNECTs between preConnect and authenticate. */
   const v5Connects = new WeakMap<Client, V5Connect>();
+  /** 3.1/3.1.1 CONNECTs whose empty client identifier is refused [MQTT-3.1.3-8]. */
+  const rejectedIds = new WeakSet<Client>();
   /** Connected clients by id (for session expiry: a connected session does not expire). */
   const clientsById = new Map<string, Client>();
 
@@ -107,6 +118,15 @@ export async function startMqtt(
   const store = new MqttPersistenceStore(engine.store.database);
   const persistence = new EnginePersistence(store, commit, sessionOf, (clientId) =>
     security.owners?.release(sessionQueueName(clientId)),
+  );
+  // MQTT 5 wills with a will delay interval are held back; published as aedes publishes a will.
+  const willDelay = new WillDelay(
+    persistence,
+    (will, client) =>
+      new Promise<void>((resolve, reject) =>
+        broker.authorizePublish(client as Client | null, will as never, (error) => (error ? reject(error) : resolve())),
+      ),
+    log,
   );
 
   const broker = await Aedes.createBroker({
@@ -117,9 +137,13 @@ export async function startMqtt(
     maxInflightInbound: config.maxInFlightPerClient,
     preConnect(client, packet, callback) {
       if (packet.protocolVersion === 5) prepareV5(client, packet as unknown as V5ConnectPacket);
+      // [MQTT-3.1.3-8] 3.1.1: no client identifier is allowed only with CleanSession = 1
+      // (3.1 requires one); otherwise CONNACK 0x02 identifier rejected, and the connection closes.
+      else if (!packet.clientId && (!packet.clean || packet.protocolVersion === 3)) rejectedIds.add(client);
       callback(null, true);
     },
     authenticate(client, username, password, callback) {
+      if (rejectedIds.has(client)) return callback(refusal(2, 'identifier rejected: empty client id', 0x85), false);
       const v5 = v5Connects.get(client);
       if (v5?.authenticationMethod !== undefined) {
         // Enhanced authentication (§4.12) is not offered [MQTT-4.12.0-1].
@@ -160,8 +184,11 @@ export async function startMqtt(
             const session = new Session(context, client as unknown as AedesClient, principal, settings);
             sessions.set(client, session);
             clientsById.set(client.id, client);
-            // A reconnect within the session expiry interval: the countdown and its stored deadline go.
-            await expiry.cancel(client.id);
+            // A reconnect within the session expiry interval: the countdown stops; a kept MQTT 5
+            // session stores its interval, so it expires after a crash too.
+            await expiry.resumed(client.id, v5 && !client.clean ? v5.sessionExpirySec : null);
+            // A will held back for its will delay: dropped if this connection resumes the session.
+            await willDelay.connected(client.id, v5 ? !v5.cleanStart : !client.clean);
             // [MQTT-3.1.2-4] Clean Start with a session expiry: the old session goes, a new one is kept.
             if (v5?.cleanStart && !client.clean)
               await persistence.cleanSubscriptions(client).catch((error: unknown) => {
@@ -189,6 +216,11 @@ export async function startMqtt(
         );
     },
     authorizePublish(client, packet, callback) {
+      // aedes publishes a will through here when the connection ends (client.will is that packet).
+      if (client && (client as unknown as { will?: unknown }).will === packet) {
+        const held = holdWill(client, packet as unknown as AedesPacket);
+        if (held !== 'now') return callback(new Error(`will ${held}`));
+      }
       const refuse = (error: unknown): void => {
         const refused = toSluiceError(error);
         const will = packet as unknown as WillPacket;
@@ -240,6 +272,13 @@ export async function startMqtt(
         rap?: boolean;
         subscriptionIdentifier?: number;
       };
+      if (nl === true && isV5(client) && subscription.topic.startsWith(sharePrefix)) {
+        // [MQTT-3.8.3-4] No Local on a shared subscription is a protocol error: DISCONNECT 0x82.
+        log.info({ clientId: client.id, topic: subscription.topic }, 'mqtt: no local on a shared subscription');
+        sendDisconnect(client, 0x82, 'no local is not allowed on a shared subscription');
+        client.close();
+        return callback(null, null);
+      }
       session
         .subscribe(subscription.topic, subscription.qos as 0 | 1 | 2, {
           noLocal: nl === true,
@@ -299,6 +338,26 @@ export async function startMqtt(
     patched.topicAliasMaximum = config.topicAliasMaximum;
   }
 
+  /**
+   * MQTT 5 will delay [MQTT-3.1.2-8]: the will of a connection that ended waits for the smaller of its
+   * will delay and its session expiry interval ('held'), unless it is due now; a connection that
+   * already took the session over and resumes it means it is not sent at all ('dropped').
+   */
+  function holdWill(client: Client, will: AedesPacket): 'now' | 'held' | 'dropped' {
+    const delaySec = willDelaySec(will);
+    const v5 = v5Connects.get(client);
+    if (delaySec === 0 || !v5) return 'now';
+    const successor = clientsById.get(client.id);
+    if (successor && successor !== client) {
+      const next = v5Connects.get(successor);
+      // [MQTT-3.1.3-9] a new connection to this session: no will. A clean one ended the session.
+      return (next ? !next.cleanStart : !successor.clean) ? 'dropped' : 'now';
+    }
+    const asked = (client as unknown as PatchedClient).disconnectPacket?.properties?.sessionExpiryInterval;
+    const sessionSec = client.clean ? 0 : asked !== undefined && v5.sessionExpirySec > 0 ? asked : v5.sessionExpirySec;
+    return willDelay.defer(client.id, will, Math.min(delaySec, sessionSec), client) ? 'held' : 'now';
+  }
+
   /** authorize → engine.publish (durable) → retained store; PUBACK/PUBREC follow only after this resolves. */
   function publishToEngine(client: Client | null, packet: AedesPacket): Promise<unknown> {
     const clientId = client?.id ?? packet.clientId;
@@ -328,7 +387,9 @@ export async function startMqtt(
     if (qos === 2 && client && (await persistence.incomingGetPacket(client, packet).then(Boolean, () => false))) return;
     await publishOnce(clientId, packet, qos);
     if (packet.retain) {
-      const properties = retainedProperties((packet as { properties?: PublishProperties }).properties);
+      const published = (packet as { properties?: PublishProperties }).properties;
+      const properties = retainedProperties(published);
+      const expirySec = published?.messageExpiryInterval;
       await persistence.storeRetained({
         cmd: 'publish',
         topic: packet.topic,
@@ -336,6 +397,8 @@ export async function startMqtt(
         qos,
         retain: true,
         ...(properties && { properties }),
+        // [MQTT-3.3.2-5] the retained copy expires with the message (see EnginePersistence).
+        ...(expirySec !== undefined && { [retainedExpiresAtField]: Date.now() + expirySec * 1000 }),
       });
     }
   }
@@ -384,6 +447,8 @@ export async function startMqtt(
       const queue = sessionQueueName(clientId);
       if (engine.queueByName(queue)) await engine.deleteQueue(queue, { force: true });
       await persistence.cleanSubscriptions({ id: clientId } as PersistenceClient);
+      // The session ended before the will delay: its will is due [MQTT-3.1.2-8].
+      await willDelay.sessionEnded(clientId);
     },
     (clientId) => clientsById.has(clientId),
     store,
@@ -392,6 +457,8 @@ export async function startMqtt(
   );
   // Deadlines stored before a restart: expired sessions are discarded before anyone connects.
   await expiry.restore();
+  const deadlines = new Map(store.loadSessionExpiries().map((row) => [row.clientId, row.expiresAt ?? undefined]));
+  willDelay.restore(broker.id, (clientId) => deadlines.get(clientId));
 
   const stopWatchingRights = watchRights(security, sessions, (client, reason) => {
     log.info({ clientId: client.id }, `mqtt: disconnected, ${reason}`);
@@ -441,6 +508,7 @@ export async function startMqtt(
     async close() {
       stopWatchingRights?.();
       expiry.close();
+      willDelay.close();
       // [MQTT-3.14.2.1] MQTT 5 clients are told: 0x8B server shutting down.
       for (const client of sessions.keys()) sendDisconnect(client, 0x8b, 'server shutting down');
       await new Promise<void>((resolve) => broker.close(() => resolve()));
@@ -492,6 +560,17 @@ class EnginePersistence extends SqlitePersistence {
       packet.properties?.reasonString,
     );
     return Promise.resolve(packet as AedesPacket);
+  }
+
+  /**
+   * Retained messages for a new subscription: an expired one is no longer sent [MQTT-3.3.2-5], the
+   * others carry their remaining lifetime in whole seconds [MQTT-3.3.2-6].
+   */
+  override createRetainedStreamCombi(patterns: string[]): Readable {
+    return super.createRetainedStreamCombi(patterns).flatMap((packet: AedesPacket) => unexpiredRetained(packet));
+  }
+  override createRetainedStream(pattern: string): Readable {
+    return super.createRetainedStream(pattern).flatMap((packet: AedesPacket) => unexpiredRetained(packet));
   }
 
   /** UNSUBSCRIBE of a persistent session: its queue stops collecting before UNSUBACK. */

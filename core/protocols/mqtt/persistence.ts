@@ -62,6 +62,9 @@ const MemoryPersistence = createRequire(import.meta.url)('aedes-persistence/asyn
   options?: object,
 ) => MemoryPersistenceInstance;
 
+/** Field of a will held back by its MQTT 5 will delay interval: when it is due (ms since the epoch). */
+export const willPublishAtField = 'sluicePublishAt';
+
 /** Runs a write in one durable transaction: the engine's group commit, or the store's own. */
 export type Committer = <T>(work: (tx: Tx) => T) => Promise<T>;
 
@@ -204,14 +207,46 @@ export class SqlitePersistence extends MemoryPersistence {
 
   override async delWill(client: PersistenceClient): Promise<AedesPacket | undefined> {
     const will = this.wills.get(client.id);
-    if (!will) return undefined;
+    // A will waiting for its will delay interval is WillDelay's to publish or drop (will-delay.ts).
+    if (!will || will[willPublishAtField] !== undefined) return undefined;
     await this.commit((tx) => this.store.deleteWill(tx, client.id));
     this.wills.delete(client.id);
     return will;
   }
 
   override streamWill(brokers: Record<string, unknown> = {}): Readable {
-    return Readable.from([...this.wills.values()].filter((will) => !brokers[String(will.brokerId)]));
+    return Readable.from(
+      [...this.wills.values()].filter(
+        (will) => !brokers[String(will.brokerId)] && will[willPublishAtField] === undefined,
+      ),
+    );
+  }
+
+  /** Every stored will, by client id (for WillDelay's start-up). */
+  storedWills(): ReadonlyMap<string, AedesPacket> {
+    return this.wills;
+  }
+
+  /**
+   * MQTT 5 will delay: the will of `clientId` is kept, to be published at `publishAt` (ms since the
+   * epoch) by WillDelay; stored so that a restart keeps the deadline.
+   */
+  async deferWill(clientId: string, will: AedesPacket, publishAt: number): Promise<void> {
+    will[willPublishAtField] = publishAt;
+    this.wills.set(clientId, will);
+    await this.commit((tx) => this.store.putWill(tx, clientId, toStored(will)));
+  }
+
+  /**
+   * Takes a deferred will out (it is being published or dropped): gone from memory at once, and from
+   * SQLite unless a newer will of the same client replaced it meanwhile.
+   */
+  async releaseWill(clientId: string, will: AedesPacket): Promise<void> {
+    if (this.wills.get(clientId) === will) this.wills.delete(clientId);
+    const publishAt = will[willPublishAtField];
+    await this.commit((tx) => {
+      if (this.store.loadWill(clientId)?.fields[willPublishAtField] === publishAt) this.store.deleteWill(tx, clientId);
+    });
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Message, PublishInput } from '../../engine/message.ts';
 import { SluiceError } from '../../errors.ts';
+import type { AedesPacket } from './persistence.ts';
 
 // DESIGN.md: Cross-protocol mapping, headers row. MQTT 5 PUBLISH properties become engine fields
 // (content type, correlation id, reply-to, TTL) and headers (user properties), so AMQP and HTTP
@@ -129,7 +130,8 @@ function isUtf8(bytes: Buffer): boolean {
 /**
  * The properties kept with a retained message, sent to MQTT 5 clients that subscribe later:
  * the message's own, without what belongs to one hop (topic alias, subscription identifiers)
- * or would go stale (message expiry). Undefined when none is left.
+ * or would go stale (message expiry: the retained copy keeps its absolute deadline instead and
+ * goes out with the remaining interval). Undefined when none is left.
  */
 export function retainedProperties(properties: PublishProperties | undefined): PublishProperties | undefined {
   if (!properties) return undefined;
@@ -138,6 +140,19 @@ export function retainedProperties(properties: PublishProperties | undefined): P
   delete kept.subscriptionIdentifier;
   delete kept.messageExpiryInterval;
   return Object.keys(kept).length > 0 ? kept : undefined;
+}
+
+/** Field of a stored retained message: when it expires (ms since the epoch), from its message expiry interval. */
+export const retainedExpiresAtField = 'sluiceExpiresAt';
+
+/** A retained message as it goes to a new subscriber: none when expired, else its remaining lifetime. */
+export function unexpiredRetained(packet: AedesPacket, now = Date.now()): AedesPacket[] {
+  const expiresAt = packet[retainedExpiresAtField];
+  if (typeof expiresAt !== 'number') return [packet];
+  if (expiresAt <= now) return [];
+  const properties = { ...(packet.properties as PublishProperties | undefined) };
+  properties.messageExpiryInterval = Math.ceil((expiresAt - now) / 1000);
+  return [{ ...packet, properties }];
 }
 
 /**

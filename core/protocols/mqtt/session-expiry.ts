@@ -34,31 +34,49 @@ export class SessionExpiry {
 
   /**
    * At start-up, before clients connect: sessions whose deadline passed while the broker was down
-   * are discarded now, the others count down again from their stored deadline.
+   * are discarded now, the others count down again from their stored deadline. A session whose
+   * client was connected when the broker stopped (a crash leaves no deadline) counts down its
+   * session expiry interval from now: its connection ended with the broker.
    */
   async restore(now = Date.now()): Promise<void> {
-    for (const { clientId, expiresAt } of this.store.loadSessionExpiries()) {
+    for (const { clientId, expiresAt, intervalSec } of this.store.loadSessionExpiries()) {
       this.stored.add(clientId);
-      if (expiresAt <= now) await this.expire(clientId);
+      if (expiresAt === null && intervalSec === 0) await this.expire(clientId);
+      else if (expiresAt === null) await this.schedule(clientId, intervalSec, now);
+      else if (expiresAt <= now) await this.expire(clientId);
       else this.arm(clientId, expiresAt);
     }
+  }
+
+  /**
+   * A client connected to its kept session, which will outlive the connection by `expirySec`
+   * (0xFFFFFFFF or null: it never expires): a countdown stops, and the interval is stored so that
+   * the session expires even when the broker dies under the connection.
+   */
+  async resumed(clientId: string, expirySec: number | null): Promise<void> {
+    if (expirySec === null || expirySec >= neverExpires) return this.cancel(clientId);
+    this.clearTimer(clientId);
+    this.stored.add(clientId);
+    await this.commit((tx) => this.store.putConnectedSession(tx, clientId, expirySec)).catch((error: unknown) => {
+      this.logger.warn({ err: error, clientId }, 'mqtt: storing a session expiry interval failed');
+    });
   }
 
   /**
    * The connection of `clientId` ended: its session expires after `expirySec` seconds. Resolves once
    * the deadline is stored. After `close()` the deadline is only stored (the next start arms it).
    */
-  async schedule(clientId: string, expirySec: number): Promise<void> {
+  async schedule(clientId: string, expirySec: number, now = Date.now()): Promise<void> {
     if (expirySec >= neverExpires) return this.cancel(clientId);
     this.clearTimer(clientId);
-    const expiresAt = Date.now() + expirySec * 1000;
+    const expiresAt = now + expirySec * 1000;
     this.stored.add(clientId);
     const written = this.write(clientId, expiresAt);
     if (!this.closed) this.arm(clientId, expiresAt);
     await written;
   }
 
-  /** A client with this id connected again: its session lives on (its stored deadline goes). */
+  /** A client with this id connected again and its session never expires: its stored deadline goes. */
   async cancel(clientId: string): Promise<void> {
     this.clearTimer(clientId);
     if (!this.stored.delete(clientId)) return;

@@ -398,8 +398,9 @@ export class Session {
       payload: message.payload,
       qos,
       retain,
-      // [MQTT-3.3.1-1] DUP marks a redelivery of a message the client may have seen.
-      dup: delivery.deliveryCount > 1,
+      // [MQTT-3.3.1-1] DUP marks a redelivery of a message the client may have seen; never on
+      // QoS 0 [MQTT-3.3.1-2] (3.1.1 and 5).
+      dup: qos > 0 && delivery.deliveryCount > 1,
     };
     if (this.v5) {
       const refusal = this.addProperties(packet, message, ids);
