@@ -24,7 +24,7 @@ export interface BackupResult {
 }
 
 /** Pages per step: ~16 MiB at 4 KiB pages, small enough to keep publishes flowing between steps. */
-const pagesPerStep = 4096;
+const defaultPagesPerStep = 4096;
 
 /**
  * Copies the open database `db` into `file` (written as `file.partial`, checked, then renamed,
@@ -34,6 +34,7 @@ export async function backupDatabase(
   db: Database.Database,
   file: string,
   onProgress?: (progress: BackupProgress) => void,
+  pagesPerStep = defaultPagesPerStep,
 ): Promise<BackupResult> {
   const partial = `${file}.partial`;
   mkdirSync(dirname(file), { recursive: true });
@@ -114,7 +115,7 @@ export async function restoreDatabase(
     const result = await source.backup(partial, {
       progress: ({ totalPages, remainingPages }) => {
         options.onProgress?.({ totalPages, remainingPages });
-        return pagesPerStep;
+        return defaultPagesPerStep;
       },
     });
     const checked = checkBackupFile(partial);
