@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
-import { SluiceError } from '../../core/errors.ts';
+import type { SluiceError } from '../../core/errors.ts';
 import { backupDatabase, checkBackupFile, restoreDatabase } from '../../core/store/backup.ts';
 import { startTestBroker } from '../helpers/broker.ts';
 import { openTestEngine, tempDir } from '../helpers/engine.ts';

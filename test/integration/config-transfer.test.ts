@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
-import { ApiError, createHttpClient } from '../../core/api/client.ts';
+import type { ApiError } from '../../core/api/client.ts';
+import { createHttpClient } from '../../core/api/client.ts';
 import { configDocumentJsonSchema, type ConfigDocument } from '../../core/schema/config-document.ts';
 import { startTestBroker } from '../helpers/broker.ts';
 
