@@ -33,7 +33,7 @@ export const aclRuleDeclarationSchema = z.strictObject({
 
 /** A role defined on the broker (built-in roles are not exported: every broker has them). */
 export const roleDeclarationSchema = z.strictObject({
-  name: z.string().min(1).max(64),
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'a role name is 1–64 of A–Z a–z 0–9 . _ -'),
   description: z.string().max(1000).default(''),
   rules: z.array(aclRuleDeclarationSchema).max(1000),
 });

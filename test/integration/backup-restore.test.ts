@@ -182,6 +182,15 @@ describe('backup and restore of a store', () => {
     });
     await restoreDatabase(file, target, { force: true });
     assert.equal(checkBackupFile(target).schemaVersion > 0, true);
+
+    // The same through `sluice restore`: a new directory works, an existing store is refused.
+    const dataDir = join(test.dir, 'cli');
+    const first = await runCli(['restore', file, '--data-dir', dataDir]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /Restored .* into /);
+    const again = await runCli(['restore', file, '--data-dir', dataDir]);
+    assert.equal(again.code, 2, again.stderr);
+    assert.match(again.stderr, /already holds a store/);
   });
 
   it('restore refuses a file that is not a Sluice backup and leaves nothing behind', async (t) => {
