@@ -56,7 +56,7 @@ describe('RabbitMQ definitions (pure conversion)', () => {
 describe('RabbitMQ definitions imported into a real RabbitMQ', () => {
   // Starting RabbitMQ with its MQTT plugin takes 30–90 s on a busy 2-core machine.
   it(
-    'routes MQTT publishes by the translated subscriptions, dead-letters past the delivery limit and on TTL',
+    'routes MQTT publishes by the translated subscriptions, dead-letters past the delivery limit and on TTL, and enforces the roles as permissions',
     { timeout: 400_000 },
     async (t) => {
       const sluice = await startTestBroker({
@@ -77,6 +77,11 @@ describe('RabbitMQ definitions imported into a real RabbitMQ', () => {
         ],
       });
       t.after(sluice.cleanup);
+      // A line operator who may publish and subscribe under plant/line1 only.
+      sluice.broker.security.putRole('line1-operator', 'Line 1', [
+        { actions: ['publish', 'subscribe'], patterns: ['plant/line1/#'] },
+      ]);
+      await sluice.broker.security.createUser('olga', 'olga-password', ['line1-operator']);
       const file = join(sluice.dir, 'definitions.json');
       const exported = await runCli([
         '--url',
@@ -158,6 +163,22 @@ describe('RabbitMQ definitions imported into a real RabbitMQ', () => {
       );
       await waitFor(() => dead.length === 1, { timeoutMs: 10_000, what: 'the heartbeat read from the DMQ' });
       assert.deepEqual(dead, ['beat']);
+
+      // Permissions: with a password set, olga may publish under plant/line1 but not plant/line2.
+      await rabbit.ctl(['change_password', 'olga', 'olga-password']);
+      const olga = await mqtt.connectAsync(`mqtt://127.0.0.1:${rabbit.mqttPort}`, {
+        username: 'olga',
+        password: 'olga-password',
+        clientId: 'olga-1',
+        reconnectPeriod: 0,
+      });
+      const closed = new Promise<void>((resolve) => olga.once('close', () => resolve()));
+      await olga.publishAsync('plant/line1/orders/77', 'order-77', { qos: 1 });
+      await waitFor(async () => (await depth('orders')) === 1, { timeoutMs: 20_000, what: 'olga’s line 1 order' });
+      olga.publish('plant/line2/orders/78', 'order-78', { qos: 1 });
+      await closed; // RabbitMQ's MQTT plugin closes a connection whose publish is not authorised
+      olga.end(true);
+      assert.equal(await depth('orders'), 1, 'the line 2 order was refused');
     },
   );
 });
