@@ -80,6 +80,11 @@ export async function createBroker(config: SluiceConfig, options: BrokerOptions 
     security,
     connections,
     bridges: () => bridges?.statuses() ?? [],
+    // config.export / config.import: the file's listener and bridge sections as running.
+    declared: () => ({
+      listeners: { http: config.http, mqtt: config.mqtt, amqp: config.amqp, tls: config.tls },
+      bridges: config.bridges,
+    }),
     ...(options.rateIntervalMs !== undefined && { rateIntervalMs: options.rateIntervalMs }),
   });
   const listeners: Listener[] = [];

@@ -24,6 +24,7 @@ import {
   type WireMessage,
 } from './api/contract.ts';
 import { createBroker, version } from './broker.ts';
+import { addTransferCommands, restoreInto, transferCommands } from './cli-transfer.ts';
 import { addDmqExport, dmqCommands } from './cli/dmq.ts';
 import {
   UsageError,
@@ -473,6 +474,7 @@ export const specialCommands: ReadonlyArray<{ readonly words: readonly string[];
   { words: ['watch'], op: 'events.stream' },
   { words: ['topics', 'stream'], op: 'topics.stream' },
   { words: ['audit', 'export'], op: 'audit.export' },
+  ...transferCommands,
 ];
 
 // ── program ──────────────────────────────────────────────────────────────────────────
@@ -648,6 +650,8 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     return '';
   }
 
+  addTransferCommands(program, run, io, setExit);
+
   program
     .command('serve')
     .description('Run the broker')
@@ -660,6 +664,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     .option('--amqp-port <port>', 'AMQP 1.0 port; 0 picks a free one (env SLUICE_AMQP_PORT)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (env SLUICE_LOG_LEVEL)')
     .option('--anonymous', 'let clients without credentials in (lab use; config security.anonymous)')
+    .option('--restore <file>', 'first restore this backup into the (new) data directory, then serve it')
     .action(async (options: Record<string, string | undefined>) => {
       setExit(await serve(options, io));
     });
@@ -689,6 +694,7 @@ async function serve(options: Record<string, string | undefined>, io: Output): P
     },
   };
   const config = loadConfig({ ...(options.config !== undefined && { file: options.config }), flags });
+  if (options.restore !== undefined) await restoreInto(options.restore, config.dataDir, false, io);
   const broker = await createBroker(config);
   io.out(`Sluice ${version} serving ${broker.httpUrl} (data in ${config.dataDir})\n`);
   for (const listener of broker.listeners.slice(1)) io.out(`  ${listener.name}: ${listener.url}\n`);

@@ -155,6 +155,24 @@ export const errorCatalog = {
     amqp: 'amqp:not-found',
     title: 'Connection not found',
   },
+  'backup-not-found': {
+    http: 404,
+    mqtt: 0x80,
+    amqp: 'amqp:not-found',
+    title: 'Backup not found',
+  },
+  'invalid-backup': {
+    http: 400,
+    mqtt: 0x80,
+    amqp: 'amqp:invalid-field',
+    title: 'Not a usable Sluice backup',
+  },
+  'invalid-config-document': {
+    http: 422,
+    mqtt: 0x80,
+    amqp: 'amqp:invalid-field',
+    title: 'Configuration document not understood',
+  },
   'broker-closing': {
     http: 503,
     mqtt: 0x8b, // Server shutting down

@@ -16,6 +16,7 @@
  */
 import { z } from 'zod';
 import { bridgeStatusSchema } from '../schema/bridge-status.ts';
+import { configDocumentSchema } from '../schema/config-document.ts';
 import { SluiceError, type ErrorCode } from '../errors.ts';
 import { checkedString, queueConfigSchema, queueNamePattern, topicFilterSchema } from '../schema/queue-config.ts';
 import { replaySpecSchema } from '../schema/replay-spec.ts';
@@ -484,6 +485,45 @@ const everything = () => ['#'];
 const securityResource = () => ['$security'];
 const connectionsResource = () => ['$connections'];
 const demoResource = () => ['$demo'];
+
+/**
+ * Export, import and backup cover every queue and the security store: `manage` on both
+ * (`#` does not match `$security`, DESIGN.md: `$…` resources).
+ */
+const configResources = () => ['#', '$security'];
+
+/** One line of an import's plan: what changes (or would), on which object. */
+export const configChangeSchema = z.object({
+  kind: z.enum(['queue', 'role', 'user', 'bridge', 'listener']),
+  name: z.string(),
+  /** manual: in the document but only the config file can apply it (bridges, listeners). */
+  action: z.enum(['create', 'update', 'unchanged', 'manual', 'skip']),
+  /** The fields that differ, for updates. */
+  fields: z.array(z.string()),
+  detail: z.string().optional(),
+});
+
+/** What an import did, or (dry run) would do. */
+export const configImportResultSchema = z.object({
+  dryRun: z.boolean(),
+  applied: z.boolean(),
+  changes: z.array(configChangeSchema),
+  warnings: z.array(z.string()),
+});
+
+/** An online backup's progress. */
+export const backupStatusSchema = z.object({
+  id: idSchema,
+  state: z.enum(['running', 'completed', 'failed']),
+  /** File name in the data directory's backups/ folder. */
+  file: z.string(),
+  totalPages: count,
+  remainingPages: count,
+  bytes: count,
+  startedAt: epochMs,
+  finishedAt: epochMs.nullable(),
+  error: z.string().nullable(),
+});
 
 /** One API operation, declared as data. */
 export interface Operation<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> {
@@ -1028,6 +1068,78 @@ export const contract = {
     http: { method: 'GET', path: `${api}/bridges` },
     permission: { kind: 'acl', action: 'browse', resources: everything },
   }),
+  'config.export': operation({
+    summary:
+      'Export the declared configuration as one versioned document: queues, roles, users, bridges, listeners (secrets only with includeSecrets)',
+    input: z.strictObject({
+      includeSecrets: z
+        .boolean()
+        .default(false)
+        .meta({ description: 'Include password hashes and bridge credentials' }),
+    }),
+    output: configDocumentSchema,
+    errors: [],
+    http: { method: 'GET', path: `${api}/config:export` },
+    permission: { kind: 'acl', action: 'manage', resources: configResources },
+  }),
+  'config.import': operation({
+    summary: 'Apply a configuration document (all or nothing, idempotent); dryRun only answers what would change',
+    input: z.strictObject({
+      document: z
+        .record(z.string(), z.unknown())
+        .meta({ description: 'A configuration document (JSON Schema: GET /api/v1/config/schema)' }),
+      dryRun: z.boolean().default(false).meta({ description: 'Only show what would change' }),
+    }),
+    output: configImportResultSchema,
+    errors: ['invalid-config-document', 'role-not-found'],
+    http: { method: 'POST', path: `${api}/config:import` },
+    permission: { kind: 'acl', action: 'manage', resources: configResources },
+  }),
+  'config.schema': operation({
+    summary: 'The JSON Schema of the configuration document (published beside the OpenAPI document)',
+    input: z.strictObject({}),
+    output: z.record(z.string(), z.unknown()),
+    errors: [],
+    http: { method: 'GET', path: `${api}/config/schema` },
+    permission: authenticated,
+  }),
+  'config.rabbitmq': operation({
+    summary:
+      'Export the topology as a RabbitMQ definitions document (quorum queues, DMQs, amqp.topic bindings, permissions) with warnings for what RabbitMQ cannot express',
+    input: z.strictObject({
+      vhost: z.string().min(1).max(255).default('/').meta({ description: 'RabbitMQ virtual host' }),
+    }),
+    output: z.object({ definitions: z.record(z.string(), z.unknown()), warnings: z.array(z.string()) }),
+    errors: [],
+    http: { method: 'GET', path: `${api}/config:export-rabbitmq` },
+    permission: { kind: 'acl', action: 'manage', resources: configResources },
+  }),
+  'backup.start': operation({
+    summary:
+      'Start an online backup of the store (SQLite backup API) while the broker keeps running; poll backup.get for progress',
+    input: z.strictObject({}),
+    output: backupStatusSchema,
+    errors: [],
+    http: { method: 'POST', path: `${api}/backups`, status: 201 },
+    permission: { kind: 'acl', action: 'manage', resources: configResources },
+  }),
+  'backup.get': operation({
+    summary: 'A backup’s progress (pages copied) and outcome',
+    input: byId,
+    output: backupStatusSchema,
+    errors: ['backup-not-found'],
+    http: { method: 'GET', path: `${api}/backups/:id` },
+    permission: { kind: 'acl', action: 'manage', resources: configResources },
+  }),
+  'backup.download': operation({
+    summary: 'A finished backup’s bytes as NDJSON chunks (offset + base64), for `sluice backup FILE` and the UI',
+    input: byId,
+    output: z.object({ offset: count, data: z.string(), totalBytes: count }),
+    errors: ['backup-not-found'],
+    http: { method: 'GET', path: `${api}/backups/:id/content` },
+    permission: { kind: 'acl', action: 'manage', resources: configResources },
+    response: 'ndjson',
+  }),
   health: operation({
     summary: 'Is the broker up, and which version',
     input: z.strictObject({}),
@@ -1082,6 +1194,10 @@ export type DemoStatus = z.infer<typeof demoStatusSchema>;
 export type DemoScenario = z.infer<typeof demoScenarioSchema>;
 /** One topic of the topic tree. */
 export type TopicNode = z.infer<typeof topicNodeSchema>;
+/** What a configuration import did or would do. */
+export type ConfigImportResult = z.infer<typeof configImportResultSchema>;
+/** An online backup's progress. */
+export type BackupStatus = z.infer<typeof backupStatusSchema>;
 
 /** All operation names, in declaration order. */
 export const operationNames = Object.keys(contract) as OperationName[];

@@ -1,4 +1,5 @@
 import type { BridgeStatus } from '../schema/bridge-status.ts';
+import { configDocumentJsonSchema } from '../schema/config-document.ts';
 /**
  * The API service: implements every contract operation against the engine. The handler tables
  * are mapped types over the contract, so a missing operation fails to compile (STYLE.md §9);
@@ -11,6 +12,7 @@ import type { actions } from '../security/authorize.ts';
 import { allowAllPolicy, authorize, type Principal } from '../security/authorize.ts';
 import type { BrokerSecurity } from '../security/policy.ts';
 import { DemoRunner } from '../demo/demo-runner.ts';
+import { ConfigTransfer, type DeclaredSettings } from './config-transfer.ts';
 import { ConnectionRegistry } from './connections.ts';
 import {
   contract,
@@ -46,6 +48,8 @@ export interface ServiceOptions {
   readonly scenariosDir?: string;
   /** The running bridges' status (none when the broker runs no bridges). */
   readonly bridges?: () => readonly BridgeStatus[];
+  /** The config file's listener and bridge sections, for config.export/import (default: none). */
+  readonly declared?: () => DeclaredSettings;
 }
 
 /** Who is calling, as the transport established it. */
@@ -217,6 +221,12 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     ...(options.scenariosDir !== undefined && { scenariosDir: options.scenariosDir }),
     onProblem: ({ file, problem }) => engine.logger.warn({ file }, `demo scenario not loaded: ${problem}`),
   });
+  const transfer = new ConfigTransfer(
+    engine,
+    security,
+    options.declared ?? (() => ({ listeners: {}, bridges: [] })),
+    options.version,
+  );
   const requireSecurity = (): BrokerSecurity => {
     if (!security)
       throw new SluiceError('invalid-config', 'This broker runs without a security store (users and roles are off)');
@@ -419,6 +429,12 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     'demo.stop': () => demo.stop(),
     'demo.reset': ({ name }) => demo.reset(name),
     'bridges.status': () => ({ bridges: [...(options.bridges?.() ?? [])] }),
+    'config.export': ({ includeSecrets }) => transfer.export(includeSecrets),
+    'config.import': ({ document, dryRun }) => transfer.import(document, dryRun),
+    'config.schema': () => configDocumentJsonSchema(),
+    'config.rabbitmq': ({ vhost }) => transfer.rabbitmq(vhost),
+    'backup.start': () => transfer.backups.start(),
+    'backup.get': ({ id }) => transfer.backups.get(id),
     health: () => ({
       status: closing ? ('closing' as const) : ('ok' as const),
       version: options.version ?? '0.0.0',
@@ -431,6 +447,7 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     'audit.export': function* (filter) {
       for (const row of requireSecurity().audit.all(definedOnly(filter))) yield `${JSON.stringify(wireAudit(row))}\n`;
     },
+    'backup.download': ({ id }) => transfer.backups.download(id),
   };
 
   const events: EventHandlers = {

@@ -258,6 +258,42 @@ export class BrokerSecurity implements SecurityPolicy {
     this.rightsChanged({ user: name, kind: 'credentials' });
   }
 
+  /** Users with their stored scrypt hashes, for a configuration export with secrets (docs/handover.md). */
+  exportUsers(): Array<{ name: string; roles: string[]; passwordHash: string }> {
+    return [...this.users.values()]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((user) => ({ name: user.name, roles: [...user.roles], passwordHash: user.passwordHash }));
+  }
+
+  /**
+   * Creates or updates a user from a configuration import, taking a stored hash as is (the
+   * password itself never travels). A new user needs a hash; an existing one keeps its own
+   * when none is given.
+   */
+  importUser(name: string, roles: readonly string[], passwordHash?: string): UserInfo {
+    if (!userNamePattern.test(name))
+      throw new SluiceError('invalid-input', `"${name}" is not a valid user name: 1–64 of A–Z a–z 0–9 . _ @ -`);
+    this.assertRoles(roles);
+    const now = Date.now();
+    if (this.users.has(name)) {
+      this.store.updateUser(name, { roles, ...(passwordHash !== undefined && { passwordHash }) }, now);
+      this.users.set(name, this.store.getUser(name)!);
+      return this.getUser(name);
+    }
+    if (passwordHash === undefined)
+      throw new SluiceError('invalid-input', `User "${name}" is new here and the document has no password hash for it`);
+    const row: UserRow = { name, passwordHash, roles: [...roles], createdAt: now, updatedAt: now };
+    if (!this.store.insertUser(row)) throw new SluiceError('user-exists', `User "${name}" already exists`);
+    this.users.set(name, row);
+    return userInfo(row);
+  }
+
+  /** Removes a user without the last-admin check: only to undo a failed import's own creation. */
+  removeImportedUser(name: string): void {
+    this.store.deleteUser(name);
+    this.users.delete(name);
+  }
+
   /** First run: creates `admin` with a random password, once. Undefined if users exist. */
   async createInitialAdmin(): Promise<{ user: string; password: string } | undefined> {
     if (!this.setupRequired) return undefined;

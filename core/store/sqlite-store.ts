@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SluiceError } from '../errors.ts';
+import { backupDatabase, type BackupProgress, type BackupResult } from './backup.ts';
 import { migrations } from './migrations/index.ts';
 import {
   StoredEntryState,
@@ -449,6 +450,16 @@ export class SqliteStore {
     const freePages = this.db.pragma('freelist_count', { simple: true }) as number;
     const pageSize = this.db.pragma('page_size', { simple: true }) as number;
     return (pages - freePages) * pageSize;
+  }
+
+  /** Online backup of this store into `file` while it keeps serving (core/store/backup.ts). */
+  backup(file: string, onProgress?: (progress: BackupProgress) => void): Promise<BackupResult> {
+    return backupDatabase(this.db, file, onProgress);
+  }
+
+  /** The database file's path. */
+  get file(): string {
+    return this.db.name;
   }
 
   /** Runs SQLite's own consistency check; returns 'ok' or the problems found. */

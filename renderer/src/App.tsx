@@ -19,6 +19,7 @@ import { Queues } from './views/Queues.tsx';
 import { Replay } from './views/Replay.tsx';
 import { viewFromHash, viewIndexOfKey, viewKey, views, type ViewId } from './views/routes.ts';
 import { Security } from './views/Security.tsx';
+import { Settings } from './views/Settings.tsx';
 import { Topics } from './views/Topics.tsx';
 
 const screens: Record<ViewId, () => ReactNode> = {
@@ -32,6 +33,7 @@ const screens: Record<ViewId, () => ReactNode> = {
   security: Security,
   demo: Demo,
   bridges: Bridges,
+  settings: Settings,
 };
 
 export function App(): ReactNode {

@@ -1,7 +1,7 @@
 // Real upstream brokers for the bridge tests, each a test-owned process on 127.0.0.1 with its
 // own files in a temp dir: Debian's Mosquitto and Debian's RabbitMQ (AMQP 1.0 plugin). No
 // system service is used or needed.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient, type OnMessageCallback } from 'mqtt';
@@ -140,6 +140,10 @@ export function connectMqtt(
 /** A RabbitMQ node owned by the test, AMQP 1.0 plugin on, guest/guest allowed on loopback. */
 export interface Rabbit {
   readonly port: number;
+  /** The MQTT plugin's port, when started with `{ mqtt: true }`. */
+  readonly mqttPort?: number;
+  /** Runs rabbitmqctl against this node; resolves with its stdout (rejects on a non-zero exit). */
+  ctl(args: readonly string[]): Promise<string>;
   start(): Promise<void>;
   stop(): Promise<void>;
   cleanup(): Promise<void>;
@@ -150,9 +154,10 @@ export interface Rabbit {
  * plugins file and epmd (on its own port, stopped at cleanup), listening on a free loopback port.
  * Takes about 10 s on the CI machine.
  */
-export async function startRabbit(): Promise<Rabbit> {
+export async function startRabbit(options: { readonly mqtt?: boolean } = {}): Promise<Rabbit> {
   const { dir, cleanup } = tempDir('sluice-rabbit-');
   const port = await freePort();
+  const mqttPort = options.mqtt ? await freePort() : undefined;
   const distPort = await freePort();
   const epmdPort = await freePort();
   writeFileSync(
@@ -164,10 +169,14 @@ export async function startRabbit(): Promise<Rabbit> {
       'log.file = false',
       // The temp dir's disk may be nearly full on a busy machine; the test stores little.
       'disk_free_limit.absolute = 1MB',
+      ...(mqttPort !== undefined ? [`mqtt.listeners.tcp.default = 127.0.0.1:${mqttPort}`] : []),
       '',
     ].join('\n'),
   );
-  writeFileSync(join(dir, 'enabled_plugins'), '[rabbitmq_amqp1_0].\n');
+  writeFileSync(
+    join(dir, 'enabled_plugins'),
+    mqttPort !== undefined ? '[rabbitmq_amqp1_0,rabbitmq_mqtt].\n' : '[rabbitmq_amqp1_0].\n',
+  );
   const env = {
     ...process.env,
     HOME: dir,
@@ -204,9 +213,17 @@ export async function startRabbit(): Promise<Rabbit> {
   };
   const rabbit: Rabbit = {
     port,
+    ...(mqttPort !== undefined && { mqttPort }),
+    ctl: (args) =>
+      new Promise((resolve, reject) =>
+        execFile('/usr/lib/rabbitmq/bin/rabbitmqctl', [...args], { env, timeout: 60_000 }, (error, stdout, stderr) =>
+          error ? reject(new Error(`rabbitmqctl ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout),
+        ),
+      ),
     async start() {
       child = spawn('/usr/lib/rabbitmq/bin/rabbitmq-server', [], { stdio: 'ignore', env, detached: true });
-      await waitForPort(port, 60_000, 'rabbitmq listening');
+      await waitForPort(port, mqttPort !== undefined ? 180_000 : 60_000, 'rabbitmq listening');
+      if (mqttPort !== undefined) await waitForPort(mqttPort, 120_000, 'rabbitmq mqtt listening');
     },
     stop: stopNode,
     async cleanup() {
