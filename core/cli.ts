@@ -35,6 +35,7 @@ import { createBroker, version } from './broker.ts';
 import { loadConfig, type ConfigInput } from './config.ts';
 import { SluiceError } from './errors.ts';
 import { createSelfSignedCertificate } from './security/tls.ts';
+import { pushCommands } from './cli-push.ts';
 
 /** Process exit codes. */
 export const exitCodes = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const;
@@ -158,7 +159,7 @@ function inputShape(name: OperationName): Record<string, z.ZodType> {
 // ── client commands, declared against the contract ───────────────────────────────────
 
 /** What a command handler gets. */
-interface Invocation {
+export interface Invocation {
   readonly client: HttpClient;
   readonly args: Record<string, unknown>;
   readonly options: Record<string, unknown>;
@@ -166,7 +167,7 @@ interface Invocation {
 }
 
 /** One client command: which operation it runs, how it builds the input, how it prints. */
-interface ClientCommand<N extends UnaryOperationName> {
+export interface ClientCommand<N extends UnaryOperationName> {
   /** e.g. ['queues', 'list']. */
   readonly words: readonly string[];
   readonly op: N;
@@ -838,9 +839,10 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     connections: 'Client connections on every protocol: list, disconnect',
     demo: 'Demo and training scenarios: list, run, status, stop, reset',
     bridges: 'Store-and-forward bridges to upstream brokers: status',
+    push: 'HTTP push consumers of queues: list, status, set, delete',
   };
   const groups = new Map<string, Command>();
-  for (const spec of clientCommands) {
+  for (const spec of [...clientCommands, ...pushCommands({ command, table })]) {
     const [first, ...rest] = spec.words;
     let parent = program;
     if (rest.length > 0) {

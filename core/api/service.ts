@@ -1,4 +1,5 @@
 import type { BridgeStatus } from '../schema/bridge-status.ts';
+import type { PushConsumerConfigInput, PushConsumerView, PushStatus } from '../schema/push-config.ts';
 /**
  * The API service: implements every contract operation against the engine. The handler tables
  * are mapped types over the contract, so a missing operation fails to compile (STYLE.md §9);
@@ -46,6 +47,17 @@ export interface ServiceOptions {
   readonly scenariosDir?: string;
   /** The running bridges' status (none when the broker runs no bridges). */
   readonly bridges?: () => readonly BridgeStatus[];
+  /** The push consumers (docs/push.md); without them the push operations answer as if none exist. */
+  readonly push?: () => PushRegistry | undefined;
+}
+
+/** What the service needs from the push consumers (core/protocols/push implements it). */
+export interface PushRegistry {
+  list(queue?: string): PushConsumerView[];
+  get(name: string): PushConsumerView;
+  put(input: PushConsumerConfigInput, by: { user: string | null }): Promise<PushConsumerView>;
+  delete(name: string): Promise<void>;
+  statuses(): PushStatus[];
 }
 
 /** Who is calling, as the transport established it. */
@@ -224,6 +236,18 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     if (permission.kind !== 'acl') return;
     for (const resource of permission.resources(input))
       authorize(context.principal, permission.action, resource, policy);
+  }
+
+  /**
+   * A push consumer sends the queue's messages to whoever runs its endpoint, so whoever sets
+   * one up must be allowed to take them: `consume` on the queue and `subscribe` on each of its
+   * topics (DESIGN.md: authorize the flow; a rule on a queue name never grants its topics).
+   */
+  function authorizePushFlow(queue: string, context: CallContext): void {
+    if (context === hostContext) return;
+    authorize(context.principal, 'consume', queue, policy);
+    for (const filter of engine.queueByName(queue)?.config.subscriptions ?? [])
+      authorize(context.principal, 'subscribe', filter, policy);
   }
 
   /** Management operations (and security changes) go to the audit log, refusals included. */
@@ -409,6 +433,22 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     'demo.stop': () => demo.stop(),
     'demo.reset': ({ name }) => demo.reset(name),
     'bridges.status': () => ({ bridges: [...(options.bridges?.() ?? [])] }),
+    'push.list': ({ queue }) => ({ pushConsumers: options.push?.()?.list(queue) ?? [] }),
+    'push.put': async (input, context) => {
+      const push = options.push?.();
+      if (!push) throw new SluiceError('broker-closing', 'Push consumers are not running in this broker');
+      authorizePushFlow(input.queue, context);
+      return push.put(input, { user: context.principal.user });
+    },
+    'push.delete': async ({ queue, name }) => {
+      const push = options.push?.();
+      const found = push?.list(queue).find((view) => view.config.name === name);
+      if (!push || !found)
+        throw new SluiceError('push-consumer-not-found', `No push consumer "${name}" on queue "${queue}"`);
+      await push.delete(name);
+      return { name, deleted: true as const };
+    },
+    'push.status': () => ({ pushConsumers: options.push?.()?.statuses() ?? [] }),
     health: () => ({
       status: closing ? ('closing' as const) : ('ok' as const),
       version: options.version ?? '0.0.0',

@@ -2,6 +2,7 @@ import * as m001 from './001-initial.ts';
 import * as m002 from './002-mqtt.ts';
 import * as m003 from './003-security.ts';
 import * as m004 from './004-mqtt-session-expiry.ts';
+import * as m005 from './005-push-consumers.ts';
 
 /** A schema step; `version` is stored in PRAGMA user_version once applied. */
 export interface Migration {
@@ -10,4 +11,4 @@ export interface Migration {
 }
 
 /** All migrations in order. Append only: a released migration is never edited. */
-export const migrations: readonly Migration[] = [m001, m002, m003, m004];
+export const migrations: readonly Migration[] = [m001, m002, m003, m004, m005];
