@@ -81,7 +81,9 @@ function pushInput(args: Record<string, unknown>, o: Record<string, unknown>): O
     timeoutMs: num('timeoutMs'),
     concurrency: num('concurrency'),
     retry: drop(retry),
-    rejectStatuses: text('rejectStatuses')?.split(',').map((s) => Number(s.trim())),
+    rejectStatuses: text('rejectStatuses')
+      ?.split(',')
+      .map((s) => Number(s.trim())),
     enabled: o.disabled === true ? false : undefined,
   });
 }

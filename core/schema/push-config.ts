@@ -58,10 +58,7 @@ export const pushConsumerConfigSchema = z.strictObject({
   /** The queue it consumes. */
   queue: z.string().min(1).max(255),
   /** The endpoint: http:// or https://. */
-  url: z
-    .string()
-    .max(2048)
-    .refine(isHttpUrl, 'an http:// or https:// URL'),
+  url: z.string().max(2048).refine(isHttpUrl, 'an http:// or https:// URL'),
   method: z.enum(['POST', 'PUT']).default('POST'),
   /** Static headers sent with every request. */
   headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/), z.string().max(8192)).default({}),

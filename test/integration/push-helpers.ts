@@ -13,7 +13,12 @@ export interface SeenRequest {
 
 /** What the endpoint does with one request. */
 export type Answer =
-  | { readonly kind: 'status'; readonly status: number; readonly body?: string; readonly headers?: Record<string, string> }
+  | {
+      readonly kind: 'status';
+      readonly status: number;
+      readonly body?: string;
+      readonly headers?: Record<string, string>;
+    }
   /** Never answers (the push consumer's timeout must fire). */
   | { readonly kind: 'hang' }
   /** Reads the request, then closes the connection without an answer. */
@@ -85,4 +90,3 @@ export class TestEndpoint {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 }
-

@@ -20,7 +20,9 @@ async function brokerPushingTo(
 ): Promise<{ broker: Broker; cleanup: () => Promise<void> }> {
   const flags: ConfigInput = {
     queues: [{ name: 'erp', subscriptions: ['plant/#'], maxRedelivery: options.maxRedelivery ?? 10 }],
-    push: [{ name: 'erp-endpoint', queue: 'erp', url: endpoint.url, retry: fastRetry, timeoutMs: 2000, ...options.push }],
+    push: [
+      { name: 'erp-endpoint', queue: 'erp', url: endpoint.url, retry: fastRetry, timeoutMs: 2000, ...options.push },
+    ],
   };
   return startTestBroker(flags);
 }
@@ -41,9 +43,7 @@ function deadMessages(broker: Broker) {
 }
 
 function portOf(broker: Broker, scheme: string): number {
-  const url = broker.listeners
-    .flatMap((l) => l.url.split(' '))
-    .find((u) => u.startsWith(`${scheme}://`));
+  const url = broker.listeners.flatMap((l) => l.url.split(' ')).find((u) => u.startsWith(`${scheme}://`));
   return Number(new URL(url!).port);
 }
 
@@ -85,10 +85,16 @@ describe('happy path', () => {
     await waitFor(() => endpoint.acked().length >= perProtocol * 3, {
       what: () => `${perProtocol * 3} deliveries (${endpoint.acked().length})`,
     });
-    const expected = ['mqtt', 'amqp', 'http'].flatMap((p) => Array.from({ length: perProtocol }, (_, i) => `${p}-${i}`));
+    const expected = ['mqtt', 'amqp', 'http'].flatMap((p) =>
+      Array.from({ length: perProtocol }, (_, i) => `${p}-${i}`),
+    );
     assert.deepEqual(endpoint.acked(), expected, 'each once, in publish order (concurrency 1)');
     const ids = endpoint.seen.map((r) => Number(r.headers['sluice-message-id']));
-    assert.deepEqual(ids, [...ids].sort((a, b) => a - b), 'message ids rise');
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+      'message ids rise',
+    );
     const first = endpoint.seen[0]!;
     assert.equal(first.method, 'POST');
     assert.equal(first.headers['sluice-topic'], 'plant/mqtt');
@@ -126,7 +132,8 @@ describe('faults', () => {
   }
 
   test('an endpoint answering 500 for a while gets every message, in order, once it recovers; retries are counted', async () => {
-    endpoint.behave = ({ index }) => (index < 5 ? { kind: 'status', status: 500, body: 'maintenance' } : { kind: 'status', status: 200 });
+    endpoint.behave = ({ index }) =>
+      index < 5 ? { kind: 'status', status: 500, body: 'maintenance' } : { kind: 'status', status: 200 };
     await withBroker({}, async (broker) => {
       const bodies = await publishAll(broker, 10);
       await waitFor(() => endpoint.acked().length >= 10, { what: () => `10 acked (${endpoint.acked().length})` });
@@ -146,7 +153,9 @@ describe('faults', () => {
 
   test('a 422 answer sends the message to the DMQ with the status and the start of the body; the rest go on', async () => {
     endpoint.behave = ({ body }) =>
-      body === 'order-1' ? { kind: 'status', status: 422, body: 'field "qty" must be positive' } : { kind: 'status', status: 200 };
+      body === 'order-1'
+        ? { kind: 'status', status: 422, body: 'field "qty" must be positive' }
+        : { kind: 'status', status: 200 };
     await withBroker({}, async (broker) => {
       await publishAll(broker, 3);
       await waitFor(() => endpoint.acked().length >= 2, { what: '2 acked' });
