@@ -1041,12 +1041,13 @@ export const contract = {
     permission: { kind: 'acl', action: 'manage', resources: (input) => [input.queue] },
   }),
   'push.status': operation({
-    summary: 'Each push consumer: state, last answer, in flight, rate, alarms',
+    summary: 'Each push consumer on a queue the caller may browse: state, last answer, in flight, rate, alarms',
     input: z.strictObject({}),
     output: z.object({ pushConsumers: z.array(pushStatusSchema) }),
     errors: [],
     http: { method: 'GET', path: `${api}/push` },
-    permission: { kind: 'acl', action: 'browse', resources: everything },
+    // The service lists only the push consumers of queues the caller may browse.
+    permission: authenticated,
   }),
   health: operation({
     summary: 'Is the broker up, and which version',

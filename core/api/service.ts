@@ -448,7 +448,11 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
       await push.delete(name);
       return { name, deleted: true as const };
     },
-    'push.status': () => ({ pushConsumers: options.push?.()?.statuses() ?? [] }),
+    'push.status': (_input, context) => ({
+      pushConsumers: (options.push?.()?.statuses() ?? []).filter(
+        (status) => context === hostContext || policy.allows(context.principal, 'browse', status.queue),
+      ),
+    }),
     health: () => ({
       status: closing ? ('closing' as const) : ('ok' as const),
       version: options.version ?? '0.0.0',
