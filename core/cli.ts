@@ -753,6 +753,8 @@ export const clientCommands: ReadonlyArray<ClientCommand<UnaryOperationName>> = 
     op: 'health',
     human: (h) => `${h.status} (Sluice ${h.version}, up ${Math.round(h.uptimeMs / 1000)} s)`,
   }),
+  // `push …`: in its own module (core/cli-push.ts).
+  ...pushCommands({ command, table }),
 ];
 
 /** Commands outside the one-call pattern, with the operation each runs. */
@@ -842,7 +844,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     push: 'HTTP push consumers of queues: list, status, set, delete',
   };
   const groups = new Map<string, Command>();
-  for (const spec of [...clientCommands, ...pushCommands({ command, table })]) {
+  for (const spec of clientCommands) {
     const [first, ...rest] = spec.words;
     let parent = program;
     if (rest.length > 0) {
