@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SluiceError } from '../../core/errors.ts';
+import type { SluiceError } from '../../core/errors.ts';
 import { classify, parseRetryAfter, requestHeaders } from '../../core/protocols/push/http-delivery.ts';
 import { parseWithSecrets } from '../../core/protocols/push/index.ts';
 import { backoffDelayMs } from '../../core/protocols/push/push-consumer.ts';
