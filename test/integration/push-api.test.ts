@@ -189,10 +189,13 @@ describe('push consumers through the API', () => {
 });
 
 describe('push consumers across a restart', () => {
-  it('one created through the API is still there, running, after the broker restarts', async () => {
+  it('one created through the API is still there, running, after a restart; one removed from the file is gone', async () => {
     const endpoint = new TestEndpoint();
     await endpoint.up();
-    const first = await startTestBroker({ queues: [{ name: 'erp', subscriptions: ['plant/#'] }] });
+    const first = await startTestBroker({
+      queues: [{ name: 'erp', subscriptions: ['plant/#'] }],
+      push: [{ name: 'from-file', queue: 'erp', url: endpoint.url, enabled: false }],
+    });
     try {
       await first.broker.service.call('push.put', {
         queue: 'erp',
@@ -209,7 +212,12 @@ describe('push consumers across a restart', () => {
         logger: silentLogger(),
       });
       try {
-        const [view] = (await again.service.call('push.list', { queue: 'erp' })).pushConsumers;
+        const listed = (await again.service.call('push.list', { queue: 'erp' })).pushConsumers;
+        assert.deepEqual(
+          listed.map((v) => v.config.name),
+          ['sap'],
+        );
+        const [view] = listed;
         assert.equal(view?.config.name, 'sap');
         assert.equal(view?.source, 'api');
         await again.engine.publish({ topic: 'plant/x', payload: 'after-restart' });

@@ -46,7 +46,8 @@ interface Entry {
 
 /**
  * Starts the push consumers: those declared in the file are written to the store first (the
- * file wins over an API change of the same name), then every stored one starts.
+ * file wins over an API change of the same name; one no longer declared is dropped), then every
+ * stored one starts.
  */
 export function startPushConsumers(
   engine: Engine,
@@ -63,6 +64,9 @@ export function startPushConsumers(
       createdBy: null,
       updatedAt: Date.now(),
     });
+  // One removed from the file is gone at the next start; those created through the API stay.
+  const declaredNames = new Set(declared.map((config) => config.name));
+  for (const row of store.list()) if (row.source === 'file' && !declaredNames.has(row.name)) store.delete(row.name);
   const entries = new Map<string, Entry>();
   let closed = false;
 
