@@ -20,8 +20,11 @@ test('kill -9 of Sluice while pushes are in flight: after restart every message 
   const endpoint = new TestEndpoint();
   await endpoint.up();
   const accepted = new Map<string, number>();
-  endpoint.behave = ({ body }) => {
+  /** Bodies that arrived marked as a redelivery (`Sluice-Redelivered: true`). */
+  const markedRedelivered = new Set<string>();
+  endpoint.behave = ({ body, headers }) => {
     accepted.set(body, (accepted.get(body) ?? 0) + 1);
+    if (headers['sluice-redelivered'] === 'true') markedRedelivered.add(body);
     return { kind: 'status', status: 200 };
   };
   let child: ChildProcess | null = null;
