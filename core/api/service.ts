@@ -438,6 +438,9 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
       const push = options.push?.();
       if (!push) throw new SluiceError('broker-closing', 'Push consumers are not running in this broker');
       authorizePushFlow(input.queue, context);
+      // Replacing one that belongs to another queue takes it away from that queue: manage there too.
+      const moved = push.list().find((view) => view.config.name === input.name && view.config.queue !== input.queue);
+      if (moved && context !== hostContext) authorize(context.principal, 'manage', moved.config.queue, policy);
       return push.put(input, { user: context.principal.user });
     },
     'push.delete': async ({ queue, name }) => {

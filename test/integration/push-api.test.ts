@@ -181,6 +181,19 @@ describe('push consumers through the API', () => {
     assert.match(missing.stderr, /Push consumer not found/);
   });
 
+  it('a push consumer of another queue cannot be taken over by naming it on a queue one manages', async () => {
+    await broker.service.call('queues.create', { name: 'other', subscriptions: ['office/#'] });
+    await broker.service.call('push.put', { queue: 'other', name: 'office-hook', url: endpoint.url });
+    const context: CallContext = { principal: { user: 'ops', protocol: 'ipc' } };
+    await assert.rejects(
+      broker.service.call('push.put', { queue: 'erp', name: 'office-hook', url: endpoint.url }, context),
+      (error: SluiceError) => error.code === 'not-authorized' && /manage "other"/.test(error.detail),
+    );
+    const [kept] = (await broker.service.call('push.list', { queue: 'other' })).pushConsumers;
+    assert.equal(kept?.config.name, 'office-hook');
+    await broker.service.call('push.delete', { queue: 'other', name: 'office-hook' });
+  });
+
   it('/metrics carries one series per push consumer', async () => {
     const text = await (await http('/metrics')).text();
     assert.match(text, /sluice_push_delivered_total\{push="sap",queue="erp"\} [1-9]/);

@@ -85,6 +85,18 @@ describe('secrets', () => {
     assert.deepEqual(parseWithSecrets(redacted, stored).auth, stored.auth);
     assert.deepEqual(parseWithSecrets({ ...config, auth: { type: 'basic', username: 'u' } }, stored).auth, stored.auth);
   });
+  it('are not carried over to another origin: a changed endpoint needs them given again', () => {
+    const stored = parseWithSecrets({ ...config, auth: { type: 'bearer', token: 'for-sap-only' } }, undefined);
+    assert.throws(
+      () => parseWithSecrets({ ...config, url: 'https://elsewhere.example/x', auth: { type: 'bearer' } }, stored),
+      (error: SluiceError) => error.code === 'invalid-input' && error.detail.startsWith('auth.token'),
+    );
+    assert.deepEqual(
+      parseWithSecrets({ ...config, url: 'http://127.0.0.1:1/other-path', auth: { type: 'bearer' } }, stored).auth,
+      { type: 'bearer', token: 'for-sap-only' },
+      'same origin, other path: kept',
+    );
+  });
   it('a new bearer push consumer without a token is refused', () => {
     assert.throws(
       () => parseWithSecrets({ ...config, auth: { type: 'bearer' } }, undefined),

@@ -149,6 +149,10 @@ export function parseWithSecrets(
   const config = parsed.data;
   const kept = (given: string | undefined, stored: string | undefined) =>
     given === undefined || given === redactedSecret ? stored : given;
+  // A stored secret goes only where it went before: pointing a push consumer at another origin
+  // without giving the secrets again must not hand the old endpoint's credentials to the new one.
+  const sameOrigin = previous !== undefined && new URL(previous.url).origin === new URL(config.url).origin;
+  if (!sameOrigin) previous = undefined;
   const before = previous?.auth;
   let auth = config.auth;
   if (auth.type === 'basic') {
@@ -172,5 +176,8 @@ export function parseWithSecrets(
 }
 
 function missingSecret(field: string): SluiceError {
-  return new SluiceError('invalid-input', `${field}: required (give it, or keep the stored one by leaving it out)`);
+  return new SluiceError(
+    'invalid-input',
+    `${field}: required (give it; a stored one is kept only while the URL's origin stays the same)`,
+  );
 }
