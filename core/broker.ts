@@ -15,6 +15,8 @@ import { Engine } from './engine/engine.ts';
 import { createLogger, type Logger } from './log.ts';
 import { startHttp, type StaticFiles } from './protocols/http/server.ts';
 import { startBridges, type Bridges } from './bridges/index.ts';
+import { startPushConsumers, type PushConsumers } from './protocols/push/index.ts';
+import { PushStore } from './store/push-store.ts';
 import { demoEndpoints } from './demo/actors.ts';
 import { startAmqp } from './protocols/amqp/index.ts';
 import { startMqtt } from './protocols/mqtt/index.ts';
@@ -75,6 +77,7 @@ export async function createBroker(config: SluiceConfig, options: BrokerOptions 
   const security = new BrokerSecurity(new SecurityStore(engine.store.database), config.security, logger);
   const connections = new ConnectionRegistry();
   let bridges: Bridges | undefined;
+  let push: PushConsumers | undefined;
   const service = createService(engine, {
     version,
     security,
@@ -85,6 +88,7 @@ export async function createBroker(config: SluiceConfig, options: BrokerOptions 
       listeners: { http: config.http, mqtt: config.mqtt, amqp: config.amqp, tls: config.tls },
       bridges: config.bridges,
     }),
+    push: () => push,
     ...(options.rateIntervalMs !== undefined && { rateIntervalMs: options.rateIntervalMs }),
   });
   const listeners: Listener[] = [];
@@ -94,6 +98,8 @@ export async function createBroker(config: SluiceConfig, options: BrokerOptions 
       service.close(); // readiness fails first, so probes stop sending work
       // Bridges first, while the engine is open, so their in-flight messages are released in order.
       await bridges?.close();
+      // Push consumers too: their requests under way are answered or released before the engine closes.
+      await push?.close();
       for (const listener of [...listeners].reverse()) await listener.close();
       await engine.close();
       logger.info('broker stopped');
@@ -102,9 +108,23 @@ export async function createBroker(config: SluiceConfig, options: BrokerOptions 
   try {
     firstRunAdmin = await firstRun(security, config, logger);
     await ensureDeclaredQueues(engine, config, logger);
-    await startListeners(listeners, engine, service, config, logger, options, () => bridges?.metrics() ?? '');
+    await startListeners(
+      listeners,
+      engine,
+      service,
+      config,
+      logger,
+      options,
+      () => (bridges?.metrics() ?? '') + (push?.metrics() ?? ''),
+    );
     // The demo runner's simulated plant systems connect to this broker's own doors.
     service.demo.attach(demoEndpoints(listeners));
+    push = startPushConsumers(
+      engine,
+      new PushStore(engine.store.database),
+      config.push,
+      logger.child({ component: 'push' }),
+    );
     if (config.bridges.length > 0)
       bridges = await startBridges(engine, config.bridges, logger.child({ component: 'bridges' }), {
         dataDir: config.dataDir,

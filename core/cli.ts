@@ -49,6 +49,7 @@ import { replayCommands } from './cli/replay.ts';
 import { loadConfig, type ConfigInput } from './config.ts';
 import { SluiceError } from './errors.ts';
 import { createSelfSignedCertificate } from './security/tls.ts';
+import { pushCommands } from './cli-push.ts';
 
 export { table } from './cli/kit.ts';
 
@@ -466,6 +467,8 @@ export const clientCommands: ReadonlyArray<ClientCommand<UnaryOperationName>> = 
     op: 'health',
     human: (h) => `${h.status} (Sluice ${h.version}, up ${Math.round(h.uptimeMs / 1000)} s)`,
   }),
+  // `push …`: in its own module (core/cli-push.ts).
+  ...pushCommands({ command, table }),
 ];
 
 /** Commands outside the one-call pattern, with the operation each runs. */
@@ -522,6 +525,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     connections: 'Client connections on every protocol: list, disconnect',
     demo: 'Demo and training scenarios: list, run, status, stop, reset',
     bridges: 'Store-and-forward bridges to upstream brokers: status',
+    push: 'HTTP push consumers of queues: list, status, set, delete',
   };
   const groups = new Map<string, Command>();
   for (const spec of clientCommands) {

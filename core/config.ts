@@ -14,6 +14,7 @@ import { queueNameSchema } from './api/contract.ts';
 import { queueConfigSchema } from './schema/queue-config.ts';
 import { SluiceError } from './errors.ts';
 import { bridgesConfigSchema } from './schema/bridge-config.ts';
+import { pushConsumersConfigSchema } from './schema/push-config.ts';
 import { amqpConfigSchema } from './protocols/amqp/config.ts';
 import { mqttConfigSchema } from './protocols/mqtt/config.ts';
 
@@ -107,6 +108,8 @@ export const configSchema = z.strictObject({
   amqp: amqpConfigSchema.prefault({}),
   /** Store-and-forward bridges to upstream brokers; see docs/bridges.md. */
   bridges: bridgesConfigSchema,
+  /** HTTP push consumers: queues delivering to REST endpoints; see docs/push.md. */
+  push: pushConsumersConfigSchema,
   limits: z
     .strictObject({
       /** Largest message accepted: payload + topic + properties. */

@@ -149,6 +149,12 @@ export const errorCatalog = {
     amqp: 'amqp:not-found',
     title: 'Role not found',
   },
+  'push-consumer-not-found': {
+    http: 404,
+    mqtt: 0x83,
+    amqp: 'amqp:not-found',
+    title: 'Push consumer not found',
+  },
   'connection-not-found': {
     http: 404,
     mqtt: 0x80,

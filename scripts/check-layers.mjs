@@ -20,6 +20,8 @@ const zones = [
   ['mqtt', 'core/protocols/mqtt/'],
   ['amqp', 'core/protocols/amqp/'],
   ['http', 'core/protocols/http/'],
+  // HTTP push consumers: the client side of HTTP, an adapter over the engine (docs/push.md).
+  ['push', 'core/protocols/push/'],
   ['bridges', 'core/bridges/'],
   ['demo', 'core/demo/'],
   // The CLI's client commands: contract calls over HTTP, nothing of the broker itself.
@@ -46,6 +48,7 @@ const allowedZones = {
   amqp: ['shared', 'schema', 'engine', 'security', 'contract', 'api', 'amqp'],
   http: ['shared', 'schema', 'engine', 'security', 'contract', 'api', 'http'],
   bridges: ['shared', 'schema', 'engine', 'bridges'],
+  push: ['shared', 'schema', 'engine', 'store', 'push'],
   demo: ['shared', 'schema', 'contract', 'demo'],
   cli: ['shared', 'schema', 'contract', 'cli'],
   host: [
@@ -59,6 +62,7 @@ const allowedZones = {
     'mqtt',
     'amqp',
     'http',
+    'push',
     'bridges',
     'demo',
     'cli',

@@ -17,6 +17,7 @@
 import { z } from 'zod';
 import { bridgeStatusSchema } from '../schema/bridge-status.ts';
 import { configDocumentSchema } from '../schema/config-document.ts';
+import { pushConsumerConfigSchema, pushConsumerViewSchema, pushStatusSchema } from '../schema/push-config.ts';
 import { SluiceError, type ErrorCode } from '../errors.ts';
 import { checkedString, queueConfigSchema, queueNamePattern, topicFilterSchema } from '../schema/queue-config.ts';
 import { replaySpecSchema } from '../schema/replay-spec.ts';
@@ -1139,6 +1140,42 @@ export const contract = {
     http: { method: 'GET', path: `${api}/backups/:id/content` },
     permission: { kind: 'acl', action: 'manage', resources: configResources },
     response: 'ndjson',
+  }),
+  // HTTP push consumers (docs/push.md). Configuring one makes the queue's messages flow out of
+  // the broker: it needs `manage` on the queue, and the service also checks `consume` on the
+  // queue and `subscribe` on its topics (DESIGN.md: authorize the flow).
+  'push.list': operation({
+    summary: 'The push consumers of a queue: configuration (secrets hidden) and status',
+    input: z.strictObject({ queue: queueNameSchema }),
+    output: z.object({ pushConsumers: z.array(pushConsumerViewSchema) }),
+    errors: ['invalid-queue-name'],
+    http: { method: 'GET', path: `${api}/queues/:queue/push` },
+    permission: { kind: 'acl', action: 'browse', resources: (input) => [input.queue] },
+  }),
+  'push.put': operation({
+    summary: 'Create or replace a push consumer of a queue (a secret left out keeps the stored one)',
+    input: pushConsumerConfigSchema.extend({ queue: queueNameSchema }),
+    output: pushConsumerViewSchema,
+    errors: ['queue-not-found', 'invalid-queue-name', 'not-authorized'],
+    http: { method: 'POST', path: `${api}/queues/:queue/push` },
+    permission: { kind: 'acl', action: 'manage', resources: (input) => [input.queue] },
+  }),
+  'push.delete': operation({
+    summary: 'Delete a push consumer; its requests under way are released back to the queue',
+    input: z.strictObject({ queue: queueNameSchema, name: z.string().min(1).max(64) }),
+    output: z.object({ name: z.string(), deleted: z.literal(true) }),
+    errors: ['push-consumer-not-found', 'invalid-queue-name'],
+    http: { method: 'DELETE', path: `${api}/queues/:queue/push/:name` },
+    permission: { kind: 'acl', action: 'manage', resources: (input) => [input.queue] },
+  }),
+  'push.status': operation({
+    summary: 'Each push consumer on a queue the caller may browse: state, last answer, in flight, rate, alarms',
+    input: z.strictObject({}),
+    output: z.object({ pushConsumers: z.array(pushStatusSchema) }),
+    errors: [],
+    http: { method: 'GET', path: `${api}/push` },
+    // The service lists only the push consumers of queues the caller may browse.
+    permission: authenticated,
   }),
   health: operation({
     summary: 'Is the broker up, and which version',

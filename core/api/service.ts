@@ -1,5 +1,6 @@
 import type { BridgeStatus } from '../schema/bridge-status.ts';
 import { configDocumentJsonSchema } from '../schema/config-document.ts';
+import type { PushConsumerConfigInput, PushConsumerView, PushStatus } from '../schema/push-config.ts';
 /**
  * The API service: implements every contract operation against the engine. The handler tables
  * are mapped types over the contract, so a missing operation fails to compile (STYLE.md §9);
@@ -50,6 +51,17 @@ export interface ServiceOptions {
   readonly bridges?: () => readonly BridgeStatus[];
   /** The config file's listener and bridge sections, for config.export/import (default: none). */
   readonly declared?: () => DeclaredSettings;
+  /** The push consumers (docs/push.md); without them the push operations answer as if none exist. */
+  readonly push?: () => PushRegistry | undefined;
+}
+
+/** What the service needs from the push consumers (core/protocols/push implements it). */
+export interface PushRegistry {
+  list(queue?: string): PushConsumerView[];
+  get(name: string): PushConsumerView;
+  put(input: PushConsumerConfigInput, by: { user: string | null }): Promise<PushConsumerView>;
+  delete(name: string): Promise<void>;
+  statuses(): PushStatus[];
 }
 
 /** Who is calling, as the transport established it. */
@@ -245,6 +257,18 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     for (const [action, resource] of flowChecks(name, input)) authorize(context.principal, action, resource, policy);
   }
 
+  /**
+   * A push consumer sends the queue's messages to whoever runs its endpoint, so whoever sets
+   * one up must be allowed to take them: `consume` on the queue and `subscribe` on each of its
+   * topics (DESIGN.md: authorize the flow; a rule on a queue name never grants its topics).
+   */
+  function authorizePushFlow(queue: string, context: CallContext): void {
+    if (context === hostContext) return;
+    authorize(context.principal, 'consume', queue, policy);
+    for (const filter of engine.queueByName(queue)?.config.subscriptions ?? [])
+      authorize(context.principal, 'subscribe', filter, policy);
+  }
+
   /** Management operations (and security changes) go to the audit log, refusals included. */
   function audited(name: OperationName, input: unknown): { resource: string } | undefined {
     const permission = contract[name].permission as {
@@ -435,6 +459,29 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     'config.rabbitmq': ({ vhost }) => transfer.rabbitmq(vhost),
     'backup.start': () => transfer.backups.start(),
     'backup.get': ({ id }) => transfer.backups.get(id),
+    'push.list': ({ queue }) => ({ pushConsumers: options.push?.()?.list(queue) ?? [] }),
+    'push.put': async (input, context) => {
+      const push = options.push?.();
+      if (!push) throw new SluiceError('broker-closing', 'Push consumers are not running in this broker');
+      authorizePushFlow(input.queue, context);
+      // Replacing one that belongs to another queue takes it away from that queue: manage there too.
+      const moved = push.list().find((view) => view.config.name === input.name && view.config.queue !== input.queue);
+      if (moved && context !== hostContext) authorize(context.principal, 'manage', moved.config.queue, policy);
+      return push.put(input, { user: context.principal.user });
+    },
+    'push.delete': async ({ queue, name }) => {
+      const push = options.push?.();
+      const found = push?.list(queue).find((view) => view.config.name === name);
+      if (!push || !found)
+        throw new SluiceError('push-consumer-not-found', `No push consumer "${name}" on queue "${queue}"`);
+      await push.delete(name);
+      return { name, deleted: true as const };
+    },
+    'push.status': (_input, context) => ({
+      pushConsumers: (options.push?.()?.statuses() ?? []).filter(
+        (status) => context === hostContext || policy.allows(context.principal, 'browse', status.queue),
+      ),
+    }),
     health: () => ({
       status: closing ? ('closing' as const) : ('ok' as const),
       version: options.version ?? '0.0.0',

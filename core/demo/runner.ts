@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DemoStatus, OperationInput, OperationOutput, UnaryOperationName } from '../api/contract.ts';
 import { AmqpActor, HttpActor, MqttActor, type DemoEndpoints } from './actors.ts';
+import { PushEndpoint } from './push-endpoint.ts';
 import type { Scenario, ScenarioAction, ScenarioActor, ScenarioCheck } from './scenario-schema.ts';
 
 /** Runs an API operation as the broker's host (the service's own `call`). */
@@ -65,6 +66,8 @@ export class ScenarioRun {
   private readonly mqttActors = new Map<string, MqttActor>();
   private readonly httpActors = new Map<string, HttpActor>();
   private readonly amqpActors = new Map<string, AmqpActor>();
+  /** `http-push` actors: endpoints the broker's push consumers call. */
+  private readonly pushEndpoints = new Map<string, PushEndpoint>();
   private plantMs = 0;
   private stopped = false;
   /** Set when a step timed out, so its loop ends too. */
@@ -161,6 +164,11 @@ export class ScenarioRun {
 
   /** Disconnects every simulated client (persistent sessions stay on the broker). */
   async closeActors(): Promise<void> {
+    for (const [id, endpoint] of this.pushEndpoints) {
+      await endpoint.down();
+      await this.call('push.delete', { queue: this.pushQueues.get(id)!, name: this.pushName(id) }).catch(() => {});
+    }
+    this.pushEndpoints.clear();
     await Promise.all([...this.mqttActors.values(), ...this.amqpActors.values()].map((actor) => actor.close()));
     this.mqttActors.clear();
     this.amqpActors.clear();
@@ -212,6 +220,9 @@ export class ScenarioRun {
       }
       case 'bridge':
         return this.waitForBridge(action, step);
+      case 'push':
+      case 'endpoint':
+        return this.pushStep(action, step);
       case 'expect': {
         for (const check of action.checks) this.status.checks.push({ step: index, ...(await this.evaluate(check)) });
         const mine = this.status.checks.filter((check) => check.step === index);
@@ -257,6 +268,60 @@ export class ScenarioRun {
       await sleep(100);
       bridge = await this.bridgeStatus(action.bridge);
     }
+  }
+
+  private readonly pushQueues = new Map<string, string>();
+
+  private pushName(actor: string): string {
+    return clientIdOf(this.scenario.name, actor);
+  }
+
+  /** `push`: serve the actor's endpoint, point a push consumer at it. `endpoint`: down, or up and catch up. */
+  private async pushStep(
+    action: Extract<ScenarioAction, { do: 'push' | 'endpoint' }>,
+    step: StepStatus,
+  ): Promise<void> {
+    const actor = this.actor(action.actor);
+    if (actor.protocol !== 'http-push') throw new Error(`${actor.label} is not an http-push endpoint`);
+    let endpoint = this.pushEndpoints.get(actor.id);
+    if (!endpoint) {
+      const processed = this.processedBy(actor.id);
+      endpoint = new PushEndpoint((body) => {
+        const seq = parseJson(body)?.seq;
+        if (typeof seq === 'number') processed.seqs.push(seq);
+      });
+      this.pushEndpoints.set(actor.id, endpoint);
+    }
+    if (action.do === 'push') {
+      await endpoint.up();
+      const queue = this.queueName(action.queue);
+      this.pushQueues.set(actor.id, queue);
+      // Short backoffs so the class sees the recovery within seconds of the endpoint's return.
+      await this.call('push.put', {
+        queue,
+        name: this.pushName(actor.id),
+        url: endpoint.url,
+        retry: { initialDelayMs: 100, maxDelayMs: 1000 },
+        timeoutMs: 5000,
+      });
+      step.detail = `push consumer ${this.pushName(actor.id)}: ${queue} → POST ${endpoint.url}`;
+      return;
+    }
+    if (action.state === 'down') {
+      await endpoint.down();
+      step.detail = `${actor.label} is down: connections refused`;
+      return;
+    }
+    await endpoint.up();
+    const target = action.untilPublishedBy ? this.publishedBy(action.untilPublishedBy).seq : 0;
+    const processed = this.processedBy(actor.id);
+    while (processed.seqs.length < target) {
+      this.checkStopped();
+      step.progress = { done: processed.seqs.length, total: target };
+      await sleep(50);
+    }
+    step.progress = target > 0 ? { done: processed.seqs.length, total: target } : null;
+    step.detail = `${actor.label} is back: ${processed.seqs.length} booked (${endpoint.requests} requests)`;
   }
 
   private async publish(action: Extract<ScenarioAction, { do: 'publish' }>, step: StepStatus): Promise<void> {
@@ -599,13 +664,20 @@ export class ScenarioRun {
       return (topic, payload, retain) => client.publish(topic, payload, retain);
     }
     if (actor.protocol === 'amqp') throw new Error(`${actor.label} is an AMQP consumer; it does not publish`);
+    if (actor.protocol === 'http-push') throw new Error(`${actor.label} is an HTTP endpoint; it does not publish`);
     const client = this.http(actor.id);
     return (topic, payload) => client.publish(topic, payload);
   }
 
   /** How an actor reaches the broker, for the narration. */
   private via(actor: ScenarioActor): string {
-    return actor.protocol === 'mqtt' ? 'MQTT' : actor.protocol === 'amqp' ? 'AMQP 1.0' : 'HTTP';
+    return actor.protocol === 'mqtt'
+      ? 'MQTT'
+      : actor.protocol === 'amqp'
+        ? 'AMQP 1.0'
+        : actor.protocol === 'http-push'
+          ? 'HTTP push'
+          : 'HTTP';
   }
 
   private publishedBy(id: string): Published {

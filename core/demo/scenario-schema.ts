@@ -27,8 +27,10 @@ export const actorSchema = z.strictObject({
    * `mqtt`: MQTT.js over TCP. `http`: fetch on the raw publish / pull-receive routes.
    * `amqp`: a rhea AMQP 1.0 consumer (`queue://<name>` receiver, accepted / rejected by hand);
    * consumers only (consume steps), and it needs the AMQP listener enabled.
+   * `http-push`: an HTTP endpoint the runner serves on 127.0.0.1; a `push` step points a push
+   * consumer at it (docs/push.md) and an `endpoint` step takes it down or brings it back.
    */
-  protocol: z.enum(['mqtt', 'http', 'amqp']),
+  protocol: z.enum(['mqtt', 'http', 'amqp', 'http-push']),
 });
 
 /** A queue the scenario creates in its namespace. */
@@ -170,6 +172,20 @@ export const actionSchema = z.discriminatedUnion('do', [
     bridge: bridgeName,
     until: z.enum(['connected', 'disconnected', 'drained']),
     timeoutSeconds: z.number().int().positive().max(3600).default(30),
+  }),
+  /** Starts an `http-push` actor's endpoint and points a push consumer of the queue at it. */
+  z.strictObject({
+    do: z.literal('push'),
+    actor: localName,
+    queue: localName,
+  }),
+  /** Takes an `http-push` actor's endpoint down, or brings it back (then waits until it has caught up). */
+  z.strictObject({
+    do: z.literal('endpoint'),
+    actor: localName,
+    state: z.enum(['down', 'up']),
+    /** With `up`: wait until it booked as many messages as that actor published in this run. */
+    untilPublishedBy: localName.optional(),
   }),
 ]);
 

@@ -38,7 +38,7 @@ describe('demo scenarios', () => {
   test('every scenario file validates and is listed with its narrated steps', async () => {
     const { scenarios, problems } = loadScenarios();
     assert.deepEqual(problems, []);
-    assert.equal(scenarios.length, 7);
+    assert.equal(scenarios.length, 8);
     const listed = await broker.service.call('demo.list', {});
     assert.deepEqual(
       listed.scenarios.map((s) => s.name),
@@ -50,6 +50,7 @@ describe('demo scenarios', () => {
         'late-analytics',
         'scada-cold-start',
         'kafka-analytics',
+        'sap-push-maintenance',
       ],
     );
     assert.ok(listed.scenarios.every((s) => s.steps.length > 0 && s.steps.every((step) => step.narration.length > 0)));
@@ -64,6 +65,20 @@ describe('demo scenarios', () => {
     assert.equal(queue.counters.acked, 60);
     assert.equal(queue.counters.deadLettered, 0);
     assert.equal(status.plantClock, '08:00');
+  });
+
+  test('SAP push endpoint down for maintenance: the queue holds the orders, all are booked once and in order when it returns', async () => {
+    const status = await runToEnd(broker, 'sap-push-maintenance');
+    assert.equal(status.checks.find((c) => c.label.includes('in order'))?.actual, '40 processed, in order');
+    const queue = await broker.service.call('queues.get', { name: 'demo/sap-push-maintenance/sap-orders' });
+    assert.equal(queue.depth, 0);
+    assert.equal(queue.counters.acked, 40);
+    assert.equal(queue.counters.deadLettered, 0);
+    assert.deepEqual(
+      (await broker.service.call('push.status', {})).pushConsumers,
+      [],
+      'the run removes its push consumer',
+    );
   });
 
   test('PLC command keeps failing: max redelivery moves it to the DMQ with the count and last error; redelivered after the fix', async () => {

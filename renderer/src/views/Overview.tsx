@@ -3,11 +3,12 @@
  * the last minutes, alarms, storage and retention horizon, queues by fill.
  */
 import type { ReactNode } from 'react';
-import { useBroker, useOperation, useStats } from '../api/hooks.ts';
+import { useBroker, useOperation, usePolledOperation, useStats } from '../api/hooks.ts';
 import { historyWindowMs } from '../api/live.ts';
 import { Meter } from '../components/bits.tsx';
 import { RateChart } from '../components/RateChart.tsx';
 import { computeAlarms, fillShare } from '../logic/alarms.ts';
+import { pushAlarms } from '../logic/push.ts';
 import { withLiveState } from '../logic/live-queues.ts';
 import { ago, bytes, count, rate, time } from '../logic/format.ts';
 import { useBridgeStatus } from './Bridges.tsx';
@@ -18,7 +19,11 @@ export function Overview(): ReactNode {
   const queues = useOperation('queues.list', {}, ['queues']);
   const listed = withLiveState(queues.data?.queues ?? [], data);
   const bridges = useBridgeStatus(); // polled once a second: bridge status is not pushed
-  const alarms = computeAlarms(listed, live.deadHistory, bridges.data?.bridges ?? []);
+  const push = usePolledOperation('push.status', {}, 1000); // push status is not pushed either
+  const alarms = [
+    ...computeAlarms(listed, live.deadHistory, bridges.data?.bridges ?? []),
+    ...pushAlarms(push.data?.pushConsumers ?? []),
+  ].sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'danger' ? -1 : 1));
   const byFill = [...listed].sort((a, b) => fillShare(b) - fillShare(a)).slice(0, 8);
 
   return (

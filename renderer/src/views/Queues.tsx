@@ -14,6 +14,7 @@ import { withLiveState } from '../logic/live-queues.ts';
 import { previewPayload } from '../logic/payload.ts';
 import { configOf, fieldsOf, newQueueFields, updateOf, type QueueFields } from '../logic/queue-form.ts';
 import { refusalNotice } from '../logic/session.ts';
+import { PushConsumers } from './PushConsumers.tsx';
 import { queueFromHash } from './routes.ts';
 
 export function Queues(): ReactNode {
@@ -92,6 +93,7 @@ export function Queues(): ReactNode {
           ) : current ? (
             <>
               <QueueEditor key={current.name} queue={current} onDone={() => listed.reload()} />
+              <PushConsumers key={`push-${current.name}`} queue={current.name} />
               <QueueBrowser key={`browse-${current.name}`} queue={current} />
             </>
           ) : (
