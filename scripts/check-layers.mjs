@@ -20,6 +20,7 @@ const zones = [
   ['mqtt', 'core/protocols/mqtt/'],
   ['amqp', 'core/protocols/amqp/'],
   ['http', 'core/protocols/http/'],
+  ['mcp', 'core/protocols/mcp/'],
   ['bridges', 'core/bridges/'],
   ['demo', 'core/demo/'],
   ['host', 'core/'],
@@ -43,6 +44,8 @@ const allowedZones = {
   mqtt: ['shared', 'schema', 'engine', 'security', 'contract', 'api', 'store', 'mqtt'],
   amqp: ['shared', 'schema', 'engine', 'security', 'contract', 'api', 'amqp'],
   http: ['shared', 'schema', 'engine', 'security', 'contract', 'api', 'http'],
+  // The MCP door calls the service in-process (/mcp on the HTTP listener) and the HTTP API as a client (stdio).
+  mcp: ['shared', 'schema', 'security', 'contract', 'api', 'mcp'],
   bridges: ['shared', 'schema', 'engine', 'bridges'],
   demo: ['shared', 'schema', 'contract', 'demo'],
   host: [
@@ -56,6 +59,7 @@ const allowedZones = {
     'mqtt',
     'amqp',
     'http',
+    'mcp',
     'bridges',
     'demo',
     'host',
@@ -75,6 +79,7 @@ const ownedPackages = {
   electron: ['electron'],
   react: ['renderer'],
   'react-dom': ['renderer'],
+  '@modelcontextprotocol/sdk': ['mcp', 'tooling'],
 };
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');

@@ -111,6 +111,11 @@ export class DeadMessages {
     return this.ctx.store.deadCounts();
   }
 
+  /** Counts per DMQ, original queue and reason. */
+  countsByReason(): Array<{ dmq: string; queue: string; reason: DeadReason; count: number }> {
+    return this.ctx.store.deadCountsByReason() as Array<{ dmq: string; queue: string; reason: DeadReason; count: number }>;
+  }
+
   /**
    * Sends dead messages back to their original queue as fresh entries (delivery count 0),
    * keeping their original message id. Runs in chunks, one commit each.
