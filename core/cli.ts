@@ -35,6 +35,7 @@ import { createBroker, version } from './broker.ts';
 import { loadConfig, type ConfigInput } from './config.ts';
 import { SluiceError } from './errors.ts';
 import { createSelfSignedCertificate } from './security/tls.ts';
+import { addMcpCommand } from './protocols/mcp/command.ts';
 
 /** Process exit codes. */
 export const exitCodes = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const;
@@ -987,6 +988,8 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
     }
     return '';
   }
+
+  addMcpCommand(program, io, setExit);
 
   program
     .command('serve')

@@ -113,7 +113,12 @@ export class DeadMessages {
 
   /** Counts per DMQ, original queue and reason. */
   countsByReason(): Array<{ dmq: string; queue: string; reason: DeadReason; count: number }> {
-    return this.ctx.store.deadCountsByReason() as Array<{ dmq: string; queue: string; reason: DeadReason; count: number }>;
+    return this.ctx.store.deadCountsByReason() as Array<{
+      dmq: string;
+      queue: string;
+      reason: DeadReason;
+      count: number;
+    }>;
   }
 
   /**

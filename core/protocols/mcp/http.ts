@@ -40,7 +40,9 @@ interface OpenSession {
   lastSeenAt: number;
 }
 
-type AuthenticatedRequest = IncomingMessage & { auth?: { token: string; clientId: string; scopes: string[]; extra: { context: CallContext } } };
+type AuthenticatedRequest = IncomingMessage & {
+  auth?: { token: string; clientId: string; scopes: string[]; extra: { context: CallContext } };
+};
 
 /** Creates the /mcp endpoint over the service. */
 export function createMcpHttp(service: Service, options: McpHttpOptions): McpHttp {
@@ -114,7 +116,12 @@ export function createMcpHttp(service: Service, options: McpHttpOptions): McpHtt
         await transport.close().catch(() => undefined);
         return;
       }
-      sessions.set(opened, { owner: principal.user, transport, session: transport.sluiceSession, lastSeenAt: Date.now() });
+      sessions.set(opened, {
+        owner: principal.user,
+        transport,
+        session: transport.sluiceSession,
+        lastSeenAt: Date.now(),
+      });
     },
     async close() {
       clearInterval(sweeper);
@@ -142,9 +149,13 @@ function sessionNotFound(res: ServerResponse): void {
 /** Reads a request body, refusing more than `limitBytes` (413) as the REST API does. */
 async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   const tooLarge = () =>
-    new SluiceError('payload-too-large', `The MCP request body is over ${limitBytes} bytes (config http.maxBodyBytes)`, {
-      limitBytes,
-    });
+    new SluiceError(
+      'payload-too-large',
+      `The MCP request body is over ${limitBytes} bytes (config http.maxBodyBytes)`,
+      {
+        limitBytes,
+      },
+    );
   if (Number(req.headers['content-length'] ?? 0) > limitBytes) throw tooLarge();
   const chunks: Buffer[] = [];
   let received = 0;

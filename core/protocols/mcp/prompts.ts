@@ -17,7 +17,8 @@ export const prompts: Prompt[] = [
   {
     name: 'plan-replay',
     title: 'Plan a replay for a late consumer',
-    description: 'Replay the messages a consumer missed from the log into its queue, without duplicates it cannot handle',
+    description:
+      'Replay the messages a consumer missed from the log into its queue, without duplicates it cannot handle',
     arguments: [
       { name: 'queue', description: 'The late consumer’s queue', required: true },
       { name: 'since', description: 'From when (ISO 8601 time); default: ask the user', required: false },

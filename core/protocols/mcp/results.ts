@@ -29,7 +29,10 @@ export function previewPayloads(value: unknown, maxChars: number): unknown {
   const object = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(object)) out[key] = previewPayloads(field, maxChars);
-  if (typeof object.payload === 'string' && (object.payloadEncoding === 'utf8' || object.payloadEncoding === 'base64')) {
+  if (
+    typeof object.payload === 'string' &&
+    (object.payloadEncoding === 'utf8' || object.payloadEncoding === 'base64')
+  ) {
     const payload = object.payload;
     const bytes =
       object.payloadEncoding === 'utf8'

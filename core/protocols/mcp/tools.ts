@@ -113,16 +113,23 @@ export function mayUse(service: Service, principal: Principal, operation: ToolOp
     | { kind: 'public' | 'authenticated' }
     | { kind: 'acl'; action: Action; resources(input: unknown): readonly string[] };
   if (permission.kind !== 'acl') return true;
-  const fixed = permission.resources({});
-  const fromInput = JSON.stringify(permission.resources(probe)) !== JSON.stringify(fixed);
-  if (!fromInput) return fixed.every((resource) => service.policy.allows(principal, permission.action, resource));
+  const resourcesOf = (input: unknown) => {
+    try {
+      return JSON.stringify(permission.resources(input));
+    } catch {
+      return undefined; // reads a field an empty input lacks: taken from the input
+    }
+  };
+  const fixed = resourcesOf({});
+  if (fixed !== undefined && fixed === resourcesOf(probe))
+    return (JSON.parse(fixed) as string[]).every((resource) =>
+      service.policy.allows(principal, permission.action, resource),
+    );
   const policy = service.policy as Partial<RolesPolicy>;
   if (typeof policy.rolesOf !== 'function') return true;
   return policy
     .rolesOf(principal)
-    .some((role) =>
-      role.rules.some((rule) => rule.actions.includes('*') || rule.actions.includes(permission.action)),
-    );
+    .some((role) => role.rules.some((rule) => rule.actions.includes('*') || rule.actions.includes(permission.action)));
 }
 
 /** The tools `principal` may use, computed per request (rights are live). */
