@@ -65,14 +65,13 @@ export function createMcpHttp(service: Service, options: McpHttpOptions): McpHtt
   };
 
   const newSession = (): OpenSession['transport'] & { sluiceSession: McpSession } => {
-    let transport!: StreamableHTTPServerTransport;
     const session = createMcpSession(service, {
       version: options.version,
       contextOf: (extra) => (extra.authInfo?.extra as { context?: CallContext } | undefined)?.context ?? deny(),
       ...(options.limits && { limits: options.limits }),
       ...(options.pollMs !== undefined && { pollMs: options.pollMs }),
     });
-    transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID() });
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID() });
     transport.onclose = () => {
       const id = transport.sessionId;
       if (id !== undefined) sessions.delete(id);
