@@ -16,7 +16,10 @@ import { createMcpSession, type McpSession } from './server.ts';
 /** How the /mcp endpoint is set up. */
 export interface McpHttpOptions {
   readonly version: string;
-  /** Largest request body (config http.maxBodyBytes). */
+  /**
+   * Largest request body: config http.maxBodyBytes, but at most 4 MiB — an agent's requests are
+   * small, and a large payload is published over the REST API or a protocol door.
+   */
   readonly maxBodyBytes: number;
   /** Open sessions at most (default 64); a new one beyond that is refused with 503. */
   readonly maxSessions?: number;
@@ -47,6 +50,7 @@ type AuthenticatedRequest = IncomingMessage & {
 /** Creates the /mcp endpoint over the service. */
 export function createMcpHttp(service: Service, options: McpHttpOptions): McpHttp {
   const sessions = new Map<string, OpenSession>();
+  const maxBodyBytes = Math.min(options.maxBodyBytes, 4 * 1024 * 1024);
   const maxSessions = options.maxSessions ?? 64;
   const idleMs = options.idleMs ?? 60 * 60 * 1000;
   const sweeper = setInterval(
@@ -90,7 +94,7 @@ export function createMcpHttp(service: Service, options: McpHttpOptions): McpHtt
         scopes: [],
         extra: { context: mcpContext },
       };
-      const body = req.method === 'POST' ? parseBody(await readBody(req, options.maxBodyBytes)) : undefined;
+      const body = req.method === 'POST' ? parseBody(await readBody(req, maxBodyBytes)) : undefined;
       const id = header(req, 'mcp-session-id');
       if (id !== undefined) {
         const open = sessions.get(id);
@@ -150,7 +154,7 @@ async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffe
   const tooLarge = () =>
     new SluiceError(
       'payload-too-large',
-      `The MCP request body is over ${limitBytes} bytes (config http.maxBodyBytes)`,
+      `The MCP request body is over ${limitBytes} bytes (at most config http.maxBodyBytes, and 4 MiB)`,
       {
         limitBytes,
       },
