@@ -81,6 +81,8 @@ export function mcpSuite(door: McpDoor, more?: (fixture: McpFixture) => void): v
         // A bearer token works like Basic credentials, on both doors.
         carol: { token: security.issueToken('carol').token },
       };
+      // Every user's session opened together: a stdio session is a child process whose start dominates.
+      await Promise.all((Object.keys(auth) as User[]).map((user) => mcp(door, user)));
     });
     after(async () => {
       for (const { close } of clients.values()) await close();
