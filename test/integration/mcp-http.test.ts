@@ -57,6 +57,20 @@ mcpSuite('http', (fixture) => {
     assert.equal(((await response.json()) as { code: string }).code, 'payload-too-large');
   });
 
+  it('refuses a request from another web origin, credentials or not', async () => {
+    const response = await fetch(`${fixture.broker.httpUrl}/mcp`, {
+      method: 'POST',
+      headers: {
+        authorization: authorizationHeader(fixture.auth.admin),
+        origin: 'http://evil.example',
+        'content-type': 'application/json',
+      },
+      body: '{}',
+    });
+    assert.equal(response.status, 403);
+    assert.equal(((await response.json()) as { code: string }).code, 'not-authorized');
+  });
+
   it('applies a change of roles to an open session at its next request', async () => {
     await fixture.broker.security.createUser('dave', 'dave-password', ['viewer']);
     const { client, close } = await connectMcp('http', fixture.broker.httpUrl, {

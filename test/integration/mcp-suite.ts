@@ -245,6 +245,10 @@ export function mcpSuite(door: McpDoor, more?: (fixture: McpFixture) => void): v
         timeoutMs: 10_000,
       });
       await client.unsubscribeResource({ uri: 'sluice://queues/orders' });
+      // The read behind the subscription is audited; the once-a-second checks are not.
+      const records = [...broker.security.audit.all({ user: 'admin' })];
+      assert.ok(records.some((r) => r.protocol === 'mcp' && r.operation === 'queues.get'));
+      assert.ok(records.every((r) => r.protocol !== 'mcp-subscription'));
       // A user who may not browse the queue cannot read it or subscribe to it.
       await assert.rejects(
         (await mcp(door, 'carol')).readResource({ uri: 'sluice://queues/orders' }),

@@ -86,6 +86,10 @@ export function createMcpHttp(service: Service, options: McpHttpOptions): McpHtt
 
   return {
     async handle(req, res, context) {
+      // A browser page from another origin must not drive the agent door (MCP transport security).
+      const origin = header(req, 'origin');
+      if (origin !== undefined && originHost(origin) !== req.headers.host)
+        throw new SluiceError('not-authorized', `Requests to /mcp from the web origin ${origin} are refused`);
       const principal = { ...context.principal, protocol: 'mcp' };
       const mcpContext: CallContext = { ...context, principal };
       (req as AuthenticatedRequest).auth = {
@@ -135,6 +139,14 @@ export function createMcpHttp(service: Service, options: McpHttpOptions): McpHtt
 
 function deny(): never {
   throw new SluiceError('not-authenticated', 'This MCP request carries no authenticated caller');
+}
+
+function originHost(origin: string): string | undefined {
+  try {
+    return new URL(origin).host;
+  } catch {
+    return undefined;
+  }
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {

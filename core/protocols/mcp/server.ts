@@ -86,9 +86,11 @@ export function createMcpSession(service: Service, options: McpSessionOptions): 
   const subscriptions = new Map<string, { context: CallContext; last: string }>();
   server.setRequestHandler(SubscribeRequestSchema, async (request, extra) => {
     const { uri } = request.params;
-    const context = options.contextOf(extra);
-    const last = await asRpc(() => fingerprint(service, context, uri)); // refused: no subscription
-    subscriptions.set(uri, { context, last });
+    const asked = options.contextOf(extra);
+    await asRpc(() => readResource(service, asked, uri)); // refused: no subscription (and audited)
+    // The once-a-second checks are the broker's, not the agent's acts: same rights, not audited.
+    const context = { ...asked, principal: { ...asked.principal, protocol: 'mcp-subscription' } };
+    subscriptions.set(uri, { context, last: await asRpc(() => fingerprint(service, context, uri)) });
     return {};
   });
   server.setRequestHandler(UnsubscribeRequestSchema, (request) => {
