@@ -41,7 +41,9 @@ export function previewPayloads(value: unknown, maxChars: number): unknown {
     out.payloadBytes = typeof object.size === 'number' ? object.size : bytes;
     if (payload.length > maxChars) {
       // base64 is cut on a 4-character boundary so the preview still decodes.
-      const keep = object.payloadEncoding === 'base64' ? maxChars - (maxChars % 4) : maxChars;
+      let keep = object.payloadEncoding === 'base64' ? maxChars - (maxChars % 4) : maxChars;
+      // Never end a text preview in half a surrogate pair.
+      if (keep > 0 && /[\uD800-\uDBFF]/.test(payload.charAt(keep - 1))) keep--;
       out.payload = payload.slice(0, keep);
       out.payloadTruncated = true;
     }
