@@ -66,31 +66,36 @@ export function inputJsonSchema(operation: ToolOperation): Tool['inputSchema'] {
   return { ...schema, type: 'object' } as Tool['inputSchema'];
 }
 
-/** Every tool's declaration, built once (schemas do not change at run time). */
-const declarations = new Map<ToolOperation, Tool>(
-  (Object.keys(toolOperations) as ToolOperation[]).map((operation) => {
-    const effect: Effect = toolOperations[operation];
-    const { summary, http } = contract[operation];
-    return [
-      operation,
-      {
-        name: toolName(operation),
-        title: summary,
-        description:
-          operation === 'dmq.export'
-            ? `${summary}. Over MCP: a summary (counts per queue and reason, the first messages previewed); use \`sluice dmq export --output file\` for the whole file`
-            : summary,
-        inputSchema: inputJsonSchema(operation),
-        annotations: {
-          readOnlyHint: effect === 'read',
-          destructiveHint: effect === 'destructive',
-          idempotentHint: http.method === 'GET' || http.method === 'DELETE' || http.method === 'PATCH',
-          openWorldHint: false,
+/** Every tool's declaration, built on first use and kept (schemas do not change at run time). */
+let declarations: Map<ToolOperation, Tool> | undefined;
+const declarationsOf = () => (declarations ??= declare());
+
+function declare(): Map<ToolOperation, Tool> {
+  return new Map<ToolOperation, Tool>(
+    (Object.keys(toolOperations) as ToolOperation[]).map((operation) => {
+      const effect: Effect = toolOperations[operation];
+      const { summary, http } = contract[operation];
+      return [
+        operation,
+        {
+          name: toolName(operation),
+          title: summary,
+          description:
+            operation === 'dmq.export'
+              ? `${summary}. Over MCP: a summary (counts per queue and reason, the first messages previewed); use \`sluice dmq export --output file\` for the whole file`
+              : summary,
+          inputSchema: inputJsonSchema(operation),
+          annotations: {
+            readOnlyHint: effect === 'read',
+            destructiveHint: effect === 'destructive',
+            idempotentHint: http.method === 'GET' || http.method === 'DELETE' || http.method === 'PATCH',
+            openWorldHint: false,
+          },
         },
-      },
-    ];
-  }),
-);
+      ];
+    }),
+  );
+}
 
 /** Policies that can say which roles a principal has (the broker's BrokerSecurity). */
 interface RolesPolicy {
@@ -136,7 +141,7 @@ export function mayUse(service: Service, principal: Principal, operation: ToolOp
 export function listTools(service: Service, principal: Principal): Tool[] {
   return (Object.keys(toolOperations) as ToolOperation[])
     .filter((operation) => mayUse(service, principal, operation))
-    .map((operation) => declarations.get(operation)!);
+    .map((operation) => declarationsOf().get(operation)!);
 }
 
 /** A refusal or failure as the agent sees it: the same code, title and detail as HTTP's problem+json. */
