@@ -79,7 +79,7 @@ function declare(): Map<ToolOperation, Tool> {
         operation,
         {
           name: toolName(operation),
-          title: summary,
+          title: operation, // the contract operation it runs, as the CLI and the audit log name it
           description:
             operation === 'dmq.export'
               ? `${summary}. Over MCP: a summary (counts per queue and reason, the first messages previewed); use \`sluice dmq export --output file\` for the whole file`
