@@ -14,6 +14,7 @@ import type { SluiceConfig } from './config.ts';
 import { Engine } from './engine/engine.ts';
 import { createLogger, type Logger } from './log.ts';
 import { startHttp, type StaticFiles } from './protocols/http/server.ts';
+import { createMcpHttp } from './protocols/mcp/http.ts';
 import { startBridges, type Bridges } from './bridges/index.ts';
 import { startPushConsumers, type PushConsumers } from './protocols/push/index.ts';
 import { PushStore } from './store/push-store.ts';
@@ -211,6 +212,7 @@ async function startListeners(
   const staticFiles = options.staticFiles ?? uiStaticFiles();
   const tls = loadTls(config.tls); // one certificate for every door (docs/security.md)
   const startedAt = Date.now();
+  const mcp = createMcpHttp(service, { version, maxBodyBytes: config.http.maxBodyBytes });
   const http = await startHttp(service, {
     ...config.http,
     logger,
@@ -218,8 +220,10 @@ async function startListeners(
     ...(staticFiles && { staticFiles }),
     ...(tls && { tls }),
     metrics: () => renderMetrics(service, startedAt) + extraMetrics(),
+    mcp: mcp.handle,
   });
-  listeners.push({ name: 'http', url: http.url, close: http.close });
+  // MCP sessions hold open event streams: end them first so the listener drains at once.
+  listeners.push({ name: 'http', url: http.url, close: () => mcp.close().then(http.close) });
   if (staticFiles) logger.info({ url: `${http.url}/`, dir: options.staticFiles ? 'host' : defaultUiDir }, 'UI served');
   if (config.mqtt.enabled) {
     // The shared certificate starts MQTT's TLS listener unless its own section names one.

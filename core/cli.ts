@@ -52,6 +52,7 @@ import { createSelfSignedCertificate } from './security/tls.ts';
 import { pushCommands } from './cli-push.ts';
 
 export { table } from './cli/kit.ts';
+import { addMcpCommand } from './protocols/mcp/command.ts';
 
 /** Process exit codes. */
 export const exitCodes = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const;
@@ -655,6 +656,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
   }
 
   addTransferCommands(program, run, io, setExit);
+  addMcpCommand(program, io, setExit);
 
   program
     .command('serve')

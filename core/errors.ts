@@ -185,6 +185,12 @@ export const errorCatalog = {
     amqp: 'amqp:connection:forced',
     title: 'Broker is shutting down',
   },
+  'limit-reached': {
+    http: 503,
+    mqtt: 0x97, // Quota exceeded
+    amqp: 'amqp:resource-limit-exceeded',
+    title: 'Limit reached',
+  },
   'invalid-config': {
     http: 400,
     mqtt: 0x80,

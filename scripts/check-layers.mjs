@@ -22,6 +22,7 @@ const zones = [
   ['http', 'core/protocols/http/'],
   // HTTP push consumers: the client side of HTTP, an adapter over the engine (docs/push.md).
   ['push', 'core/protocols/push/'],
+  ['mcp', 'core/protocols/mcp/'],
   ['bridges', 'core/bridges/'],
   ['demo', 'core/demo/'],
   // The CLI's client commands: contract calls over HTTP, nothing of the broker itself.
@@ -47,6 +48,8 @@ const allowedZones = {
   mqtt: ['shared', 'schema', 'engine', 'security', 'contract', 'api', 'store', 'mqtt'],
   amqp: ['shared', 'schema', 'engine', 'security', 'contract', 'api', 'amqp'],
   http: ['shared', 'schema', 'engine', 'security', 'contract', 'api', 'http'],
+  // The MCP door calls the service in-process (/mcp on the HTTP listener) and the HTTP API as a client (stdio).
+  mcp: ['shared', 'schema', 'security', 'contract', 'api', 'mcp'],
   bridges: ['shared', 'schema', 'engine', 'bridges'],
   push: ['shared', 'schema', 'engine', 'store', 'push'],
   demo: ['shared', 'schema', 'contract', 'demo'],
@@ -63,6 +66,7 @@ const allowedZones = {
     'amqp',
     'http',
     'push',
+    'mcp',
     'bridges',
     'demo',
     'cli',
@@ -84,6 +88,7 @@ const ownedPackages = {
   electron: ['electron'],
   react: ['renderer'],
   'react-dom': ['renderer'],
+  '@modelcontextprotocol/sdk': ['mcp', 'tooling'],
 };
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');

@@ -658,6 +658,8 @@ export const contract = {
     output: z.object({
       counts: z.array(z.object({ dmq: z.string(), queue: z.string(), count })),
       total: count,
+      /** The same counts split by why the messages died. */
+      byReason: z.array(z.object({ dmq: z.string(), queue: z.string(), reason: deadReasonSchema, count })),
     }),
     errors: [],
     http: { method: 'GET', path: `${api}/dead-messages:counts` },

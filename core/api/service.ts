@@ -269,15 +269,18 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
       authorize(context.principal, 'subscribe', filter, policy);
   }
 
-  /** Management operations (and security changes) go to the audit log, refusals included. */
-  function audited(name: OperationName, input: unknown): { resource: string } | undefined {
+  /**
+   * Management operations (and security changes) go to the audit log, refusals included; so
+   * does every call an agent makes over MCP (docs/mcp.md: every action audited).
+   */
+  function audited(name: OperationName, input: unknown, context: CallContext): { resource: string } | undefined {
     const permission = contract[name].permission as {
       kind: string;
       action?: string;
       resources?: (i: unknown) => readonly string[];
     };
     const security = name.startsWith('auth.setup') || name.startsWith('users.') || name.startsWith('roles.');
-    if (permission.action !== 'manage' && !security) return undefined;
+    if (permission.action !== 'manage' && !security && context.principal.protocol !== 'mcp') return undefined;
     let resource = '';
     try {
       resource = (permission.resources?.(input) ?? []).join(' ');
@@ -344,7 +347,8 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     'dmq.get': ({ id }) => toWireDeadMessage(engine.deadMessages.get(id)),
     'dmq.counts': () => {
       const counts = engine.deadMessages.counts();
-      return { counts, total: counts.reduce((sum, row) => sum + row.count, 0) };
+      const byReason = engine.deadMessages.countsByReason();
+      return { counts, total: counts.reduce((sum, row) => sum + row.count, 0), byReason };
     },
     'dmq.redeliver': async (selection) => {
       const result = await engine.deadMessages.redeliver(toSelection(selection));
@@ -528,7 +532,7 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     queueRates: (name) => rates.queue(name),
     async call(name, input, context = hostContext) {
       const handler = unary[name] as (input: unknown, context: CallContext) => MaybePromise<unknown>;
-      const audit = audited(name, input);
+      const audit = audited(name, input, context);
       try {
         const parsed = parseInput(name, input);
         authorizeCall(name, parsed, context);

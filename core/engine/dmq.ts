@@ -116,6 +116,16 @@ export class DeadMessages {
     return this.ctx.store.deadCounts();
   }
 
+  /** Counts per DMQ, original queue and reason. */
+  countsByReason(): Array<{ dmq: string; queue: string; reason: DeadReason; count: number }> {
+    return this.ctx.store.deadCountsByReason() as Array<{
+      dmq: string;
+      queue: string;
+      reason: DeadReason;
+      count: number;
+    }>;
+  }
+
   /**
    * Sends dead messages back to their original queue as fresh entries, keeping their original
    * message id. The entry's delivery count restarts at 0 (max redelivery applies afresh); the

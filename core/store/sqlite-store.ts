@@ -416,6 +416,10 @@ export class SqliteStore {
   deadCounts(): Array<{ dmq: string; queue: string; count: number }> {
     return this.s.deadCounts.all() as Array<{ dmq: string; queue: string; count: number }>;
   }
+  /** Dead message counts per DMQ, original queue and reason. */
+  deadCountsByReason(): Array<{ dmq: string; queue: string; reason: string; count: number }> {
+    return this.s.deadCountsByReason.all() as Array<{ dmq: string; queue: string; reason: string; count: number }>;
+  }
 
   // ── replays ─────────────────────────────────────────────────────────────────────────
   insertReplay(_tx: Tx, r: Omit<StoredReplay, 'id'>): number {
@@ -593,6 +597,9 @@ function prepareStatements(db: Database.Database) {
     getDead: db.prepare('SELECT * FROM dead_messages WHERE id = ?'),
     deleteDead: db.prepare('DELETE FROM dead_messages WHERE id = ?'),
     deadCounts: db.prepare('SELECT dmq, queue, count(*) AS count FROM dead_messages GROUP BY dmq, queue'),
+    deadCountsByReason: db.prepare(
+      'SELECT dmq, queue, reason, count(*) AS count FROM dead_messages GROUP BY dmq, queue, reason',
+    ),
     insertReplay: db.prepare(
       `INSERT INTO replays (spec, state, start_id, cursor, end_id, scanned, replayed, total, in_range, created_at,
         finished_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

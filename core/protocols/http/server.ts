@@ -7,7 +7,7 @@ import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { EventOperationName, StreamOperationName, UnaryOperationName } from '../../api/contract.ts';
-import type { Service } from '../../api/service.ts';
+import type { CallContext, Service } from '../../api/service.ts';
 import { SluiceError, toSluiceError } from '../../errors.ts';
 import { authenticateChallenge, requestContext } from './auth.ts';
 import { serveEvents, type SseOptions } from './events.ts';
@@ -42,6 +42,11 @@ export interface HttpOptions {
   readonly tls?: { readonly cert: string; readonly key: string; readonly ca?: string };
   /** Answers GET /metrics (Prometheus text); checked like `stats.get` (browse). */
   readonly metrics?: () => string;
+  /**
+   * Answers /mcp (MCP Streamable HTTP, core/protocols/mcp): called with the request's context,
+   * authenticated exactly as for the REST API. Open streams are ended by its owner on close.
+   */
+  readonly mcp?: (req: IncomingMessage, res: ServerResponse, context: CallContext) => Promise<void>;
 }
 
 const defaultSseOptions: SseOptions = { heartbeatMs: 15_000, maxBufferedBytes: 1024 * 1024 };
@@ -81,6 +86,7 @@ export async function startHttp(service: Service, options: HttpOptions): Promise
       });
       return void res.end(text);
     }
+    if (url.pathname === '/mcp' && options.mcp) return options.mcp(req, res, await requestContext(req, service, false));
     if (url.pathname === openApiPath && method === 'GET') {
       openApi ??= JSON.stringify(buildOpenApi(options.version ?? '0.0.0'));
       return sendJson(res, 200, openApi);
