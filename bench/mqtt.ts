@@ -151,7 +151,8 @@ async function rounds<L extends string>(
   runOne: (label: L, scenario: Scenario) => Promise<RunResult>,
 ): Promise<Map<string, Record<L, RunResult[]>>> {
   const runs = new Map<string, Record<L, RunResult[]>>();
-  for (const s of list) runs.set(key(s), Object.fromEntries(labels.map((l) => [l, []])) as unknown as Record<L, RunResult[]>);
+  for (const s of list)
+    runs.set(key(s), Object.fromEntries(labels.map((l) => [l, []])) as unknown as Record<L, RunResult[]>);
   for (let round = 0; round < repeat; round++)
     for (const scenario of list) {
       const rotated = labels.map((_, i) => labels[(i + Math.floor(round / 2)) % labels.length]!);

@@ -12,7 +12,7 @@ import { createHttpClient } from '../core/api/client.ts';
 import { brokerNodeFlags } from '../core/node-flags.ts';
 import { tempDir } from '../test/helpers/engine.ts';
 
-const root = new URL('../', import.meta.url).pathname;
+const ownRoot = new URL('../', import.meta.url).pathname;
 
 /** The user every benchmark client logs in as on `sluice serve` (security stays on, as shipped). */
 export const benchUser = { username: 'bench', password: 'bench-password-1' } as const;
@@ -91,8 +91,16 @@ function pinned(cpus: string | undefined, command: string, args: string[]): [str
  * WebSocket, AMQP; every port free), on a fresh data directory; the first-run admin creates the
  * bench user with a role that may publish and subscribe on `bench/#` only.
  */
-export async function startSluiceServe(options: { cpus?: string; nodeFlags?: readonly string[] } = {}) {
+export async function startSluiceServe(
+  options: {
+    cpus?: string;
+    nodeFlags?: readonly string[];
+    /** Another checkout's Sluice (before/after comparisons in one run); default this one. */
+    checkout?: string;
+  } = {},
+) {
   const { dir, cleanup } = tempDir('sluice-bench-serve-');
+  const root = options.checkout ?? ownRoot;
   const [command, args] = pinned(options.cpus, process.execPath, [
     ...(options.nodeFlags ?? brokerNodeFlags),
     '--import',
@@ -121,7 +129,7 @@ export async function startSluiceServe(options: { cpus?: string; nodeFlags?: rea
     await admin.call('roles.put', {
       name: 'bench',
       description: 'benchmark clients',
-      rules: [{ actions: ['publish', 'subscribe', 'consume'], patterns: ['bench/#', 'bench-*'] }],
+      rules: [{ actions: ['publish', 'subscribe', 'consume'], patterns: ['bench/#'] }],
     });
     await admin.call('users.create', { name: benchUser.username, password: benchUser.password, roles: ['bench'] });
     const adminAuth = { username: 'admin', password };
@@ -148,7 +156,7 @@ export async function startEngineChild(options: { cpus?: string } = {}): Promise
     ...brokerNodeFlags,
     '--import',
     'tsx',
-    join(root, 'bench/mqtt-broker-child.ts'),
+    join(ownRoot, 'bench/mqtt-broker-child.ts'),
   ]);
   const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const [, port] = await firstLine(child, /^ready (\d+)$/);

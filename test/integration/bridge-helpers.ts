@@ -140,6 +140,8 @@ export function connectMqtt(
 /** A RabbitMQ node owned by the test, AMQP 1.0 plugin on, guest/guest allowed on loopback. */
 export interface Rabbit {
   readonly port: number;
+  /** The Erlang VM's process id (the node's CPU and memory are there), NaN when not running. */
+  vmPid(): number;
   start(): Promise<void>;
   stop(): Promise<void>;
   cleanup(): Promise<void>;
@@ -204,6 +206,7 @@ export async function startRabbit(): Promise<Rabbit> {
   };
   const rabbit: Rabbit = {
     port,
+    vmPid: () => Number(readFileSafe(join(dir, 'rabbit.pid')) || NaN),
     async start() {
       child = spawn('/usr/lib/rabbitmq/bin/rabbitmq-server', [], { stdio: 'ignore', env, detached: true });
       await waitForPort(port, 60_000, 'rabbitmq listening');
