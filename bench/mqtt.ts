@@ -22,7 +22,10 @@
 //   npm run bench:mqtt           full run (MESSAGES=50000, REPEAT=5; about 10 minutes)
 //   QUICK=1 npm run bench:mqtt   about a minute: MESSAGES=10000, REPEAT=1 (checks the harness, not figures)
 //   MESSAGES, REPEAT, SCENARIOS=0:1x1,1:16x1 (QoS:PxS), SECTIONS=main,ui,pinned,engine,
-//   SLUICE_BENCH_OUT=<file> (default bench/results/mqtt-latest.json)
+//   SLUICE_BENCH_OUT=<file> (default bench/results/mqtt-latest.json),
+//   SLUICE_BASELINE=<checkout> adds `sluice serve` from another checkout (e.g. a git worktree of an
+//   older commit with node_modules and out/renderer) as `baseline` to the main and ui sections,
+//   interleaved with the others: before/after figures from one run on the same machine.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -47,8 +50,9 @@ const repeat = Number(process.env.REPEAT ?? (quick ? 1 : 5));
 const sections = new Set((process.env.SECTIONS ?? 'main,ui,pinned').split(','));
 const here = new URL('.', import.meta.url).pathname;
 const outFile = process.env.SLUICE_BENCH_OUT ?? join(here, 'results/mqtt-latest.json');
+const baselineCheckout = process.env.SLUICE_BASELINE;
 
-type BrokerKind = 'sluice' | 'mosquitto' | 'engine';
+type BrokerKind = 'sluice' | 'mosquitto' | 'engine' | 'baseline';
 interface Scenario {
   readonly qos: 0 | 1;
   readonly publishers: number;
@@ -82,6 +86,7 @@ const key = (s: Scenario) => `QoS ${s.qos} ${s.publishers}→${s.subscribers}`;
 async function startBroker(kind: BrokerKind, cpus: string | undefined): Promise<BrokerProcess> {
   const options = cpus === undefined ? {} : { cpus };
   if (kind === 'sluice') return startSluiceServe(options);
+  if (kind === 'baseline') return startSluiceServe({ ...options, checkout: baselineCheckout! });
   if (kind === 'engine') return startEngineChild(options);
   return startMosquitto(options);
 }
@@ -184,7 +189,12 @@ console.log(
 
 try {
   if (sections.has('main')) {
-    const brokers: BrokerKind[] = sections.has('engine') ? ['sluice', 'mosquitto', 'engine'] : ['sluice', 'mosquitto'];
+    const brokers: BrokerKind[] = [
+      'sluice',
+      'mosquitto',
+      ...(sections.has('engine') ? (['engine'] as const) : []),
+      ...(baselineCheckout ? (['baseline'] as const) : []),
+    ];
     const runs = await rounds('main', scenarios, brokers, (broker, scenario) => run(broker, scenario));
     report.main = Object.fromEntries(runs);
     const rows = [
@@ -216,15 +226,39 @@ try {
       }
       tables.push(`Engine-only child (no security, HTTP or AMQP), same rounds:\n\n${engineRows.join('\n')}`);
     }
+    if (baselineCheckout) {
+      const baseRows = [
+        '| shape | baseline msg/s | µs/delivery | p50 / p99 ms | peak RSS MB | Sluice/baseline throughput per round | Sluice/baseline CPU per delivery per round |',
+        '|---|---|---|---|---|---|---|',
+      ];
+      for (const scenario of scenarios) {
+        const { baseline, sluice } = runs.get(key(scenario))!;
+        baseRows.push(
+          `| ${key(scenario)} | ${brokerCells(baseline)} | ${ratioText(paired(sluice, baseline, 'msgPerSec'))} | ` +
+            `${ratioText(paired(sluice, baseline, 'cpuUsPerDelivery'))} |`,
+        );
+      }
+      tables.push(`Baseline \`sluice serve\` (${baselineCheckout}), same rounds:\n\n${baseRows.join('\n')}`);
+    }
   }
 
   if (sections.has('ui') && oneToOne.length > 0) {
     if (!chromiumPath()) console.log('ui: skipped, Chromium not found (apt-get install chromium)');
     else {
-      const labels = ['closed', 'topics', 'overview'] as const;
-      const runs = await rounds('ui', oneToOne, labels, (label, scenario) =>
-        run('sluice', scenario, label === 'closed' ? {} : { ui: label }),
-      );
+      const labels = [
+        'closed',
+        'topics',
+        'overview',
+        ...(baselineCheckout ? (['baseline-closed', 'baseline-topics'] as const) : []),
+      ] as const;
+      const runs = await rounds('ui', oneToOne, labels, (label, scenario) => {
+        const view = label.replace('baseline-', '') as 'closed' | UiView;
+        return run(
+          label.startsWith('baseline') ? 'baseline' : 'sluice',
+          scenario,
+          view === 'closed' ? {} : { ui: view },
+        );
+      });
       report.ui = Object.fromEntries(runs);
       const rows = [
         '| shape | UI | msg/s | µs/delivery | throughput vs closed per round | CPU/delivery vs closed per round | longest page task ms (worst run) | delivered (fewest / expected) |',
@@ -234,11 +268,13 @@ try {
         const byLabel = runs.get(key(scenario))!;
         for (const label of labels) {
           const list = byLabel[label];
-          const worstTask = label === 'closed' ? NaN : Math.max(...list.map((r) => r.longestTaskMs ?? NaN));
+          const closed = label.startsWith('baseline') ? byLabel['baseline-closed'] : byLabel.closed;
+          const isClosed = label.endsWith('closed');
+          const worstTask = isClosed ? NaN : Math.max(...list.map((r) => r.longestTaskMs ?? NaN));
           rows.push(
             `| ${key(scenario)} | ${label} | ${fmt(med(list, 'msgPerSec'))} | ${fmt(med(list, 'cpuUsPerDelivery'), 1)} | ` +
-              `${label === 'closed' ? '—' : ratioText(paired(list, byLabel.closed, 'msgPerSec'))} | ` +
-              `${label === 'closed' ? '—' : ratioText(paired(list, byLabel.closed, 'cpuUsPerDelivery'))} | ` +
+              `${isClosed ? '—' : ratioText(paired(list, closed, 'msgPerSec'))} | ` +
+              `${isClosed ? '—' : ratioText(paired(list, closed, 'cpuUsPerDelivery'))} | ` +
               `${fmt(worstTask)} | ${fmt(minDelivered(list))} / ${fmt(list[0]?.expected ?? NaN)} |`,
           );
         }

@@ -798,15 +798,9 @@ export const contract = {
           'Coalesced topic tree updates for topics matching this filter: a topics event a few times a second with each changed topic, never one event per message',
       }),
       stats: z.boolean().default(false).meta({ description: 'Also send a stats event once a second' }),
-      previewBytes: z
-        .number()
-        .int()
-        .min(0)
-        .max(payloadPreviewMaxBytes)
-        .default(payloadPreviewMaxBytes)
-        .meta({
-          description: 'Payload bytes each message event, and each topic of a topics frame, carries (at most 4096)',
-        }),
+      previewBytes: z.number().int().min(0).max(payloadPreviewMaxBytes).default(payloadPreviewMaxBytes).meta({
+        description: 'Payload bytes each message event, and each topic of a topics frame, carries (at most 4096)',
+      }),
     }),
     output: brokerEventSchema,
     errors: ['invalid-topic-filter'],
