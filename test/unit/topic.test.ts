@@ -86,8 +86,13 @@ describe('topic trie', () => {
           const trie = new TopicTrie<string>();
           const held = new Set<string>();
           for (const [adding, filter] of steps) {
-            if (adding) (trie.add(filter, filter), held.add(filter));
-            else (trie.remove(filter, filter), held.delete(filter));
+            if (adding) {
+              trie.add(filter, filter);
+              held.add(filter);
+            } else {
+              trie.remove(filter, filter);
+              held.delete(filter);
+            }
             for (const topic of topics) {
               const expected = [...held].filter((f) => topicMatches(f, topic)).sort();
               assert.deepEqual([...trie.match(topic)].sort(), expected);
