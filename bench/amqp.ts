@@ -13,7 +13,8 @@
 // Per broker and shape: deliveries/s, broker CPU µs per delivery (user + sys of the broker process,
 // from /proc: for RabbitMQ the Erlang VM), p50/p99 end-to-end latency, publish→accepted p50, peak
 // RSS, and per-round paired Sluice/RabbitMQ ratios. Each round starts each broker fresh, the order
-// alternating per round. The clients run in this process and share the machine with the brokers.
+// alternating per round; each shape gets a warm-up (20 % of the messages, at most 5,000) through the
+// same broker first, not measured. The clients run in this process and share the machine with the brokers.
 //
 //   npm run bench:amqp           MESSAGES=20000, ROUNDS=5
 //   QUICK=1 npm run bench:amqp   MESSAGES=5000, ROUNDS=1 (checks the harness)
@@ -31,6 +32,7 @@ const payloadBytes = 200;
 const windowPerPublisher = 100;
 const receiverCredit = 500;
 const shapes = [1, 8] as const;
+const warmup = Math.min(5000, Math.max(500, Math.floor(messages / 5)));
 
 type BrokerKind = 'sluice' | 'rabbitmq';
 
@@ -87,7 +89,7 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
-async function scenario(broker: AmqpBroker, publishers: number): Promise<Result> {
+async function scenario(broker: AmqpBroker, publishers: number, messages: number): Promise<Result> {
   const latencies: number[] = [];
   const acceptLatencies: number[] = [];
   let delivered = 0;
@@ -179,7 +181,9 @@ for (let round = 0; round < rounds; round++)
     const broker = await startBroker(kind);
     try {
       for (const publishers of shapes) {
-        const result = await scenario(broker, publishers);
+        // A warm-up through the same broker and addresses first (JIT, sockets), not measured.
+        await scenario(broker, publishers, warmup);
+        const result = await scenario(broker, publishers, messages);
         const key = `${kind} ${publishers}→1`;
         results.set(key, [...(results.get(key) ?? []), result]);
         console.log(
