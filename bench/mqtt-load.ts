@@ -6,7 +6,12 @@
 // first through the same clients (JIT, socket buffers) and is not measured. Every delivery is
 // counted; latency is publish → delivery, both timed in this process.
 //
+// With `handshake`, the measured round is bracketed for the orchestrator's CPU accounting: this
+// process prints `measure` and waits for a line on stdin before the first measured publish, and
+// prints `measured` and waits again once the last delivery arrived.
+//
 //   node --import tsx bench/mqtt-load.ts '{"url":"mqtt://127.0.0.1:1883","qos":1,"publishers":1,"subscribers":1,"total":20000}'
+import { createInterface } from 'node:readline';
 import mqtt, { type MqttClient } from 'mqtt';
 
 export interface LoadSpec {
@@ -21,6 +26,10 @@ export interface LoadSpec {
   payloadBytes?: number;
   /** Give up waiting this long after the last delivery. */
   quietMs?: number;
+  username?: string;
+  password?: string;
+  /** Bracket the measured round with `measure` / `measured` lines, each answered on stdin. */
+  handshake?: boolean;
 }
 
 export interface LoadResult {
@@ -40,7 +49,21 @@ const payloadBytes = spec.payloadBytes ?? 200;
 const quietMs = spec.quietMs ?? 3000;
 
 const connect = (clientId: string): Promise<MqttClient> =>
-  mqtt.connectAsync(url, { clientId, protocolVersion: 4, reconnectPeriod: 0, clean: true });
+  mqtt.connectAsync(url, {
+    clientId,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+    clean: true,
+    ...(spec.username !== undefined && { username: spec.username, password: spec.password ?? '' }),
+  });
+
+const stdinLines = spec.handshake ? createInterface({ input: process.stdin })[Symbol.asyncIterator]() : undefined;
+/** Tells the orchestrator where the measured round is, and waits until it took its reading. */
+async function mark(what: 'measure' | 'measured'): Promise<void> {
+  if (!stdinLines) return;
+  process.stdout.write(`${what}\n`);
+  await stdinLines.next();
+}
 
 const topic = `bench/${qos}/${publishers}/${subscribers}/${Math.random().toString(36).slice(2)}`;
 const PHASE = 8;
@@ -106,9 +129,11 @@ await settle(0, warmup * subscribers);
 await new Promise((resolve) => setTimeout(resolve, 200));
 
 const expected = total * subscribers;
+await mark('measure');
 const started = performance.now();
 await publishAll(total, 1);
 await settle(1, expected);
+await mark('measured');
 const seconds = (lastDeliveryAt - started) / 1000;
 await Promise.all([...subs, ...pubs].map((c) => c.endAsync()));
 

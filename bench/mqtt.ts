@@ -1,240 +1,315 @@
-// MQTT throughput and latency: Sluice (aedes on the engine, durable, group commit) against
-// Debian's Mosquitto (no persistence, max_queued_messages 0 so it drops nothing) in the same run.
-// 200-byte payloads; scenarios 1→1, 16→1, 1→16 at QoS 0 and QoS 1; deliveries are counted.
+// MQTT as a user runs it: `sluice serve` in its own process with its defaults (security on, the
+// clients log in as an authenticated bench user; HTTP with the UI, MQTT TCP + WebSocket and AMQP
+// listeners up; every message committed with fsync before PUBACK and before delivery) against
+// Debian's Mosquitto (no persistence, max_queued_messages 0 so it drops nothing), in the same run.
+// 200-byte payloads; shapes 1→1, 16→1, 1→16 at QoS 0 and QoS 1; every delivery is counted.
 //
-// Fair by construction: each broker runs in a process of its own (bench/mqtt-broker-child.ts for
-// Sluice, `mosquitto -c` for Mosquitto), and the clients run in a third process
-// (bench/mqtt-load.ts), identical for both. Every scenario runs REPEAT times with a fresh broker,
-// Sluice and Mosquitto interleaved (the order alternates per round); the table shows medians, and
-// the ratio as the median of each round's Sluice/Mosquitto ratio.
+// Per broker and shape it reports deliveries/s, the broker's CPU time per delivery (user + sys of
+// the broker process over the measured round, from /proc: it holds across machines and under
+// other load far better than throughput), p50/p99 latency, peak RSS, and each round's paired
+// Sluice/Mosquitto ratios. Extra sections:
+//   ui      Sluice with a real Chromium page open on the Topics view and on the Overview during
+//           the run, against the UI closed (paired per round): throughput, CPU per delivery, and
+//           the page's longest main-thread task (Long Tasks API).
+//   pinned  the load generator pinned to CPU 0 and the broker to CPU 1 (taskset), both brokers.
+//   engine  the engine-only child (bench/mqtt-broker-child.ts: no security, HTTP or AMQP) as a
+//           third broker in the main rotation; off unless named in SECTIONS.
 //
-//   npm run bench:mqtt    MESSAGES=50000 per scenario (1→16: MESSAGES/16 published), REPEAT=3,
-//                         ONLY=sluice|mosquitto, SCENARIOS=0:1x1,1:16x1 (QoS:PxS),
-//                         SLUICE_CPU_PROF=<dir> writes a CPU profile of each Sluice broker run,
-//                         SLUICE_BASELINE=<checkout> adds a third broker, Sluice from another checkout
-//                         (e.g. a git worktree of an older commit, with these bench files copied in),
-//                         interleaved with the other two, for before/after figures from one run,
-//                         SLUICE_BROKER_FLAGS / SLUICE_BASELINE_FLAGS='<node flags>' instead of
-//                         core/node-flags.ts for Sluice / the baseline ('' for none).
-import { spawn, type ChildProcess } from 'node:child_process';
+// The clients run in a process of their own (bench/mqtt-load.ts), identical for every broker; a
+// fresh broker per run; runs are interleaved and the order rotates per round so drift on a shared
+// machine hits every broker alike. Tables show medians; ratios are medians of per-round ratios.
+//
+//   npm run bench:mqtt           full run (MESSAGES=50000, REPEAT=5; about 10 minutes)
+//   QUICK=1 npm run bench:mqtt   about a minute: MESSAGES=10000, REPEAT=1 (checks the harness, not figures)
+//   MESSAGES, REPEAT, SCENARIOS=0:1x1,1:16x1 (QoS:PxS), SECTIONS=main,ui,pinned,engine,
+//   SLUICE_BENCH_OUT=<file> (default bench/results/mqtt-latest.json),
+//   SLUICE_BASELINE=<checkout> adds `sluice serve` from another checkout (e.g. a git worktree of an
+//   older commit with node_modules and out/renderer) as `baseline` to the main and ui sections,
+//   interleaved with the others: before/after figures from one run on the same machine.
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { brokerNodeFlags } from '../core/node-flags.ts';
-import { tempDir } from '../test/helpers/engine.ts';
 import type { LoadResult, LoadSpec } from './mqtt-load.ts';
+import {
+  cpuMicros,
+  fmt,
+  median,
+  peakRssMb,
+  startEngineChild,
+  startMosquitto,
+  startSluiceServe,
+  type BrokerProcess,
+} from './processes.ts';
+import { chromiumPath, closeUiBrowser, openUiProbe, type UiProbe, type UiView } from './ui-probe.ts';
 
-const messages = Number(process.env.MESSAGES ?? 50_000);
-const repeat = Number(process.env.REPEAT ?? 3);
-const only = process.env.ONLY;
-const cpuProfDir = process.env.SLUICE_CPU_PROF;
-const baselineDir = process.env.SLUICE_BASELINE;
+const quick = process.env.QUICK === '1';
+const messages = Number(process.env.MESSAGES ?? (quick ? 10_000 : 50_000));
+const repeat = Number(process.env.REPEAT ?? (quick ? 1 : 5));
+const sections = new Set((process.env.SECTIONS ?? 'main,ui,pinned').split(','));
 const here = new URL('.', import.meta.url).pathname;
+const outFile = process.env.SLUICE_BENCH_OUT ?? join(here, 'results/mqtt-latest.json');
+const baselineCheckout = process.env.SLUICE_BASELINE;
 
-type Broker = 'sluice' | 'mosquitto' | 'baseline';
+type BrokerKind = 'sluice' | 'mosquitto' | 'engine' | 'baseline';
 interface Scenario {
-  qos: 0 | 1;
-  publishers: number;
-  subscribers: number;
+  readonly qos: 0 | 1;
+  readonly publishers: number;
+  readonly subscribers: number;
+}
+/** How a run is set up besides broker and shape. */
+interface Variant {
+  /** A Chromium page open on this view during the run. */
+  readonly ui?: UiView;
+  /** Load generator on CPU 0, broker on CPU 1. */
+  readonly pinned?: boolean;
+}
+interface RunResult extends LoadResult {
+  /** Broker CPU (user + sys) per delivery over the measured round, µs. */
+  readonly cpuUsPerDelivery: number;
+  readonly peakRssMb: number;
+  /** With a page open: its longest main-thread task in the measured round, ms. */
+  readonly longestTaskMs?: number;
 }
 
-const allScenarios: Scenario[] = [0, 1].flatMap((qos) =>
-  [
-    [1, 1],
-    [16, 1],
-    [1, 16],
-  ].map(([publishers, subscribers]) => ({ qos: qos as 0 | 1, publishers: publishers!, subscribers: subscribers! })),
-);
-const scenarios = process.env.SCENARIOS
-  ? process.env.SCENARIOS.split(',').map((s) => {
-      const [qos, shape] = s.split(':');
-      const [publishers, subscribers] = shape!.split('x').map(Number);
-      return { qos: Number(qos) as 0 | 1, publishers: publishers!, subscribers: subscribers! };
-    })
-  : allScenarios;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Resolves with the first stdout line of `child` that matches, rejects if it exits first. */
-function firstLine(child: ChildProcess, match: RegExp): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    const onExit = (code: number | null) => reject(new Error(`child exited (${code}) before printing ${match}`));
-    child.once('exit', onExit);
-    lines.on('line', (line) => {
-      const found = line.match(match);
-      if (!found) return;
-      child.off('exit', onExit);
-      lines.close();
-      resolve(found);
-    });
-  });
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** Starts a broker in its own process; returns its URL and how to stop it. */
-async function startBroker(broker: Broker): Promise<{ url: string; stop: () => Promise<void> }> {
-  if (broker === 'sluice' || broker === 'baseline') {
-    const profile = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
-    // Sluice as shipped (core/node-flags.ts), unless SLUICE_BROKER_FLAGS / SLUICE_BASELINE_FLAGS say otherwise.
-    const override = process.env[broker === 'sluice' ? 'SLUICE_BROKER_FLAGS' : 'SLUICE_BASELINE_FLAGS'];
-    const flags = override === undefined ? brokerNodeFlags : override.split(' ').filter(Boolean);
-    const script =
-      broker === 'sluice' ? join(here, 'mqtt-broker-child.ts') : join(baselineDir!, 'bench/mqtt-broker-child.ts');
-    const child = spawn(process.execPath, [...profile, ...flags, '--import', 'tsx', script], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const [, port] = await firstLine(child, /^ready (\d+)$/);
-    return { url: `mqtt://127.0.0.1:${port}`, stop: () => stopChild(child) };
-  }
-  // The free port may be taken again before mosquitto binds it (other processes share the
-  // machine): try a few ports.
-  for (let attempt = 1; ; attempt++) {
-    const started = await startMosquitto().catch((error: unknown) => {
-      if (attempt >= 3) throw error;
-      return null;
-    });
-    if (started) return started;
-  }
-}
-
-async function startMosquitto(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const { dir, cleanup } = tempDir('sluice-bench-mosquitto-');
-  const port = await freePort();
-  const conf = join(dir, 'mosquitto.conf');
-  writeFileSync(
-    conf,
-    `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\nmax_inflight_messages 0\n`,
-  );
-  const child = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
-  const stop = async () => {
-    await stopChild(child);
-    cleanup();
-  };
-  const url = `mqtt://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    const bound = await new Promise<boolean>((resolve) => {
-      const probe = createServer();
-      probe.once('error', () => resolve(true));
-      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)));
-    });
-    if (bound && child.exitCode === null) break;
-    if (i > 400 || child.exitCode !== null) {
-      await stop();
-      throw new Error(`mosquitto did not start on port ${port}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  return { url, stop };
-}
-
-/** One measured run: a fresh broker, the load generator in its own process. */
-async function run(broker: Broker, scenario: Scenario): Promise<LoadResult> {
-  const { url, stop } = await startBroker(broker);
-  try {
-    const total = scenario.subscribers === 1 ? messages : Math.max(1000, Math.floor(messages / scenario.subscribers));
-    const spec: LoadSpec = { url, ...scenario, total };
-    const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'mqtt-load.ts'), JSON.stringify(spec)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    const [line] = await firstLine(child, /^\{.*\}$/);
-    await once(child, 'exit');
-    return JSON.parse(line) as LoadResult;
-  } finally {
-    await stop();
-  }
-}
-
-const median = (values: number[]): number => {
-  const sorted = values.filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) return NaN;
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+const parseScenario = (text: string): Scenario => {
+  const [qos, shape] = text.split(':');
+  const [publishers, subscribers] = shape!.split('x').map(Number);
+  return { qos: Number(qos) as 0 | 1, publishers: publishers!, subscribers: subscribers! };
 };
-const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+const allScenarios = ['0:1x1', '0:16x1', '0:1x16', '1:1x1', '1:16x1', '1:1x16'].map(parseScenario);
+const scenarios = process.env.SCENARIOS ? process.env.SCENARIOS.split(',').map(parseScenario) : allScenarios;
+const oneToOne = scenarios.filter((s) => s.publishers === 1 && s.subscribers === 1);
+const key = (s: Scenario) => `QoS ${s.qos} ${s.publishers}→${s.subscribers}`;
 
-const brokers: Broker[] = only
-  ? [only as Broker]
-  : baselineDir
-    ? ['sluice', 'mosquitto', 'baseline']
-    : ['sluice', 'mosquitto'];
-const results = new Map<string, Record<Broker, LoadResult[]>>();
-const key = (s: Scenario) => `${s.qos}:${s.publishers}→${s.subscribers}`;
-for (const s of scenarios) results.set(key(s), { sluice: [], mosquitto: [], baseline: [] });
+async function startBroker(kind: BrokerKind, cpus: string | undefined): Promise<BrokerProcess> {
+  const options = cpus === undefined ? {} : { cpus };
+  if (kind === 'sluice') return startSluiceServe(options);
+  if (kind === 'baseline') return startSluiceServe({ ...options, checkout: baselineCheckout! });
+  if (kind === 'engine') return startEngineChild(options);
+  return startMosquitto(options);
+}
 
+/** One measured run: a fresh broker, the load generator in its own process, CPU read around the measured round. */
+async function run(kind: BrokerKind, scenario: Scenario, variant: Variant = {}): Promise<RunResult> {
+  const broker = await startBroker(kind, variant.pinned ? '1' : undefined);
+  let probe: UiProbe | undefined;
+  try {
+    if (variant.ui) {
+      const sluice = broker as Awaited<ReturnType<typeof startSluiceServe>>;
+      probe = await openUiProbe(sluice.httpUrl, sluice.admin, variant.ui);
+    }
+    const total = scenario.subscribers === 1 ? messages : Math.max(1000, Math.floor(messages / scenario.subscribers));
+    const spec: LoadSpec = {
+      url: broker.mqttUrl!,
+      ...scenario,
+      total,
+      handshake: true,
+      ...(broker.auth && { username: broker.auth.username, password: broker.auth.password }),
+    };
+    const loadArgs = ['--import', 'tsx', join(here, 'mqtt-load.ts'), JSON.stringify(spec)];
+    const child = variant.pinned
+      ? spawn('taskset', ['-c', '0', process.execPath, ...loadArgs], { stdio: ['pipe', 'pipe', 'inherit'] })
+      : spawn(process.execPath, loadArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
+    const exited = once(child, 'exit');
+    let cpuAtStart = NaN;
+    let cpuUsed = NaN;
+    let result: LoadResult | undefined;
+    for await (const line of createInterface({ input: child.stdout })) {
+      if (line === 'measure') {
+        await probe?.resetTasks();
+        cpuAtStart = cpuMicros(broker.pid);
+        child.stdin.write('go\n');
+      } else if (line === 'measured') {
+        cpuUsed = cpuMicros(broker.pid) - cpuAtStart;
+        child.stdin.write('ok\n');
+      } else if (line.startsWith('{')) result = JSON.parse(line) as LoadResult;
+    }
+    await exited;
+    if (!result) throw new Error(`the load generator gave no result (${key(scenario)}, ${kind})`);
+    const tasks = await probe?.longTasks();
+    return {
+      ...result,
+      cpuUsPerDelivery: cpuUsed / result.delivered,
+      peakRssMb: peakRssMb(broker.pid),
+      ...(tasks && { longestTaskMs: tasks.longestMs }),
+    };
+  } finally {
+    await probe?.close();
+    await broker.stop();
+  }
+}
+
+const log = (label: string, r: RunResult) =>
+  console.log(
+    `${label.padEnd(44)} ${fmt(r.msgPerSec).padStart(7)} msg/s ${fmt(r.cpuUsPerDelivery, 1).padStart(6)} µs/delivery ` +
+      `p50 ${fmt(r.p50Ms, 1)} p99 ${fmt(r.p99Ms, 1)} ms, RSS ${fmt(r.peakRssMb)} MB, ` +
+      `delivered ${r.delivered}/${r.expected}${r.longestTaskMs !== undefined ? `, longest task ${fmt(r.longestTaskMs)} ms` : ''}`,
+  );
+
+/** Runs `labels` once per round for each scenario, interleaved and rotated; returns runs[scenario][label][round]. */
+async function rounds<L extends string>(
+  section: string,
+  list: readonly Scenario[],
+  labels: readonly L[],
+  runOne: (label: L, scenario: Scenario) => Promise<RunResult>,
+): Promise<Map<string, Record<L, RunResult[]>>> {
+  const runs = new Map<string, Record<L, RunResult[]>>();
+  for (const s of list)
+    runs.set(key(s), Object.fromEntries(labels.map((l) => [l, []])) as unknown as Record<L, RunResult[]>);
+  for (let round = 0; round < repeat; round++)
+    for (const scenario of list) {
+      const rotated = labels.map((_, i) => labels[(i + Math.floor(round / 2)) % labels.length]!);
+      for (const label of round % 2 === 0 ? rotated : rotated.reverse()) {
+        const result = await runOne(label, scenario);
+        runs.get(key(scenario))![label].push(result);
+        log(`${section} round ${round + 1} ${key(scenario)} ${label}`, result);
+      }
+    }
+  return runs;
+}
+
+const med = (list: readonly RunResult[], field: keyof RunResult) => median(list.map((r) => Number(r[field])));
+const minDelivered = (list: readonly RunResult[]) => (list.length ? Math.min(...list.map((r) => r.delivered)) : NaN);
+/** Per-round ratios of `field`, a / b (each round's runs followed one another on the same machine). */
+const paired = (a: readonly RunResult[], b: readonly RunResult[], field: keyof RunResult) =>
+  a.map((r, i) => Number(r[field]) / Number(b[i]?.[field] ?? NaN));
+const ratioText = (ratios: number[]) => `**${fmt(median(ratios), 2)}** (${ratios.map((r) => fmt(r, 2)).join(', ')})`;
+const brokerCells = (list: readonly RunResult[]) =>
+  `${fmt(med(list, 'msgPerSec'))} | ${fmt(med(list, 'cpuUsPerDelivery'), 1)} | ` +
+  `${fmt(med(list, 'p50Ms'), 1)} / ${fmt(med(list, 'p99Ms'), 1)} | ${fmt(med(list, 'peakRssMb'))}`;
+
+const report: Record<string, unknown> = { messages, repeat, quick, startedAt: new Date().toISOString() };
+const tables: string[] = [];
 console.log(
-  `MQTT benchmark: ${messages} × 200 B per scenario (1→16: ${Math.floor(messages / 16)} published), ` +
-    `100 in flight per publisher, ${repeat} rounds, brokers and clients in separate processes`,
+  `MQTT benchmark: ${messages} × 200 B per shape (1→16: ${Math.floor(messages / 16)} published), 100 in flight per ` +
+    `publisher, ${repeat} round(s); sections ${[...sections].join(', ')}; sluice = \`sluice serve\` (security on)`,
 );
-for (let round = 0; round < repeat; round++)
-  for (const scenario of scenarios) {
-    // Interleaved, the order rotating and reversing per round: drift on a shared machine
-    // (other processes, disk load) hits every broker alike.
-    const rotated = brokers.map((_, i) => brokers[(i + Math.floor(round / 2)) % brokers.length]!);
-    const order = round % 2 === 0 ? rotated : rotated.reverse();
-    for (const broker of order) {
-      const result = await run(broker, scenario);
-      results.get(key(scenario))![broker].push(result);
-      console.log(
-        `round ${round + 1} QoS ${key(scenario)} ${broker.padEnd(9)} ${fmt(result.msgPerSec).padStart(7)} msg/s ` +
-          `p50 ${fmt(result.p50Ms, 1)} p99 ${fmt(result.p99Ms, 1)} ms, delivered ${result.delivered}/${result.expected}`,
+
+try {
+  if (sections.has('main')) {
+    const brokers: BrokerKind[] = [
+      'sluice',
+      'mosquitto',
+      ...(sections.has('engine') ? (['engine'] as const) : []),
+      ...(baselineCheckout ? (['baseline'] as const) : []),
+    ];
+    const runs = await rounds('main', scenarios, brokers, (broker, scenario) => run(broker, scenario));
+    report.main = Object.fromEntries(runs);
+    const rows = [
+      '| shape | Sluice msg/s | µs/delivery | p50 / p99 ms | peak RSS MB | Mosquitto msg/s | µs/delivery | p50 / p99 ms | peak RSS MB | throughput ratio per round | CPU/delivery ratio per round | delivered (fewest in any run: Sluice / Mosquitto / expected) |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    ];
+    for (const scenario of scenarios) {
+      const { sluice, mosquitto } = runs.get(key(scenario))!;
+      rows.push(
+        `| ${key(scenario)} | ${brokerCells(sluice)} | ${brokerCells(mosquitto)} | ` +
+          `${ratioText(paired(sluice, mosquitto, 'msgPerSec'))} | ${ratioText(paired(sluice, mosquitto, 'cpuUsPerDelivery'))} | ` +
+          `${fmt(minDelivered(sluice))} / ${fmt(minDelivered(mosquitto))} / ${fmt(sluice[0]?.expected ?? NaN)} |`,
+      );
+    }
+    const mosquittoRate = med(runs.get(key({ qos: 0, publishers: 1, subscribers: 1 }))?.mosquitto ?? [], 'msgPerSec');
+    report.mosquittoQos0OneToOne = mosquittoRate;
+    tables.push(`This machine's Mosquitto, QoS 0 1→1: **${fmt(mosquittoRate)} msg/s** (median)`);
+    tables.push(`\`sluice serve\` vs Mosquitto, medians of ${repeat} round(s):\n\n${rows.join('\n')}`);
+    if (sections.has('engine')) {
+      const engineRows = [
+        '| shape | engine-only msg/s | µs/delivery | p50 / p99 ms | peak RSS MB | throughput ratio to Mosquitto |',
+        '|---|---|---|---|---|---|',
+      ];
+      for (const scenario of scenarios) {
+        const { engine, mosquitto } = runs.get(key(scenario))!;
+        engineRows.push(
+          `| ${key(scenario)} | ${brokerCells(engine)} | ${ratioText(paired(engine, mosquitto, 'msgPerSec'))} |`,
+        );
+      }
+      tables.push(`Engine-only child (no security, HTTP or AMQP), same rounds:\n\n${engineRows.join('\n')}`);
+    }
+    if (baselineCheckout) {
+      const baseRows = [
+        '| shape | baseline msg/s | µs/delivery | p50 / p99 ms | peak RSS MB | Sluice/baseline throughput per round | Sluice/baseline CPU per delivery per round |',
+        '|---|---|---|---|---|---|---|',
+      ];
+      for (const scenario of scenarios) {
+        const { baseline, sluice } = runs.get(key(scenario))!;
+        baseRows.push(
+          `| ${key(scenario)} | ${brokerCells(baseline)} | ${ratioText(paired(sluice, baseline, 'msgPerSec'))} | ` +
+            `${ratioText(paired(sluice, baseline, 'cpuUsPerDelivery'))} |`,
+        );
+      }
+      tables.push(`Baseline \`sluice serve\` (${baselineCheckout}), same rounds:\n\n${baseRows.join('\n')}`);
+    }
+  }
+
+  if (sections.has('ui') && oneToOne.length > 0) {
+    if (!chromiumPath()) console.log('ui: skipped, Chromium not found (apt-get install chromium)');
+    else {
+      const labels = [
+        'closed',
+        'topics',
+        'overview',
+        ...(baselineCheckout ? (['baseline-closed', 'baseline-topics'] as const) : []),
+      ] as const;
+      const runs = await rounds('ui', oneToOne, labels, (label, scenario) => {
+        const view = label.replace('baseline-', '') as 'closed' | UiView;
+        return run(
+          label.startsWith('baseline') ? 'baseline' : 'sluice',
+          scenario,
+          view === 'closed' ? {} : { ui: view },
+        );
+      });
+      report.ui = Object.fromEntries(runs);
+      const rows = [
+        '| shape | UI | msg/s | µs/delivery | throughput vs closed per round | CPU/delivery vs closed per round | longest page task ms (worst run) | delivered (fewest / expected) |',
+        '|---|---|---|---|---|---|---|---|',
+      ];
+      for (const scenario of oneToOne) {
+        const byLabel = runs.get(key(scenario))!;
+        for (const label of labels) {
+          const list = byLabel[label];
+          const closed = label.startsWith('baseline') ? byLabel['baseline-closed'] : byLabel.closed;
+          const isClosed = label.endsWith('closed');
+          const worstTask = isClosed ? NaN : Math.max(...list.map((r) => r.longestTaskMs ?? NaN));
+          rows.push(
+            `| ${key(scenario)} | ${label} | ${fmt(med(list, 'msgPerSec'))} | ${fmt(med(list, 'cpuUsPerDelivery'), 1)} | ` +
+              `${isClosed ? '—' : ratioText(paired(list, closed, 'msgPerSec'))} | ` +
+              `${isClosed ? '—' : ratioText(paired(list, closed, 'cpuUsPerDelivery'))} | ` +
+              `${fmt(worstTask)} | ${fmt(minDelivered(list))} / ${fmt(list[0]?.expected ?? NaN)} |`,
+          );
+        }
+      }
+      tables.push(
+        `\`sluice serve\` with the UI open (Chromium on the same machine), medians of ${repeat} round(s):\n\n${rows.join('\n')}`,
       );
     }
   }
 
-const m = (list: LoadResult[], field: keyof LoadResult) => median(list.map((r) => r[field]));
-const delivered = (list: LoadResult[]) => (list.length ? Math.min(...list.map((r) => r.delivered)) : NaN);
-// Each round's runs follow one another, so a round's ratio sees the same machine; the median of those
-// resists drift (Mosquitto alone has gone from 16k to 26k msg/s within one run) better than a ratio of medians.
-const paired = (a: LoadResult[], b: LoadResult[]) => a.map((r, i) => r.msgPerSec / (b[i]?.msgPerSec ?? NaN));
-const pairedText = (ratios: number[]) => `**${fmt(median(ratios), 2)}** (${ratios.map((r) => fmt(r, 2)).join(', ')})`;
-const rows = [
-  '| QoS | shape | Sluice msg/s | Mosquitto msg/s | ratio per round: median (rounds) | ratio of medians | Sluice p50 / p99 ms | Mosquitto p50 / p99 ms | delivered (Sluice / Mosquitto / expected, every run) |',
-  '|---|---|---|---|---|---|---|---|---|',
-];
-for (const scenario of scenarios) {
-  const { sluice, mosquitto } = results.get(key(scenario))!;
-  const expected = sluice[0]?.expected ?? mosquitto[0]?.expected ?? NaN;
-  rows.push(
-    `| ${scenario.qos} | ${scenario.publishers}→${scenario.subscribers} | ${fmt(m(sluice, 'msgPerSec'))} | ` +
-      `${fmt(m(mosquitto, 'msgPerSec'))} | ${pairedText(paired(sluice, mosquitto))} | ` +
-      `${fmt(m(sluice, 'msgPerSec') / m(mosquitto, 'msgPerSec'), 2)} | ` +
-      `${fmt(m(sluice, 'p50Ms'), 1)} / ${fmt(m(sluice, 'p99Ms'), 1)} | ` +
-      `${fmt(m(mosquitto, 'p50Ms'), 1)} / ${fmt(m(mosquitto, 'p99Ms'), 1)} | ` +
-      `${fmt(delivered(sluice))} / ${fmt(delivered(mosquitto))} / ${fmt(expected)} |`,
-  );
-}
-console.log(`\nMedians of ${repeat} rounds:\n\n${rows.join('\n')}`);
-
-if (baselineDir) {
-  const base = [
-    '| QoS | shape | baseline msg/s | ratio to Mosquitto per round | baseline p50 / p99 ms | Sluice msg/s | ratio to Mosquitto per round | delivered (baseline / expected) |',
-    '|---|---|---|---|---|---|---|---|',
-  ];
-  for (const scenario of scenarios) {
-    const { sluice, mosquitto, baseline } = results.get(key(scenario))!;
-    base.push(
-      `| ${scenario.qos} | ${scenario.publishers}→${scenario.subscribers} | ${fmt(m(baseline, 'msgPerSec'))} | ` +
-        `${pairedText(paired(baseline, mosquitto))} | ${fmt(m(baseline, 'p50Ms'), 1)} / ${fmt(m(baseline, 'p99Ms'), 1)} | ` +
-        `${fmt(m(sluice, 'msgPerSec'))} | ${pairedText(paired(sluice, mosquitto))} | ` +
-        `${fmt(delivered(baseline))} / ${fmt(baseline[0]?.expected ?? NaN)} |`,
+  if (sections.has('pinned') && oneToOne.length > 0) {
+    const runs = await rounds('pinned', oneToOne, ['sluice', 'mosquitto'] as const, (broker, scenario) =>
+      run(broker, scenario, { pinned: true }),
+    );
+    report.pinned = Object.fromEntries(runs);
+    const rows = [
+      '| shape | Sluice msg/s | µs/delivery | p50 / p99 ms | peak RSS MB | Mosquitto msg/s | µs/delivery | p50 / p99 ms | peak RSS MB | throughput ratio per round | CPU/delivery ratio per round |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
+    ];
+    for (const scenario of oneToOne) {
+      const { sluice, mosquitto } = runs.get(key(scenario))!;
+      rows.push(
+        `| ${key(scenario)} | ${brokerCells(sluice)} | ${brokerCells(mosquitto)} | ` +
+          `${ratioText(paired(sluice, mosquitto, 'msgPerSec'))} | ${ratioText(paired(sluice, mosquitto, 'cpuUsPerDelivery'))} |`,
+      );
+    }
+    tables.push(
+      `Load generator pinned to CPU 0, broker to CPU 1 (taskset), medians of ${repeat} round(s):\n\n${rows.join('\n')}`,
     );
   }
-  console.log(`\nBaseline (${baselineDir}), same run:\n\n${base.join('\n')}`);
+} finally {
+  await closeUiBrowser();
 }
+
+console.log(`\n${tables.join('\n\n')}\n`);
+mkdirSync(dirname(outFile), { recursive: true });
+writeFileSync(outFile, `${JSON.stringify({ ...report, finishedAt: new Date().toISOString() }, null, 2)}\n`);
+console.log(`(every run: ${outFile})`);

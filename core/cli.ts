@@ -636,6 +636,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
       else if (event.type === 'message')
         io.out(`${time(event.timestamp)}  ${event.topic}  ${preview(event as unknown as WireMessage, 60)}\n`);
       else if (event.type === 'stats') io.out(`stats  ${rates(event.stats.rates)}\n`);
+      else if (event.type === 'topics') io.out(`topics  ${event.topics.length} changed\n`);
       else io.err(`(${event.dropped} event(s) dropped: reading too slowly)\n`);
       if (event.type === 'message' && limit !== undefined && ++seen >= limit) subscription?.close();
     };

@@ -301,13 +301,6 @@ export const droppedEventSchema = z.object({
   totalDropped: count,
 });
 
-/** One live event: a union discriminated by `type`. */
-export const brokerEventSchema = z.discriminatedUnion('type', [
-  messageEventSchema,
-  statsEventSchema,
-  droppedEventSchema,
-]);
-
 /** One topic in the live topic tree. */
 export const topicNodeSchema = z.object({
   topic: z.string(),
@@ -325,6 +318,28 @@ export const topicNodeSchema = z.object({
     ...payloadPreviewShape,
   }),
 });
+
+/**
+ * Coalesced topic tree updates (DESIGN.md: UI): a few frames a second, each with the latest state
+ * of every topic that changed since the previous frame (new messages or a new rate), whatever the
+ * message rate. Counts are totals, so a frame replaces what the client had for those topics.
+ */
+export const topicsEventSchema = z.object({
+  type: z.literal('topics'),
+  topics: z.array(topicNodeSchema),
+  /** Topics tracked in all. */
+  tracked: count,
+  /** Messages on topics not tracked because the cap was reached. */
+  untrackedMessages: count,
+});
+
+/** One live event: a union discriminated by `type`. */
+export const brokerEventSchema = z.discriminatedUnion('type', [
+  messageEventSchema,
+  topicsEventSchema,
+  statsEventSchema,
+  droppedEventSchema,
+]);
 
 /** DESIGN.md permissions (the same list as core/security/authorize.ts's `actions`; service.ts checks they agree). */
 export const actionSchema = z.enum(['publish', 'subscribe', 'consume', 'browse', 'replay', 'manage']);
@@ -830,21 +845,21 @@ export const contract = {
   }),
   'events.stream': operation({
     summary:
-      'Live events: messages on topic filters (payload preview ≤ 4 KiB) and broker stats once a second; HTTP answers text/event-stream',
+      'Live events: messages on topic filters (payload preview ≤ 4 KiB), coalesced topic tree frames and broker stats once a second; HTTP answers text/event-stream',
     input: z.strictObject({
       topics: z
         .array(topicFilterSchema)
         .max(100)
         .optional()
         .meta({ description: 'Topic filters to watch (repeat the query parameter); none: no message events' }),
+      tree: topicFilterSchema.optional().meta({
+        description:
+          'Coalesced topic tree updates for topics matching this filter: a topics event a few times a second with each changed topic, never one event per message',
+      }),
       stats: z.boolean().default(false).meta({ description: 'Also send a stats event once a second' }),
-      previewBytes: z
-        .number()
-        .int()
-        .min(0)
-        .max(payloadPreviewMaxBytes)
-        .default(payloadPreviewMaxBytes)
-        .meta({ description: 'Payload bytes each message event carries (at most 4096)' }),
+      previewBytes: z.number().int().min(0).max(payloadPreviewMaxBytes).default(payloadPreviewMaxBytes).meta({
+        description: 'Payload bytes each message event, and each topic of a topics frame, carries (at most 4096)',
+      }),
     }),
     output: brokerEventSchema,
     errors: ['invalid-topic-filter'],
@@ -852,7 +867,11 @@ export const contract = {
     permission: {
       kind: 'acl',
       action: 'subscribe',
-      resources: (input) => [...(input.topics ?? []), ...(input.stats ? ['#'] : [])],
+      resources: (input) => [
+        ...(input.topics ?? []),
+        ...(input.tree !== undefined ? [input.tree] : []),
+        ...(input.stats ? ['#'] : []),
+      ],
     },
     response: 'events',
   }),
@@ -1227,6 +1246,8 @@ export type WireStats = z.infer<typeof statsSchema>;
 export type BrokerEvent = z.infer<typeof brokerEventSchema>;
 /** A live message event. */
 export type MessageEvent = z.infer<typeof messageEventSchema>;
+/** A coalesced topic tree frame. */
+export type TopicsEvent = z.infer<typeof topicsEventSchema>;
 /** A demo run's status. */
 export type DemoStatus = z.infer<typeof demoStatusSchema>;
 /** A demo scenario as listed. */

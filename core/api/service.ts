@@ -30,7 +30,8 @@ import {
 } from './contract.ts';
 import { RateSampler, type CounterSnapshot } from './rates.ts';
 import { PullReceivers, type PullSettlement } from './receivers.ts';
-import { TopicTree, defaultTopicTreeLimits, type TopicTreeLimits } from './topic-tree.ts';
+import { TopicTree, defaultTopicTreeLimits, type TopicChange, type TopicTreeLimits } from './topic-tree.ts';
+import { topicMatches } from '../schema/topic.ts';
 import { decodePayload, toMessageEvent, toWireDeadMessage, toWireMessage, toWireQueue } from './wire.ts';
 
 /** How the service is set up. */
@@ -41,6 +42,8 @@ export interface ServiceOptions {
   readonly rateIntervalMs?: number;
   /** Topic tree bounds (default 100 000 topics, 256-byte previews). */
   readonly topicTree?: Partial<TopicTreeLimits>;
+  /** How often coalesced topic tree frames go out (default 250 ms: a few frames a second, DESIGN.md: UI). */
+  readonly treeFrameMs?: number;
   /** Users, roles, ACL, audit. Without it every caller may do everything (tests, embedded use). */
   readonly security?: BrokerSecurity;
   /** Where listeners report their connections (default: a new, empty registry). */
@@ -141,6 +144,9 @@ type StreamHandlers = { [N in StreamOperationName]: (input: ParsedInput<N>, cont
 /** One handler per event operation: subscribes and returns the unsubscribe function. */
 type EventHandlers = { [N in EventOperationName]: (input: ParsedInput<N>, onEvent: EventSink<N>) => () => void };
 
+/** Most topics one tree frame carries; more changed ones go in the next frames (bounds a frame's size). */
+const maxTopicsPerFrame = 5000;
+
 /** Builds the service over an open engine. */
 export function createService(engine: Engine, options: ServiceOptions = {}): Service {
   const startedAt = Date.now();
@@ -158,6 +164,14 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
   );
   // One listener on '#' feeds the topic tree; '#' does not match '$'-topics [MQTT-4.7.2-1].
   const stopTopicTree = engine.listen('#', (message) => topicTree.record(message));
+  // Coalesced tree frames (DESIGN.md: UI): one timer for every subscriber, whatever the message
+  // rate. It also runs with no subscriber, so the newest message of each topic is let go within a frame.
+  const treeSinks = new Set<(changes: readonly TopicChange[]) => void>();
+  const treeTimer = setInterval(() => {
+    const changes = topicTree.takeChanges(maxTopicsPerFrame);
+    if (changes.length > 0) for (const sink of treeSinks) sink(changes);
+  }, options.treeFrameMs ?? 250);
+  treeTimer.unref();
   let closing = false;
   const wireQueue = (info: QueueInfo) => toWireQueue(info, rates.queue(info.name));
   const receivers = new PullReceivers(engine, (error, what) =>
@@ -502,7 +516,7 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
   };
 
   const events: EventHandlers = {
-    'events.stream': ({ topics, stats, previewBytes }, onEvent) => {
+    'events.stream': ({ topics, tree, stats, previewBytes }, onEvent) => {
       const emit = guarded<BrokerEvent>(onEvent);
       // One function for every filter: the router's listener set delivers a message once even
       // when the filters overlap.
@@ -511,9 +525,23 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
       const stops = (topics ?? []).map((filter) => engine.listen(filter, onMessage));
       const onStats = (snapshot: WireStats) => emit({ type: 'stats', stats: snapshot });
       if (stats) statsSinks.add(onStats);
+      const onTree = (changes: readonly TopicChange[]) => {
+        const nodes = [];
+        for (const change of changes)
+          if (tree === '#' || topicMatches(tree!, change.topic)) nodes.push(change.node(previewBytes));
+        if (nodes.length > 0)
+          emit({
+            type: 'topics',
+            topics: nodes,
+            tracked: topicTree.tracked,
+            untrackedMessages: topicTree.untrackedMessages,
+          });
+      };
+      if (tree !== undefined) treeSinks.add(onTree);
       return () => {
         for (const stop of stops) stop();
         statsSinks.delete(onStats);
+        treeSinks.delete(onTree);
       };
     },
     'topics.stream': ({ filter, previewBytes }, onEvent) => {
@@ -585,7 +613,9 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
       closing = true;
       rates.stop();
       stopTopicTree();
+      clearInterval(treeTimer);
       statsSinks.clear();
+      treeSinks.clear();
       receivers.close();
       demo.close().catch((error: unknown) => engine.logger.warn({ err: error }, 'demo runner: stop failed'));
     },

@@ -108,6 +108,17 @@ export class Engine implements ConsumerHost, EngineContext {
   private readonly retention: Retention;
   private readonly expiry: ExpirySweeper;
   private closing = false;
+  /** The last simple publish's properties (messageProps). */
+  private lastProps:
+    | {
+        readonly props: MessageProps;
+        readonly propsJson: string;
+        readonly propsBytes: number;
+        readonly publisher: string | undefined;
+        readonly protocol: string | undefined;
+        readonly headerCount: number;
+      }
+    | undefined;
 
   private constructor(
     readonly store: SqliteStore,
@@ -298,17 +309,8 @@ export class Engine implements ConsumerHost, EngineContext {
     for (const key of headerKeys)
       if (typeof input.headers![key] !== 'string')
         throw new SluiceError('invalid-input', `header "${key}" must be a string`);
-    // Assigned in this order, not spread from temporaries: the JSON (and so `size`) is unchanged.
-    const props: { -readonly [K in keyof MessageProps]: MessageProps[K] } = {};
-    if (input.contentType !== undefined) props.contentType = input.contentType;
-    if (headerKeys.length > 0) props.headers = { ...input.headers };
-    if (input.correlationId !== undefined) props.correlationId = input.correlationId;
-    if (input.replyTo !== undefined) props.replyTo = input.replyTo;
-    if (input.priority !== undefined) props.priority = input.priority;
-    if (input.publisher !== undefined) props.publisher = input.publisher;
-    if (input.protocol !== undefined) props.protocol = input.protocol;
-    const propsJson = JSON.stringify(props);
-    const size = payload.length + Buffer.byteLength(input.topic) + Buffer.byteLength(propsJson) - 2;
+    const { props, propsJson, propsBytes } = this.messageProps(input, headerKeys);
+    const size = payload.length + Buffer.byteLength(input.topic) + propsBytes - 2;
     if (size > this.options.maxMessageBytes)
       throw new SluiceError(
         'payload-too-large',
@@ -324,6 +326,51 @@ export class Engine implements ConsumerHost, EngineContext {
       dmqEligible: input.dmqEligible ?? true,
       size,
     };
+  }
+
+  /**
+   * A publish's properties and their JSON. A client publishing in a loop repeats the same few
+   * (MQTT: the QoS header, publisher, protocol), so the last simple set is kept and reused when
+   * the next is equal: JSON.stringify per message showed in the broker's profile. The props
+   * object is shared by those messages; nothing mutates it after this.
+   */
+  private messageProps(
+    input: PublishInput,
+    headerKeys: readonly string[],
+  ): { props: MessageProps; propsJson: string; propsBytes: number } {
+    const simple =
+      input.contentType === undefined &&
+      input.correlationId === undefined &&
+      input.replyTo === undefined &&
+      input.priority === undefined;
+    const last = this.lastProps;
+    if (simple && last && last.publisher === input.publisher && last.protocol === input.protocol) {
+      const lastHeaders = last.props.headers;
+      let same = headerKeys.length === (lastHeaders === undefined ? 0 : last.headerCount);
+      for (let i = 0; same && i < headerKeys.length; i++)
+        same = lastHeaders![headerKeys[i]!] === input.headers![headerKeys[i]!];
+      if (same) return last;
+    }
+    // Assigned in this order, not spread from temporaries: the JSON (and so `size`) is unchanged.
+    const props: { -readonly [K in keyof MessageProps]: MessageProps[K] } = {};
+    if (input.contentType !== undefined) props.contentType = input.contentType;
+    if (headerKeys.length > 0) props.headers = { ...input.headers };
+    if (input.correlationId !== undefined) props.correlationId = input.correlationId;
+    if (input.replyTo !== undefined) props.replyTo = input.replyTo;
+    if (input.priority !== undefined) props.priority = input.priority;
+    if (input.publisher !== undefined) props.publisher = input.publisher;
+    if (input.protocol !== undefined) props.protocol = input.protocol;
+    const propsJson = JSON.stringify(props);
+    const built = {
+      props,
+      propsJson,
+      propsBytes: Buffer.byteLength(propsJson),
+      publisher: input.publisher,
+      protocol: input.protocol,
+      headerCount: headerKeys.length,
+    };
+    if (simple) this.lastProps = built;
+    return built;
   }
 
   private appendAndEnqueue(flush: Flush, draft: MessageDraft): PublishReceipt {

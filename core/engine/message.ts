@@ -67,7 +67,9 @@ export function toMessage(stored: StoredMessage, replayed = false): Message {
     headers[originalIdHeader] = String(stored.id);
     headers[originalTimeHeader] = new Date(stored.timestamp).toISOString();
   }
-  return {
+  // Built field by field, not by conditional spreads: this runs for every message that has a
+  // live listener (the topic tree listens to everything), and spreads cost a map transition each.
+  const message: { -readonly [K in keyof Message]: Message[K] } = {
     id: String(stored.id),
     timestamp: stored.timestamp,
     topic: stored.topic,
@@ -76,10 +78,11 @@ export function toMessage(stored: StoredMessage, replayed = false): Message {
     priority: props.priority ?? defaultPriority,
     expiresAt: stored.expiresAt,
     dmqEligible: stored.dmqEligible,
-    ...(props.contentType !== undefined && { contentType: props.contentType }),
-    ...(props.correlationId !== undefined && { correlationId: props.correlationId }),
-    ...(props.replyTo !== undefined && { replyTo: props.replyTo }),
-    ...(props.publisher !== undefined && { publisher: props.publisher }),
-    ...(props.protocol !== undefined && { protocol: props.protocol }),
   };
+  if (props.contentType !== undefined) message.contentType = props.contentType;
+  if (props.correlationId !== undefined) message.correlationId = props.correlationId;
+  if (props.replyTo !== undefined) message.replyTo = props.replyTo;
+  if (props.publisher !== undefined) message.publisher = props.publisher;
+  if (props.protocol !== undefined) message.protocol = props.protocol;
+  return message;
 }

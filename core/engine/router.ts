@@ -26,7 +26,7 @@ export class Router {
   }
 
   /** Queues a message on `topic` is enqueued to: each once, however many filters match. */
-  queuesFor(topic: string): Set<QueueRuntime> {
+  queuesFor(topic: string): ReadonlySet<QueueRuntime> {
     return this.queues.match(topic);
   }
 
@@ -40,7 +40,7 @@ export class Router {
     return this.live.size > 0;
   }
 
-  listenersFor(topic: string): Set<LiveListener> {
+  listenersFor(topic: string): ReadonlySet<LiveListener> {
     return this.live.match(topic);
   }
 }

@@ -10,9 +10,17 @@ interface TrieNode<V> {
 
 const newNode = <V>(): TrieNode<V> => ({ children: new Map(), values: new Set() });
 
+/** Topics whose match is remembered; past this the memory starts over (bounded memory). */
+const maxMemoTopics = 10_000;
+
 export class TopicTrie<V> {
   private readonly root: TrieNode<V> = newNode();
   private count = 0;
+  /**
+   * The last answers per topic: publishers repeat topics, and the match (a split, a walk and a
+   * new Set) showed per message in the broker's profile. Any add or remove forgets them all.
+   */
+  private memo = new Map<string, ReadonlySet<V>>();
 
   /** Number of (filter, value) pairs held. */
   get size(): number {
@@ -33,6 +41,7 @@ export class TopicTrie<V> {
     if (!node.values.has(value)) {
       node.values.add(value);
       this.count++;
+      this.memo = new Map();
     }
   }
 
@@ -48,6 +57,7 @@ export class TopicTrie<V> {
     }
     if (!node.values.delete(value)) return false;
     this.count--;
+    this.memo = new Map();
     for (let i = path.length - 1; i >= 0; i--) {
       const [parent, level] = path[i]!;
       const child = parent.children.get(level)!;
@@ -57,12 +67,19 @@ export class TopicTrie<V> {
     return true;
   }
 
-  /** Every distinct value whose filter matches `topic`. */
-  match(topic: string): Set<V> {
+  /**
+   * Every distinct value whose filter matches `topic`. The set is shared with later calls for the
+   * same topic until the trie changes (then a new one is made): read it, never change it.
+   */
+  match(topic: string): ReadonlySet<V> {
+    const known = this.memo.get(topic);
+    if (known) return known;
     const found = new Set<V>();
     const levels = topic.split('/');
     // [MQTT-4.7.2-1] '+' and '#' in the first level never match a '$' topic.
     this.walk(this.root, levels, 0, found, topic.startsWith('$'));
+    if (this.memo.size >= maxMemoTopics) this.memo = new Map();
+    this.memo.set(topic, found);
     return found;
   }
 

@@ -144,6 +144,8 @@ export interface Rabbit {
   readonly mqttPort?: number;
   /** Runs rabbitmqctl against this node; resolves with its stdout (rejects on a non-zero exit). */
   ctl(args: readonly string[]): Promise<string>;
+  /** The Erlang VM's process id (the node's CPU and memory are there), NaN when not running. */
+  vmPid(): number;
   start(): Promise<void>;
   stop(): Promise<void>;
   cleanup(): Promise<void>;
@@ -220,6 +222,7 @@ export async function startRabbit(options: { readonly mqtt?: boolean } = {}): Pr
           error ? reject(new Error(`rabbitmqctl ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout),
         ),
       ),
+    vmPid: () => Number(readFileSafe(join(dir, 'rabbit.pid')) || NaN),
     async start() {
       child = spawn('/usr/lib/rabbitmq/bin/rabbitmq-server', [], { stdio: 'ignore', env, detached: true });
       await waitForPort(port, mqttPort !== undefined ? 180_000 : 60_000, 'rabbitmq listening');

@@ -27,6 +27,21 @@ describe('live events', () => {
   });
   after(() => cleanup());
 
+  it('topic tree frames reach an HTTP subscriber as server-sent events', async () => {
+    const frames: BrokerEvent[] = [];
+    const subscription = client.subscribe('events.stream', { tree: 'sse-tree/#' }, (event) =>
+      frames.push(brokerEventSchema.parse(event)),
+    );
+    await subscription.ready;
+    for (let i = 0; i < 20; i++) await client.call('messages.publish', { topic: 'sse-tree/x', payload: `v${i}` });
+    await waitFor(
+      () =>
+        frames.some((e) => e.type === 'topics' && e.topics.some((n) => n.topic === 'sse-tree/x' && n.messages === 20)),
+      { what: 'a frame with 20 messages counted' },
+    );
+    subscription.close();
+  });
+
   it('a subscriber receives each matching message once, with a payload preview, even when its filters overlap', async () => {
     const events: BrokerEvent[] = [];
     const subscription = client.subscribe(
@@ -160,6 +175,55 @@ describe('topic tree bounds', () => {
     );
     assert.equal(tree.untrackedMessages, 2);
     assert.equal(tree.tracked, 2);
+    service.close();
+    await test.cleanup();
+  });
+
+  it('topic tree frames are coalesced: 2,000 messages on two topics arrive as a few frames with totals', async () => {
+    const test = await openTestEngine();
+    const service = createService(test.engine, { treeFrameMs: 100 });
+    const frames: Extract<BrokerEvent, { type: 'topics' }>[] = [];
+    const unsubscribe = service.subscribe('events.stream', { tree: 'plant/#', previewBytes: 64 }, (event) => {
+      if (event.type === 'topics') frames.push(event);
+      else assert.fail(`only topics frames were asked for, got ${event.type}`);
+    });
+    const publishes: Promise<unknown>[] = [];
+    for (let i = 0; i < 1000; i++) {
+      publishes.push(test.engine.publish({ topic: 'plant/a', payload: `a${i}` }));
+      publishes.push(test.engine.publish({ topic: 'plant/b', payload: `b${i}` }));
+      publishes.push(test.engine.publish({ topic: 'other/c', payload: `c${i}` }));
+    }
+    await Promise.all(publishes);
+    const latest = (topic: string) => frames.flatMap((f) => f.topics).findLast((n) => n.topic === topic);
+    await waitFor(() => latest('plant/a')?.messages === 1000 && latest('plant/b')?.messages === 1000, {
+      what: 'frames with the final totals',
+    });
+    // Each frame names a topic at most once, and far fewer frames than messages arrived.
+    for (const frame of frames) assert.equal(new Set(frame.topics.map((n) => n.topic)).size, frame.topics.length);
+    assert.ok(frames.length < 100, `${frames.length} frames for 2,000 messages`);
+    assert.equal(latest('plant/a')!.lastMessage.payload, 'a999');
+    assert.equal(latest('plant/b')!.lastMessage.payload, 'b999');
+    assert.equal(latest('other/c'), undefined, 'a topic outside the filter is not sent');
+    assert.equal(frames.at(-1)!.tracked, 3);
+    unsubscribe();
+    service.close();
+    await test.cleanup();
+  });
+
+  it('a topic tree frame carries the previewBytes the subscriber asked for', async () => {
+    const test = await openTestEngine();
+    const service = createService(test.engine, { treeFrameMs: 20, topicTree: { previewBytes: 4 } });
+    const nodes: Extract<BrokerEvent, { type: 'topics' }>['topics'] = [];
+    const unsubscribe = service.subscribe('events.stream', { tree: 't', previewBytes: 10 }, (event) => {
+      if (event.type === 'topics') nodes.push(...event.topics);
+    });
+    await test.engine.publish({ topic: 't', payload: 'a longer payload' });
+    await waitFor(() => nodes.length > 0, { what: 'a frame' });
+    assert.deepEqual([nodes[0]!.lastMessage.payload, nodes[0]!.lastMessage.truncated], ['a longer p', true]);
+    // The snapshot keeps the tree's own, shorter preview.
+    const tree = await service.call('topics.tree', {});
+    assert.equal(tree.topics[0]!.lastMessage.payload, 'a lo');
+    unsubscribe();
     service.close();
     await test.cleanup();
   });

@@ -77,6 +77,33 @@ describe('topic trie', () => {
     );
   });
 
+  test('matching between adds and removes always answers for the trie as it is now (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), filterArb), { maxLength: 30 }),
+        fc.array(topicArb, { minLength: 1, maxLength: 3 }),
+        (steps, topics) => {
+          const trie = new TopicTrie<string>();
+          const held = new Set<string>();
+          for (const [adding, filter] of steps) {
+            if (adding) {
+              trie.add(filter, filter);
+              held.add(filter);
+            } else {
+              trie.remove(filter, filter);
+              held.delete(filter);
+            }
+            for (const topic of topics) {
+              const expected = [...held].filter((f) => topicMatches(f, topic)).sort();
+              assert.deepEqual([...trie.match(topic)].sort(), expected);
+            }
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
   test('a value subscribed with two matching filters is returned once', () => {
     const trie = new TopicTrie<string>();
     trie.add('a/+', 'q');

@@ -2,8 +2,8 @@
  * The window's live state, shared by every view. One subscription carries the broker's stats
  * once a second (pushed, not polled); the hub keeps the latest and turns changes into coalesced
  * "this area changed" pulses, so views reload lists only when the broker says something moved.
- * Message events for the topic tree are opened by the Topics view itself (their volume is its
- * business; 5k msg/s must not reach views that do not show them).
+ * The topic tree's coalesced frames are opened by the Topics view itself (views that do not show
+ * topics do not receive them).
  */
 import type { WireStats } from '../../../core/api/contract.ts';
 import type { DeadPoint } from '../logic/alarms.ts';

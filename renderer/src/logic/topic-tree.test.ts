@@ -93,6 +93,28 @@ describe('live topic tree', () => {
     expect(tree.find('a/b')?.last?.payload).toBe('x');
   });
 
+  test('coalesced frames carry totals: each replaces the counts, rate and last message of its topics', () => {
+    const tree = new LiveTopicTree();
+    const node = (topic: string, messages: number, ratePerSec: number, id: string) => ({
+      topic,
+      messages,
+      ratePerSec,
+      lastTimestamp: Number(id),
+      lastMessage: { id, size: 1, payload: `p${id}`, payloadEncoding: 'utf8' as const, truncated: false },
+    });
+    tree.load([node('plant/a', 5, 20, '10'), node('plant/b', 1, 4, '11')]);
+    tree.load([node('plant/a', 9, 16, '20')]);
+    expect(tree.find('plant/a')?.messages).toBe(9);
+    expect(tree.find('plant/a')?.ratePerSec).toBe(16);
+    expect(tree.find('plant/a')?.last?.payload).toBe('p20');
+    expect(tree.find('plant')?.subtreeMessages).toBe(10);
+    expect(tree.topicCount).toBe(2);
+    // A frame that only carries a new rate (the topic went quiet) changes nothing else.
+    tree.load([node('plant/a', 9, 0, '20')]);
+    expect(tree.find('plant/a')?.ratePerSec).toBe(0);
+    expect(tree.find('plant')?.subtreeMessages).toBe(10);
+  });
+
   test('rates come from messages counted between samples and fall to zero when quiet', () => {
     const tree = new LiveTopicTree();
     for (let i = 0; i < 10; i++) tree.apply(message('r'));

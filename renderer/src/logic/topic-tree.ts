@@ -1,8 +1,10 @@
 /**
  * The Topics view's live tree (like MQTT Explorer's): seeded from the `topics.tree` snapshot,
- * then kept current by message events. Built for 10k topics at 5k msg/s: applying a message is
- * O(depth), rows are flattened only through expanded nodes, and children are sorted once per
- * new child rather than per render. Mutable on purpose; `version` tells React something changed.
+ * then kept current by the broker's coalesced `topics` frames (`load`: totals per changed topic,
+ * a few times a second whatever the message rate), or by single message events (`apply`).
+ * Built for 10k topics: applying a topic is O(depth), rows are flattened only through expanded
+ * nodes, and children are sorted once per new child rather than per render. Mutable on purpose;
+ * `version` tells React something changed.
  */
 import type { MessageEvent, TopicNode } from '../../../core/api/contract.ts';
 import { topicMatches } from '../../../core/schema/topic.ts';
@@ -80,7 +82,7 @@ export class LiveTopicTree {
     return node;
   }
 
-  /** Seeds or refreshes from the broker's snapshot (counts and rates there are authoritative). */
+  /** Seeds or refreshes from the broker's snapshot or a frame (counts and rates there are authoritative). */
   load(snapshot: readonly TopicNode[]): void {
     for (const topic of snapshot) {
       const node = this.walk(topic.topic);

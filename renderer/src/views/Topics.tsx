@@ -4,7 +4,6 @@
  * ← closes or goes to the parent, Enter toggles, / focuses the filter.
  */
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import type { MessageEvent } from '../../../core/api/contract.ts';
 import { useBroker } from '../api/hooks.ts';
 import { Details, isTyping } from '../components/bits.tsx';
 import { PayloadView } from '../components/PayloadView.tsx';
@@ -12,11 +11,11 @@ import { PublishForm } from '../components/PublishForm.tsx';
 import { VirtualList } from '../components/VirtualList.tsx';
 import { count, rate, time } from '../logic/format.ts';
 import { previewPayload } from '../logic/payload.ts';
-import { ancestorsOf, LiveTopicTree, type TopicRow } from '../logic/topic-tree.ts';
+import { ancestorsOf, LiveTopicTree, type LastMessage, type TopicRow } from '../logic/topic-tree.ts';
 
-/** How often the tree re-renders under load; messages are applied as they come. */
+/** How often the tree re-renders at most; frames are applied as they come. */
 const renderEveryMs = 250;
-/** Payload bytes the tree's stream carries per message (the selected topic gets the full 4 KiB). */
+/** Payload bytes the tree's frames carry per topic (the selected topic gets the full 4 KiB). */
 const treePreviewBytes = 256;
 
 export function Topics(): ReactNode {
@@ -29,10 +28,11 @@ export function Topics(): ReactNode {
   const [selected, setSelected] = useState<string>();
   const filterRef = useRef<HTMLInputElement>(null);
 
-  // Live: one stream of every topic's messages, then the snapshot (the tree reconciles overlaps).
+  // Live: coalesced frames of the changed topics (a few a second, whatever the message rate:
+  // DESIGN.md UI), then the snapshot; both carry totals, so the tree reconciles overlaps.
   useEffect(() => {
-    const close = api.subscribe({ topics: ['#'], previewBytes: treePreviewBytes }, (event) => {
-      if (event.type === 'message') tree.apply(event);
+    const close = api.subscribe({ tree: '#', previewBytes: treePreviewBytes }, (event) => {
+      if (event.type === 'topics') tree.load(event.topics);
     });
     const load = () =>
       api.call('topics.tree', { filter: '#', limit: 100_000 }).then(
@@ -42,13 +42,7 @@ export function Topics(): ReactNode {
     void load();
     const offReconnect = live.onState((state) => state === 'open' && void load());
     let seen = -1;
-    let sampledAt = performance.now();
     const timer = setInterval(() => {
-      const now = performance.now();
-      if (now - sampledAt >= 1000) {
-        tree.sample((now - sampledAt) / 1000);
-        sampledAt = now;
-      }
       if (tree.version !== seen) {
         seen = tree.version;
         setVersion(seen);
@@ -200,15 +194,20 @@ const recentLimit = 25;
 
 function TopicDetail(props: { topic: string | undefined; tree: LiveTopicTree; version: number }): ReactNode {
   const { api } = useBroker();
-  const [recent, setRecent] = useState<MessageEvent[]>([]);
+  const [recent, setRecent] = useState<LastMessage[]>([]);
   const topic = props.topic;
 
-  // The selected topic gets its own stream with full 4 KiB previews.
+  // The selected topic gets its own coalesced frames with full 4 KiB previews: its latest message
+  // a few times a second at most, so a busy topic costs the page no more than a quiet one.
   useEffect(() => {
     setRecent([]);
     if (!topic) return;
-    return api.subscribe({ topics: [topic] }, (event) => {
-      if (event.type === 'message') setRecent((list) => [event, ...list].slice(0, recentLimit));
+    return api.subscribe({ tree: topic }, (event) => {
+      if (event.type !== 'topics') return;
+      const node = event.topics.find((n) => n.topic === topic);
+      if (!node) return;
+      const last: LastMessage = { ...node.lastMessage, timestamp: node.lastTimestamp };
+      setRecent((list) => (list[0]?.id === last.id ? list : [last, ...list].slice(0, recentLimit)));
     });
   }, [api, topic]);
 
@@ -251,7 +250,7 @@ function TopicDetail(props: { topic: string | undefined; tree: LiveTopicTree; ve
       </div>
       {recent.length > 1 && (
         <div className="panel">
-          <h3>Recent (live)</h3>
+          <h3>Recent (live, sampled a few times a second)</h3>
           <table className="table">
             <tbody>
               {recent.map((event) => (
