@@ -5,12 +5,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createHttpClient } from '../core/api/client.ts';
 import { brokerNodeFlags } from '../core/node-flags.ts';
 import { tempDir } from '../test/helpers/engine.ts';
+import { freePort } from '../test/helpers/process.ts';
+
+export { freePort };
 
 const ownRoot = new URL('../', import.meta.url).pathname;
 
@@ -29,14 +32,6 @@ export interface BrokerProcess {
   /** Credentials of the bench user, when the broker has security on. */
   readonly auth?: { readonly username: string; readonly password: string };
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Resolves with the first stdout line of `child` that matches, rejects if it exits first. */

@@ -12,18 +12,7 @@ import { backupDatabase, checkBackupFile, restoreDatabase } from '../../core/sto
 import { startTestBroker } from '../helpers/broker.ts';
 import { openTestEngine, tempDir } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/wait.ts';
-
-/** Runs the real CLI as a process; resolves with its exit code and output. */
-function runCli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'core/cli.ts', ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runCli } from '../helpers/process.ts';
 
 const mqttUrl = (url: string) => url.split(' ')[0]!;
 

@@ -2,7 +2,6 @@
 // what the document holds, secrets only on request, the dry-run diff, idempotence, refusals that
 // apply nothing, and the permission both need.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
@@ -10,17 +9,7 @@ import type { ApiError } from '../../core/api/client.ts';
 import { createHttpClient } from '../../core/api/client.ts';
 import { configDocumentJsonSchema, type ConfigDocument } from '../../core/schema/config-document.ts';
 import { startTestBroker } from '../helpers/broker.ts';
-
-function runCli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'core/cli.ts', ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runCli } from '../helpers/process.ts';
 
 /** A broker with security on, an admin, and a commissioned configuration. */
 async function commissioned(t: TestContext) {

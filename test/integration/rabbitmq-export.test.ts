@@ -3,7 +3,6 @@
 // queues, a message returned past its delivery limit reaches the DMQ, and an expired one
 // dead-letters (docs/handover.md).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -14,17 +13,7 @@ import { parseConfigDocument } from '../../core/schema/config-document.ts';
 import { startTestBroker } from '../helpers/broker.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { connectAmqp, startRabbit } from './bridge-helpers.ts';
-
-function runCli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'core/cli.ts', ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { runCli } from '../helpers/process.ts';
 
 describe('RabbitMQ definitions (pure conversion)', () => {
   it('translates MQTT filters as the RabbitMQ MQTT plugin routes: / → ., + → *, # → #, . → /', () => {
