@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../test/helpers/process.ts';
+import { ensureRendererBuild } from '../../test/e2e/ui-harness.ts';
 import { startMosquitto, type Mosquitto } from '../../test/integration/bridge-helpers.ts';
 import { SoakBroker } from './broker-process.ts';
 import { Ledger, parseSoakPayload, type Point } from './ledger.ts';
@@ -99,6 +100,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const tmpfs = mountTmpfs(dataDir, 1024);
   if (!tmpfs.mounted) skippedFaults.push(`disk-full: ${tmpfs.reason}`);
 
+  // The broker serves the UI only if it is built when it starts (a fresh clone has no out/renderer).
+  if (options.ui) ensureRendererBuild();
   const mosquitto: Mosquitto | undefined = options.bridge ? await startMosquitto() : undefined;
   if (!mosquitto) skippedFaults.push('bridge-outage: no bridge in this run');
   const ports = { http: await freePort(), mqtt: await freePort(), ws: await freePort(), amqp: await freePort() };
@@ -117,9 +120,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const api = apiClient(broker.httpUrl, { token });
 
   // The UI opens first: the clock (and the fault schedule) starts with the workload.
+  let uiNote = options.ui ? 'Chromium not available' : 'not requested';
   const ui: UiPage | undefined = options.ui
     ? await openUiPage(broker.httpUrl, credentials).catch((error: Error) => {
-        options.log(`UI page not opened: ${error.message.split('\n')[0]}`);
+        uiNote = `UI page not opened: ${error.message.split('\n')[0]}`;
+        options.log(uiNote);
         return undefined;
       })
     : undefined;
@@ -348,7 +353,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         opened: false,
         longestTaskMs: null,
         pageErrors: 0,
-        note: options.ui ? 'Chromium not available' : 'not requested',
+        note: uiNote,
       };
 
   await Promise.all([...consumers, ...(observer ? [observer] : [])].map((consumer) => consumer.close()));

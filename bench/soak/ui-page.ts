@@ -41,14 +41,21 @@ export async function openUiPage(url: string, credentials: Credentials): Promise
   const page = await context.newPage();
   let pageErrors = 0;
   page.on('pageerror', () => pageErrors++);
-  await page.addInitScript({ content: longTaskObserver });
-  await page.goto(url);
-  const form = page.getByRole('form', { name: 'Log in' });
-  await form.getByLabel('User').fill(credentials.username);
-  await form.getByLabel('Password').fill(credentials.password);
-  await form.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor({ timeout: 30_000 });
-  await page.goto(`${url}/#/topics`);
+  try {
+    await page.addInitScript({ content: longTaskObserver });
+    await page.goto(url);
+    const form = page.getByRole('form', { name: 'Log in' });
+    await form.getByLabel('User').fill(credentials.username);
+    await form.getByLabel('Password').fill(credentials.password);
+    await form.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor({ timeout: 30_000 });
+    await page.goto(`${url}/#/topics`);
+  } catch (error) {
+    // A browser left open would keep this process alive after the run.
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+    throw error;
+  }
   return {
     async finish() {
       const longestTaskMs = (await page.evaluate('window.sluiceLongestTaskMs ?? null').catch(() => null)) as

@@ -36,6 +36,8 @@ test(
       for (const protocol of ['mqtt311', 'mqtt5', 'amqp', 'http'])
         assert.ok((result.acked[protocol] ?? 0) > 0, `${protocol} publishes were acknowledged`);
       assert.ok(result.series.rssMb.length > 0, 'RSS was sampled');
+      if (!missing.includes('chromium'))
+        assert.ok(result.ui.opened, `the UI page was open during the run: ${result.ui.note}`);
       assert.match(renderHtml(result), /Every acknowledged message accounted for/);
     } finally {
       cleanup();
