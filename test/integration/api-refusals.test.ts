@@ -78,10 +78,23 @@ const refusals: Readonly<Partial<Record<UnaryOperationName, ReadonlyArray<Record
   'users.delete': [{ name: 'alice' }],
   'roles.put': [{ name: 'r', rules: [] }],
   'roles.delete': [{ name: 'r' }],
+  // Documents it does not understand: refused whole, nothing applied.
+  'config.import': [
+    { document: {} },
+    { document: { format: 'rabbitmq', version: 1 } },
+    { document: { format: 'sluice-config', version: 99 } },
+  ],
+  // This service runs no push consumers: refused whatever the input; with them, bad input too.
+  'push.put': [
+    { queue: 'orders', name: 'sap', url: 'http://127.0.0.1:9/' },
+    { queue: 'ghost', name: 'sap', url: 'http://127.0.0.1:9/' },
+  ],
+  'push.delete': [{ queue: 'orders', name: 'nobody' }],
 };
 
 /** Mutating operations that have no refusal to test: they always succeed. */
-const neverRefused = new Set<string>(['auth.logout', 'demo.stop']);
+// backup.start only writes a copy of the store beside it; it changes no broker state.
+const neverRefused = new Set<string>(['auth.logout', 'demo.stop', 'backup.start']);
 
 /** What a refused operation must not change. */
 function snapshot(engine: Engine) {

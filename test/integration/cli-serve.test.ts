@@ -57,7 +57,8 @@ describe('sluice serve', () => {
       ]);
       const published = await fetch(`${url}/api/v1/messages`, {
         method: 'POST',
-        headers: { authorization },
+        // JSON says so: the API refuses text/plain, fetch's default for a string body (docs/security.md).
+        headers: { authorization, 'content-type': 'application/json' },
         body: JSON.stringify({ topic: 'plant/line-1', payload: 'before stop' }),
       });
       assert.equal(published.status, 201);
