@@ -19,7 +19,9 @@ function electronBinary(): { path: string } | { reason: string } {
   try {
     const path = createRequire(import.meta.url)('electron') as unknown;
     if (typeof path === 'string' && existsSync(path)) return { path };
-    return { reason: `the electron package names no binary (${String(path)})` };
+    // Under tsx, `electron` resolves to the vendored types (tsconfig paths) when npm dropped the package.
+    if (typeof path !== 'string') return { reason: 'the electron package is not installed' };
+    return { reason: `the electron package names no binary at ${path}` };
   } catch (error) {
     return { reason: (error as Error).message.split('\n')[0]! };
   }
