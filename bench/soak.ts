@@ -34,6 +34,7 @@ try {
   console.table(result.accounts.map(({ lostIds: _ids, ...account }) => account));
   console.log(`acknowledged: ${JSON.stringify(result.acked)}; lost: ${lostTotal(result)}`);
   console.log(`restart to ready (ms): ${result.restartsMs.map((ms) => ms.toFixed(0)).join(', ')}`);
+  for (const refused of result.refusedStarts) console.log(`start refused after a kill, tried again: ${refused}`);
   console.log(
     `RSS trend ${result.rssSlopeMbPerHour.toFixed(1)} MB/hour; fds ${result.fdsSlopePerHour.toFixed(1)}/hour`,
   );

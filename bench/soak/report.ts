@@ -130,6 +130,7 @@ ${chart('Disk use', 'MB', [{ name: 'data directory', points: result.series.diskM
 <p>Retention keeps at most ${result.retentionMaxLogMb.toFixed(0)} MB of replay log.</p>
 <h2>Faults</h2><ol>${faults}</ol>
 <h2>Restarts (ms from spawn to serving)</h2><p>${result.restartsMs.map((ms, i) => (i === 0 ? `first start ${ms.toFixed(0)}` : ms.toFixed(0))).join(', ')}</p>
+${result.refusedStarts.length ? `<p>Starts after a kill that exited instead of serving (each tried again a second later): ${result.refusedStarts.map(escape).join('; ')}</p>` : ''}
 </body></html>`;
 }
 

@@ -68,6 +68,8 @@ export interface SoakResult {
   readonly refusedPublishes: number;
   readonly accounts: readonly SinkAccount[];
   readonly restartsMs: readonly number[];
+  /** Starts after a kill that exited instead of serving (then tried again), with what the broker said. */
+  readonly refusedStarts: readonly string[];
   readonly faults: readonly Fault[];
   readonly skippedFaults: readonly string[];
   readonly series: {
@@ -93,23 +95,43 @@ export interface SoakResult {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const retentionMaxLogBytes = 64 * 1024 * 1024;
 
+/** Undoes what a run set up, newest first, when it fails part way (nothing left running or mounted). */
+type Cleanup = () => unknown;
+
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
+  const cleanups: Cleanup[] = [];
+  try {
+    return await soak(options, cleanups);
+  } catch (error) {
+    for (const cleanup of cleanups.reverse())
+      await Promise.resolve()
+        .then(cleanup)
+        .catch(() => {});
+    throw error;
+  }
+}
+
+async function soak(options: SoakOptions, cleanups: Cleanup[]): Promise<SoakResult> {
   const durationMs = options.minutes * 60_000;
   const dataDir = join(options.workDir, 'data');
   mkdirSync(dataDir, { recursive: true });
   const skippedFaults: string[] = [];
   const tmpfs = mountTmpfs(dataDir, 1024);
   if (!tmpfs.mounted) skippedFaults.push(`disk-full: ${tmpfs.reason}`);
+  cleanups.push(() => tmpfs.unmount());
 
   // The broker serves the UI only if it is built when it starts (a fresh clone has no out/renderer).
   if (options.ui) ensureRendererBuild();
   const mosquitto: Mosquitto | undefined = options.bridge ? await startMosquitto() : undefined;
   if (!mosquitto) skippedFaults.push('bridge-outage: no bridge in this run');
+  else cleanups.push(() => mosquitto.cleanup());
   const ports = { http: await freePort(), mqtt: await freePort(), ws: await freePort(), amqp: await freePort() };
   const configFile = join(options.workDir, 'sluice.json');
   writeFileSync(configFile, JSON.stringify(soakConfig(mosquitto), null, 2));
   const broker = new SoakBroker(dataDir, configFile, ports);
+  cleanups.push(() => broker.kill9());
   const restartsMs: number[] = [await broker.start()];
+  const refusedStarts: string[] = [];
   const credentials = broker.adminCredentials();
   const mqttUrl = `mqtt://127.0.0.1:${ports.mqtt}`;
   // HTTP clients log in once and use the bearer token, as the UI and CLI do: Basic credentials
@@ -129,6 +151,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         return undefined;
       })
     : undefined;
+  if (ui) cleanups.push(() => ui.finish());
   const ledger = new Ledger(Date.now());
   const faults: Fault[] = [];
   const fault = (kind: Fault['kind'], detail: string): Fault => {
@@ -185,6 +208,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         filter: 'soak/mqtt311/#',
       })
     : undefined;
+  cleanups.push(() => Promise.all([...consumers, ...(observer ? [observer] : [])].map((consumer) => consumer.close())));
   await sleep(1000);
 
   const rate = options.perSecond;
@@ -232,6 +256,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     amqpPublisher(ledger, { name: 'amqp', port: ports.amqp, credentials, topic: 'soak/amqp/line3', perSecond: rate }),
     httpPublisher(ledger, { name: 'http', client: api, topic: 'soak/http/line4', perSecond: rate }),
   ];
+  cleanups.push(() => Promise.all(publishers.map((publisher) => publisher.close())));
 
   // Series, sampled every second or two.
   const rss: Point[] = [];
@@ -258,6 +283,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       () => {},
     );
   }, sampleMs);
+  cleanups.push(() => clearInterval(sampler));
 
   // The fault schedule.
   const lastLives: number[] = [0];
@@ -272,7 +298,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       if (item.kind === 'kill-9') {
         fault('kill-9', `broker pid ${broker.pid}`);
         await broker.kill9();
-        const readyMs = await broker.start();
+        const readyMs = await restartUntilServing(broker, refusedStarts, options.log);
         restartsMs.push(readyMs);
         lastLives.push(ledger.now());
         options.log(`  restarted, serving after ${readyMs.toFixed(0)} ms`);
@@ -371,6 +397,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     refusedPublishes: ledger.refused,
     accounts,
     restartsMs,
+    refusedStarts,
     faults,
     skippedFaults,
     series: {
@@ -387,6 +414,30 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     retentionMaxLogMb: retentionMaxLogBytes / 1e6,
     ui: uiResult,
   };
+}
+
+/**
+ * Starts the broker again after a kill, retrying while it exits instead of serving (a kill during
+ * the full-disk episode can leave it unable to start until space returns); ms until it served.
+ */
+async function restartUntilServing(
+  broker: SoakBroker,
+  refused: string[],
+  log: (line: string) => void,
+): Promise<number> {
+  const started = performance.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await broker.start();
+      return performance.now() - started;
+    } catch (error) {
+      const said = (error as Error).message.split('\n').slice(0, 4).join(' | ');
+      refused.push(said);
+      log(`  start ${attempt} refused: ${said}`);
+      if (performance.now() - started > 180_000) throw error;
+      await sleep(1000);
+    }
+  }
 }
 
 /** The broker's config: the soak's queues, short retention, and the bridge. */
