@@ -6,6 +6,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 /** Zones, most specific first: [zone, path prefix]. */
 const zones = [
   ['contract', 'core/api/contract.ts'],
+  ['contract', 'core/api/contract/'],
   ['contract', 'core/api/client.ts'],
   ['shared', 'core/errors.ts'],
   ['shared', 'core/log.ts'],
