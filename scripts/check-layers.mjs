@@ -12,6 +12,7 @@ const zones = [
   ['shared', 'core/log.ts'],
   ['shared', 'core/net.ts'],
   ['shared', 'core/node-flags.ts'],
+  ['shared', 'core/pacing.ts'],
   // Pure, browser-safe schemas and helpers that the engine, the adapters and the renderer share.
   ['schema', 'core/schema/'],
   ['store', 'core/store/'],

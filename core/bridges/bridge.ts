@@ -21,6 +21,7 @@ import {
   type Upstream,
   type UpstreamSession,
 } from './upstream.ts';
+import { backoffDelayMs, RateMeter } from '../pacing.ts';
 
 /** Header carrying `<brokerId>:<message id>` upstream, so a consumer there can drop redeliveries. */
 export const messageIdHeader = 'sluice-message-id';
@@ -38,12 +39,6 @@ export function bridgeQueueName(name: string): string {
   return `bridge/${name}`;
 }
 
-/** Exponential backoff with equal jitter: half fixed, half random, capped. */
-export function backoffDelayMs(attempt: number, initialMs: number, maxMs: number, random = Math.random): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
-
 /** One outbound delivery between the engine and the upstream. Settled locally strictly in queue order. */
 interface InFlight {
   readonly delivery: Delivery;
@@ -58,26 +53,6 @@ export interface BridgeContext {
   readonly engine: Engine;
   readonly brokerId: string;
   readonly logger: Logger;
-}
-
-/** Counts events in one-second buckets over the last 10 s. */
-class RateMeter {
-  private readonly buckets = new Array<number>(10).fill(0);
-  private second = Math.floor(Date.now() / 1000);
-
-  add(n = 1): void {
-    this.advance();
-    this.buckets[this.second % 10]! += n;
-  }
-  perSecond(): number {
-    this.advance();
-    return this.buckets.reduce((sum, n) => sum + n, 0) / 10;
-  }
-  private advance(): void {
-    const now = Math.floor(Date.now() / 1000);
-    for (let s = this.second + 1; s <= now && s <= this.second + 10; s++) this.buckets[s % 10] = 0;
-    this.second = Math.max(this.second, now);
-  }
 }
 
 /**

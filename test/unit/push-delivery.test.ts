@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { SluiceError } from '../../core/errors.ts';
 import { classify, parseRetryAfter, requestHeaders } from '../../core/protocols/push/http-delivery.ts';
 import { parseWithSecrets } from '../../core/protocols/push/index.ts';
-import { backoffDelayMs } from '../../core/protocols/push/push-consumer.ts';
+import { backoffDelayMs } from '../../core/pacing.ts';
 import { pushConsumerConfigSchema, redactPushConfig } from '../../core/schema/push-config.ts';
 
 const config = pushConsumerConfigSchema.parse({ name: 'sap', queue: 'erp', url: 'http://127.0.0.1:1/x' });

@@ -10,6 +10,7 @@ import {
   type PushStatus,
 } from '../../schema/push-config.ts';
 import { attemptDelivery, pushAgent, type AttemptOutcome } from './http-delivery.ts';
+import { backoffDelayMs, RateMeter } from '../../pacing.ts';
 
 /** Failed attempts in a row without any answer before the state says `endpoint-down`. */
 const downAfterFailures = 3;
@@ -17,32 +18,6 @@ const downAfterFailures = 3;
 const stopDrainMs = 2000;
 /** How often a push consumer whose queue is missing looks for it again. */
 const attachRetryMs = 1000;
-
-/** Exponential backoff with equal jitter: half fixed, half random, capped. */
-export function backoffDelayMs(attempt: number, initialMs: number, maxMs: number, random = Math.random): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
-
-/** Counts events in one-second buckets over the last 10 s. */
-class RateMeter {
-  private readonly buckets = new Array<number>(10).fill(0);
-  private second = Math.floor(Date.now() / 1000);
-
-  add(n = 1): void {
-    this.advance();
-    this.buckets[this.second % 10]! += n;
-  }
-  perSecond(): number {
-    this.advance();
-    return this.buckets.reduce((sum, n) => sum + n, 0) / 10;
-  }
-  private advance(): void {
-    const now = Math.floor(Date.now() / 1000);
-    for (let s = this.second + 1; s <= now && s <= this.second + 10; s++) this.buckets[s % 10] = 0;
-    this.second = Math.max(this.second, now);
-  }
-}
 
 /**
  * One push consumer (DESIGN.md "Growing the doors"): a credit-mode consumer of its queue that
