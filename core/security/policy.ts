@@ -275,9 +275,16 @@ export class BrokerSecurity implements SecurityPolicy {
       throw new SluiceError('invalid-input', `"${name}" is not a valid user name: 1–64 of A–Z a–z 0–9 . _ @ -`);
     this.assertRoles(roles);
     const now = Date.now();
-    if (this.users.has(name)) {
+    const existing = this.users.get(name);
+    if (existing) {
       this.store.updateUser(name, { roles, ...(passwordHash !== undefined && { passwordHash }) }, now);
       this.users.set(name, this.store.getUser(name)!);
+      // Rights are live (docs/security.md): an import that changes a user's password or roles
+      // acts on its open connections and tokens exactly as users.update does.
+      if (passwordHash !== undefined && passwordHash !== existing.passwordHash) {
+        this.store.deleteTokensOf(name);
+        this.rightsChanged({ user: name, kind: 'credentials' });
+      } else if (!sameRoles(existing.roles, roles)) this.rightsChanged({ user: name, kind: 'roles' });
       return this.getUser(name);
     }
     if (passwordHash === undefined)
@@ -292,6 +299,7 @@ export class BrokerSecurity implements SecurityPolicy {
   removeImportedUser(name: string): void {
     this.store.deleteUser(name);
     this.users.delete(name);
+    this.rightsChanged({ user: name, kind: 'credentials' });
   }
 
   /** First run: creates `admin` with a random password, once. Undefined if users exist. */
@@ -359,4 +367,8 @@ function userInfo(user: UserRow): UserInfo {
 
 function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
+}
+
+function sameRoles(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 }

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
+import mqtt from 'mqtt';
 import type { ApiError } from '../../core/api/client.ts';
 import { createHttpClient } from '../../core/api/client.ts';
 import { configDocumentJsonSchema, type ConfigDocument } from '../../core/schema/config-document.ts';
@@ -229,6 +230,29 @@ describe('config import', () => {
     assert.ok(!roles.includes('auditor'), 'the role created before the failure is gone again');
     await assert.rejects(client.call('queues.get', { name: 'big' }), /not found/i);
   });
+
+  it(
+    'acts on live rights: a user whose roles an import takes away loses its open MQTT subscription',
+    { timeout: 30_000 },
+    async (t) => {
+      const { client, broker } = await commissioned(t);
+      const mqttUrl = broker.listeners.find((listener) => listener.name === 'mqtt')!.url.split(' ')[0]!;
+      const olga = await mqtt.connectAsync(mqttUrl, {
+        username: 'olga',
+        password: 'olga-password',
+        reconnectPeriod: 0,
+      });
+      t.after(() => olga.end(true));
+      await olga.subscribeAsync('plant/line1/#', { qos: 1 });
+      const closed = new Promise<void>((resolve) => olga.once('close', () => resolve()));
+      const document = await client.call('config.export', {});
+      document.users.find((user) => user.name === 'olga')!.roles = [];
+      const result = await client.call('config.import', { document });
+      assert.ok(result.applied);
+      await closed; // as after users.update: the subscription it may no longer hold ends the connection
+      assert.deepEqual((await client.call('users.list', {})).users.find((user) => user.name === 'olga')?.roles, []);
+    },
+  );
 
   it('publishes the document’s JSON Schema beside the OpenAPI document', async (t) => {
     const { client } = await commissioned(t);
