@@ -6,6 +6,7 @@ import { Consumer, type ConsumerHost, type ConsumerOptions, type Settlement } fr
 import { DeadMessages, deadLetter } from './dmq.ts';
 import { transition, type DeadReason } from './entry-state.ts';
 import { ExpirySweeper } from './expiry.ts';
+import { StrandedEntries } from './stranded.ts';
 import { GroupCommit, type Flush } from './group-commit.ts';
 import { toMessage, type Message, type PublishInput, type PublishReceipt } from './message.ts';
 import {
@@ -107,6 +108,9 @@ export class Engine implements ConsumerHost, EngineContext {
   private readonly dirtyQueues = new Set<QueueRuntime>();
   private readonly retention: Retention;
   private readonly expiry: ExpirySweeper;
+  private readonly stranded: StrandedEntries;
+  /** Set while a failed commit's retry waits (see afterRollback). */
+  private retryTimer: NodeJS.Timeout | undefined;
   private closing = false;
   /** The last simple publish's properties (messageProps). */
   private lastProps:
@@ -127,7 +131,7 @@ export class Engine implements ConsumerHost, EngineContext {
     this.logger = options.logger;
     this.commit = new GroupCommit(store, {
       beforeCommit: (flush) => this.beforeCommit(flush),
-      afterRollback: () => this.afterRollback(),
+      afterRollback: (error) => this.afterRollback(error),
       committed: (ms) => {
         this.touchedQueues.clear();
         this.counters.commits++;
@@ -143,6 +147,7 @@ export class Engine implements ConsumerHost, EngineContext {
     this.replays = new ReplayManager(this);
     this.retention = new Retention(this, options.retention);
     this.expiry = new ExpirySweeper(this, options.expiryIntervalMs);
+    this.stranded = new StrandedEntries(this);
   }
 
   /** Opens the store, recovers state after a clean or unclean stop, and starts background jobs. */
@@ -162,8 +167,9 @@ export class Engine implements ConsumerHost, EngineContext {
 
   private recover(): void {
     const { store } = this;
-    // DESIGN.md: on restart, in-flight entries become ready again with their delivery count kept.
-    const reset = store.transaction((tx) => store.resetInFlight(tx));
+    // DESIGN.md: on restart, in-flight entries become ready again with their delivery count kept
+    // (on a full disk, once space returns: core/engine/stranded.ts).
+    const reset = this.stranded.recover();
     const totals = store.queueTotals();
     for (const row of store.listQueues()) {
       const queue = new QueueRuntime(
@@ -814,7 +820,7 @@ export class Engine implements ConsumerHost, EngineContext {
     return undefined;
   }
 
-  private afterRollback(): void {
+  private afterRollback(error: SluiceError): void {
     // Depth, bytes and ready buffers mirror the store: re-read them rather than trust memory.
     const stored = new Map(this.store.listQueues().map((row) => [row.id, row]));
     for (const queue of this.touchedQueues) {
@@ -826,7 +832,16 @@ export class Engine implements ConsumerHost, EngineContext {
     this.touchedQueues.clear();
     this.changedQueues.clear();
     this.log.bytes = this.store.sumLogBytes(this.log.startId);
-    this.commit.kick();
+    // A full disk fails every commit until space returns: look again twice a second, not in a
+    // tight loop of failing commits (publishes still get their store-full answer at once).
+    if (error.code !== 'store-full') this.commit.kick();
+    else if (!this.retryTimer) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        this.commit.kick();
+      }, 500);
+      this.retryTimer.unref();
+    }
   }
 
   // ── stats and lifecycle ─────────────────────────────────────────────────────────────
@@ -847,6 +862,8 @@ export class Engine implements ConsumerHost, EngineContext {
     this.closing = true;
     this.retention.stop();
     this.expiry.stop();
+    this.stranded.stop();
+    clearTimeout(this.retryTimer);
     await this.replays.stop();
     await this.commit.close();
     for (const list of this.consumers.values()) for (const consumer of list) consumer.closedByBroker('broker closing');

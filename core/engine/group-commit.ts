@@ -37,7 +37,7 @@ export interface CommitHooks {
   /** Inside the transaction, after the operations: dispatch to consumers, persist counters. */
   beforeCommit(flush: Flush): void;
   /** After a failed commit: rebuild in-memory state that mirrors the store. */
-  afterRollback(): void;
+  afterRollback(error: SluiceError): void;
   /** After each successful commit, for metrics. */
   committed(durationMs: number, operations: number): void;
   /** An after-commit effect threw (a consumer callback, say); the commit stands. */
@@ -148,8 +148,9 @@ export class GroupCommit {
       });
     } catch (error) {
       for (let i = undos.length - 1; i >= 0; i--) undos[i]!();
-      this.hooks.afterRollback();
-      throw error;
+      const failure = asStoreError(error);
+      this.hooks.afterRollback(failure);
+      throw failure;
     }
     for (const effect of afters) {
       try {

@@ -356,6 +356,19 @@ export class SqliteStore {
   resetInFlight(_tx: Tx): number {
     return this.s.resetInFlight.run().changes;
   }
+  /** Entries the store holds as in flight (at open: those of the process before). */
+  inFlightEntries(): Array<{ queueId: number; id: number }> {
+    return (this.s.inFlightEntries.all() as Array<{ queue_id: number; id: number }>).map((r) => ({
+      queueId: r.queue_id,
+      id: r.id,
+    }));
+  }
+  /** Makes these entries ready again if they are still in flight; answers how many changed. */
+  resetEntries(_tx: Tx, entries: ReadonlyArray<{ queueId: number; id: number }>): number {
+    let changed = 0;
+    for (const entry of entries) changed += this.s.resetEntry.run(entry.queueId, entry.id).changes;
+    return changed;
+  }
   /** Ready entries whose expiry has passed, oldest expiry first. */
   expiredReady(now: number, limit: number): EntryWithMessage[] {
     return (this.s.expiredReady.all(now, limit) as Row[]).map(decodeEntryWithMessage);
@@ -583,6 +596,13 @@ function prepareStatements(db: Database.Database) {
     queueTotalsOf: db.prepare('SELECT count(*) AS n, sum(size) AS bytes FROM queue_entries WHERE queue_id = ?'),
     resetInFlight: db.prepare(
       `UPDATE queue_entries SET state = ${StoredEntryState.Ready} WHERE state = ${StoredEntryState.InFlight}`,
+    ),
+    inFlightEntries: db.prepare(
+      `SELECT queue_id, id FROM queue_entries WHERE state = ${StoredEntryState.InFlight} ORDER BY queue_id, id`,
+    ),
+    resetEntry: db.prepare(
+      `UPDATE queue_entries SET state = ${StoredEntryState.Ready}
+       WHERE queue_id = ? AND id = ? AND state = ${StoredEntryState.InFlight}`,
     ),
     expiredReady: db.prepare(
       `SELECT ${entryColumns} FROM queue_entries e JOIN messages m ON m.id = e.message_id

@@ -175,6 +175,61 @@ describe('disk full', () => {
       }
     },
   );
+
+  test(
+    'a broker restarted on a full filesystem starts, refuses publishes, and once space returns delivers everything, the in-flight entries of the process before included',
+    { skip: tmpfsSkip },
+    async () => {
+      const { dir, cleanup } = tempDir();
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', dir]);
+      let engine = await Engine.open(testEngineOptions(dir));
+      try {
+        await engine.createQueue('orders', { subscriptions: ['orders/#'] });
+        const published: string[] = [];
+        for (let i = 0; i < 300; i++)
+          published.push((await engine.publish({ topic: 'orders/new', payload: `order ${i} `.padEnd(200, '#') })).id);
+        // A consumer takes 100 and never settles them: in flight when the process ends.
+        let held = 0;
+        engine.consume('orders', { flow: { mode: 'prefetch', prefetch: 100 }, onDelivery: () => void held++ });
+        await waitFor(() => held === 100);
+        writeFileSyncUntilFull(join(dir, 'ballast'), 64 * 1024);
+        writeFileSyncUntilFull(join(dir, 'ballast-tail'), 512);
+        await engine.close().catch(() => {}); // the in-flight entries stay in flight on disk
+        writeFileSyncUntilFull(join(dir, 'ballast-after-close'), 512);
+
+        engine = await Engine.open(testEngineOptions(dir));
+        assert.equal(engine.getQueue('orders').depth, 300, 'every stored entry is counted');
+        await assert.rejects(engine.publish({ topic: 'orders/new', payload: 'no room' }), isStoreFull);
+        const received: Delivery[] = [];
+        engine.consume('orders', {
+          flow: { mode: 'prefetch', prefetch: 1000 },
+          onDelivery: (delivery) => void received.push(delivery),
+        });
+        // Handing out a delivery is itself a write (its entry is marked in flight), so on a full
+        // filesystem nothing is delivered; the broker keeps trying twice a second, not in a loop.
+        const cpuBefore = process.cpuUsage();
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        const cpu = process.cpuUsage(cpuBefore);
+        assert.equal(received.length, 0, 'nothing is handed out while no write can commit');
+        assert.ok(cpu.user + cpu.system < 1_000_000, 'a full disk does not spin the event loop');
+        // Once space returns, everything is delivered: the stranded entries too, once their reset commits.
+        for (const name of ['ballast', 'ballast-tail', 'ballast-after-close']) rmSync(join(dir, name));
+        await waitFor(() => received.length === 300, { timeoutMs: 10_000 });
+        assert.deepEqual(
+          received.map((delivery) => delivery.message.id).sort(),
+          [...published].sort(),
+          'every message once, none lost, none twice',
+        );
+        const redelivered = received.filter((delivery) => delivery.deliveryCount === 2);
+        assert.equal(redelivered.length, 100, 'the stranded entries keep their delivery count');
+        assert.equal(engine.store.integrityCheck(), 'ok');
+      } finally {
+        await engine.close().catch(() => {});
+        execFileSync('umount', ['-l', dir]);
+        cleanup();
+      }
+    },
+  );
 });
 
 /** Writes `chunkBytes` chunks to `path` until the filesystem is full. */
