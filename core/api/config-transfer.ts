@@ -3,7 +3,8 @@
  * versioned document (core/schema/config-document.ts), and the plan that applies one — a diff
  * first, then every change or none.
  *
- * Import order: roles → queues → users (users name roles). Everything is checked before the
+ * Import order: roles → queues → users (users name roles) → push consumers (they name queues).
+ * Everything is checked before the
  * first write; if a write still fails, the changes already made are undone in reverse, so the
  * broker ends as it started (queues live in the engine's store, users and roles in the security
  * store: one logical transaction over both).
@@ -21,6 +22,8 @@ import {
 import { toRabbitDefinitions, type RabbitConversion } from '../schema/rabbitmq-definitions.ts';
 import { BackupJobs } from './backups.ts';
 import type { ConfigImportResult } from './contract.ts';
+import type { PushRegistry } from './push-registry.ts';
+import { redactPushConfig, redactedSecret, type PushConsumerConfig } from '../schema/push-config.ts';
 
 /** What the config file declares beyond the stores: the host hands it in (the api layer cannot read config). */
 export interface DeclaredSettings {
@@ -72,6 +75,7 @@ export function exportConfig(
   security: BrokerSecurity | undefined,
   declared: DeclaredSettings,
   options: { readonly includeSecrets: boolean; readonly version?: string },
+  push?: PushRegistry,
 ): ConfigDocument {
   const queues = engine
     .listQueues()
@@ -102,7 +106,24 @@ export function exportConfig(
     users,
     bridges: options.includeSecrets ? bridges : withoutSecrets(bridges),
     listeners: options.includeSecrets ? listeners : withoutSecrets(listeners),
+    pushConsumers: (push?.configs() ?? [])
+      .map((config) => (options.includeSecrets ? config : redactPushConfig(config)))
+      .sort((a, b) => a.name.localeCompare(b.name)),
   };
+}
+
+/** True when the configuration holds a secret as the export's placeholder instead of its value. */
+function hasRedactedSecret(config: PushConsumerConfig): boolean {
+  const { auth, tls } = config;
+  const secret =
+    auth.type === 'basic'
+      ? auth.password
+      : auth.type === 'bearer'
+        ? auth.token
+        : auth.type === 'header'
+          ? auth.value
+          : undefined;
+  return secret === redactedSecret || tls.key === redactedSecret;
 }
 
 /** Fields whose values differ (by their JSON). */
@@ -122,6 +143,7 @@ function plan(
   security: BrokerSecurity | undefined,
   declared: DeclaredSettings,
   document: ConfigDocument,
+  push: PushRegistry | undefined,
 ): { changes: Change[]; warnings: string[]; steps: Step[] } {
   const changes: Change[] = [];
   const warnings: string[] = [];
@@ -215,6 +237,47 @@ function plan(
       });
   }
 
+  // Push consumers: created or updated through the same path as push.put. A secret exported as
+  // the placeholder keeps the one stored here; a new push consumer without its secrets is skipped.
+  if (!push && document.pushConsumers.length > 0)
+    throw new SluiceError('invalid-config', 'This broker runs without push consumers: it cannot take them');
+  const queueNames = new Set([...queues.keys(), ...document.queues.map((queue) => queue.name)]);
+  const pushed = new Map((push?.configs() ?? []).map((config) => [config.name, config]));
+  for (const wanted of document.pushConsumers) {
+    if (!queueNames.has(wanted.queue))
+      throw new SluiceError(
+        'queue-not-found',
+        `pushConsumers: "${wanted.name}" consumes queue "${wanted.queue}", which neither this broker nor the document has`,
+      );
+    const current = pushed.get(wanted.name);
+    const sameOrigin = current !== undefined && new URL(current.url).origin === new URL(wanted.url).origin;
+    if (hasRedactedSecret(wanted) && !sameOrigin) {
+      const detail = current
+        ? 'its endpoint moves to another origin and the document has no secrets (export with --include-secrets)'
+        : 'new here and the document has no secrets (export with --include-secrets)';
+      changes.push({ kind: 'push', name: wanted.name, action: 'skip', fields: [], detail });
+      warnings.push(`push consumer "${wanted.name}" not applied: ${detail}; set it with sluice push put`);
+      continue;
+    }
+    if (!current) {
+      changes.push({ kind: 'push', name: wanted.name, action: 'create', fields: [] });
+      steps.push({
+        apply: () => push!.put(wanted, { user: null }),
+        undo: () => push!.delete(wanted.name),
+      });
+      continue;
+    }
+    const shown = redactPushConfig(current) as unknown as Record<string, unknown>;
+    const fields = differing(shown, redactPushConfig(wanted) as unknown as Record<string, unknown>, [
+      ...new Set([...Object.keys(shown), ...Object.keys(wanted)]),
+    ]);
+    const secretsChange = !hasRedactedSecret(wanted) && JSON.stringify(current) !== JSON.stringify(wanted);
+    if (secretsChange && fields.length === 0) fields.push('secrets');
+    changes.push({ kind: 'push', name: wanted.name, action: fields.length > 0 ? 'update' : 'unchanged', fields });
+    if (fields.length > 0)
+      steps.push({ apply: () => push!.put(wanted, { user: null }), undo: () => push!.put(current, { user: null }) });
+  }
+
   // Bridges and listeners come from the config file: compared and reported, never changed live.
   const running = new Map(
     (declared.bridges as Array<{ name: string }>).map((bridge) => [bridge.name, withoutSecrets(bridge)]),
@@ -262,9 +325,10 @@ export async function importConfig(
   declared: DeclaredSettings,
   raw: unknown,
   dryRun: boolean,
+  push?: PushRegistry,
 ): Promise<ConfigImportResult> {
   const document = parseConfigDocument(raw);
-  const { changes, warnings, steps } = plan(engine, security, declared, document);
+  const { changes, warnings, steps } = plan(engine, security, declared, document, push);
   if (dryRun || steps.length === 0) return { dryRun, applied: !dryRun, changes, warnings };
   const done: Step[] = [];
   try {
@@ -302,19 +366,23 @@ export class ConfigTransfer {
     private readonly security: BrokerSecurity | undefined,
     private readonly declared: () => DeclaredSettings,
     private readonly version?: string,
+    private readonly push: () => PushRegistry | undefined = () => undefined,
   ) {
     this.backups = new BackupJobs(engine);
   }
 
   export(includeSecrets: boolean): ConfigDocument {
-    return exportConfig(this.engine, this.security, this.declared(), {
-      includeSecrets,
-      ...(this.version !== undefined && { version: this.version }),
-    });
+    return exportConfig(
+      this.engine,
+      this.security,
+      this.declared(),
+      { includeSecrets, ...(this.version !== undefined && { version: this.version }) },
+      this.push(),
+    );
   }
 
   import(document: unknown, dryRun: boolean): Promise<ConfigImportResult> {
-    const work = () => importConfig(this.engine, this.security, this.declared(), document, dryRun);
+    const work = () => importConfig(this.engine, this.security, this.declared(), document, dryRun, this.push());
     const result = this.importing.then(work, work);
     this.importing = result.catch(() => undefined);
     return result;

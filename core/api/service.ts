@@ -1,6 +1,5 @@
 import type { BridgeStatus } from '../schema/bridge-status.ts';
 import { configDocumentJsonSchema } from '../schema/config-document.ts';
-import type { PushConsumerConfigInput, PushConsumerView, PushStatus } from '../schema/push-config.ts';
 /**
  * The API service: implements every contract operation against the engine. The handler tables
  * are mapped types over the contract, so a missing operation fails to compile (STYLE.md §9);
@@ -33,6 +32,9 @@ import { PullReceivers, type PullSettlement } from './receivers.ts';
 import { TopicTree, defaultTopicTreeLimits, type TopicChange, type TopicTreeLimits } from './topic-tree.ts';
 import { topicMatches } from '../schema/topic.ts';
 import { decodePayload, toMessageEvent, toWireDeadMessage, toWireMessage, toWireQueue } from './wire.ts';
+import type { PushRegistry } from './push-registry.ts';
+
+export type { PushRegistry };
 
 /** How the service is set up. */
 export interface ServiceOptions {
@@ -56,15 +58,6 @@ export interface ServiceOptions {
   readonly declared?: () => DeclaredSettings;
   /** The push consumers (docs/push.md); without them the push operations answer as if none exist. */
   readonly push?: () => PushRegistry | undefined;
-}
-
-/** What the service needs from the push consumers (core/protocols/push implements it). */
-export interface PushRegistry {
-  list(queue?: string): PushConsumerView[];
-  get(name: string): PushConsumerView;
-  put(input: PushConsumerConfigInput, by: { user: string | null }): Promise<PushConsumerView>;
-  delete(name: string): Promise<void>;
-  statuses(): PushStatus[];
 }
 
 /** Who is calling, as the transport established it. */
@@ -252,6 +245,7 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     security,
     options.declared ?? (() => ({ listeners: {}, bridges: [] })),
     options.version,
+    () => options.push?.(),
   );
   const requireSecurity = (): BrokerSecurity => {
     if (!security)

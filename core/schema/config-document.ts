@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { bridgeConfigSchema } from './bridge-config.ts';
+import { pushConsumerConfigSchema } from './push-config.ts';
 import { checkedString, queueConfigSchema, queueNamePattern } from './queue-config.ts';
 import { SluiceError } from '../errors.ts';
 
@@ -88,6 +89,9 @@ export const configDocumentSchema = z
       .superRefine(unique('bridge'))
       .meta({ description: 'Bridges as in the config file; credentials only in a document exported with secrets' }),
     listeners: listenersDeclarationSchema.default({}),
+    pushConsumers: z.array(pushConsumerConfigSchema).max(1000).default([]).superRefine(unique('push consumer')).meta({
+      description: `HTTP push consumers (docs/push.md); their secrets only in a document exported with secrets, else "********"`,
+    }),
   })
   .meta({
     title: 'Sluice configuration document',

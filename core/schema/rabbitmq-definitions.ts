@@ -143,6 +143,10 @@ export function toRabbitDefinitions(
     warnings.push(
       `bridges (${document.bridges.map((bridge) => bridge.name).join(', ')}) are not RabbitMQ definitions: use the shovel or federation plugin`,
     );
+  if (document.pushConsumers.length > 0)
+    warnings.push(
+      `push consumers (${document.pushConsumers.map((push) => push.name).join(', ')}) have no RabbitMQ equivalent: run a consumer that forwards to the endpoint`,
+    );
   warnings.push('listener settings (ports, TLS) are not part of RabbitMQ definitions: set them in rabbitmq.conf');
 
   return {

@@ -254,6 +254,59 @@ describe('config import', () => {
     },
   );
 
+  it('carries push consumers: secrets only when asked, kept when redacted, skipped on a new broker without them', async (t) => {
+    const { client } = await commissioned(t);
+    await client.call('push.put', {
+      queue: 'orders',
+      name: 'mes-orders',
+      url: 'http://127.0.0.1:9/orders',
+      auth: { type: 'basic', username: 'mes', password: 'mes-secret' },
+      enabled: false,
+    });
+    const plain = await client.call('config.export', {});
+    const shown = plain.pushConsumers.find((push) => push.name === 'mes-orders');
+    assert.deepEqual(shown?.auth, { type: 'basic', username: 'mes', password: '********' });
+    const withSecrets = await client.call('config.export', { includeSecrets: true });
+    assert.deepEqual(withSecrets.pushConsumers[0]?.auth, { type: 'basic', username: 'mes', password: 'mes-secret' });
+
+    // Back into the same broker: unchanged, and the stored secret stays.
+    const same = await client.call('config.import', { document: plain });
+    assert.deepEqual(same.changes.find((change) => change.kind === 'push')?.action, 'unchanged');
+    plain.pushConsumers[0]!.timeoutMs = 2500;
+    const updated = await client.call('config.import', { document: plain });
+    assert.deepEqual(
+      updated.changes.find((change) => change.kind === 'push'),
+      { kind: 'push', name: 'mes-orders', action: 'update', fields: ['timeoutMs'] },
+    );
+    const after = await client.call('config.export', { includeSecrets: true });
+    assert.equal(after.pushConsumers[0]?.timeoutMs, 2500);
+    assert.deepEqual(after.pushConsumers[0]?.auth, { type: 'basic', username: 'mes', password: 'mes-secret' });
+
+    // Into a fresh broker: without secrets it is skipped with the reason, with them it is created.
+    const fresh = await startTestBroker({ security: { anonymous: false, firstRun: 'setup' } });
+    t.after(fresh.cleanup);
+    await fresh.broker.security.createUser('admin', 'admin-password', ['admin']);
+    const target = createHttpClient(fresh.broker.httpUrl, { auth: { username: 'admin', password: 'admin-password' } });
+    const skipped = await target.call('config.import', { document: plain });
+    assert.equal(skipped.changes.find((change) => change.kind === 'push')?.action, 'skip');
+    assert.match(skipped.warnings.join('\n'), /push consumer "mes-orders" not applied: new here/);
+    assert.deepEqual((await target.call('push.status', {})).pushConsumers, []);
+    const created = await target.call('config.import', { document: withSecrets });
+    assert.equal(created.changes.find((change) => change.kind === 'push')?.action, 'create');
+    const copied = await target.call('config.export', { includeSecrets: true });
+    assert.deepEqual(copied.pushConsumers, withSecrets.pushConsumers);
+
+    // A push consumer on a queue nobody has is refused before anything is applied.
+    const orphan = {
+      ...withSecrets,
+      pushConsumers: [{ ...withSecrets.pushConsumers[0]!, name: 'x', queue: 'nowhere' }],
+    };
+    await assert.rejects(target.call('config.import', { document: orphan }), (error: ApiError) => {
+      assert.equal(error.code, 'queue-not-found');
+      return true;
+    });
+  });
+
   it('publishes the document’s JSON Schema beside the OpenAPI document', async (t) => {
     const { client } = await commissioned(t);
     const schema = await client.call('config.schema', {});

@@ -117,7 +117,7 @@ export const demoStatusSchema = z.object({
 
 /** One line of an import's plan: what changes (or would), on which object. */
 export const configChangeSchema = z.object({
-  kind: z.enum(['queue', 'role', 'user', 'bridge', 'listener']),
+  kind: z.enum(['queue', 'role', 'user', 'push', 'bridge', 'listener']),
   name: z.string(),
   /** manual: in the document but only the config file can apply it (bridges, listeners). */
   action: z.enum(['create', 'update', 'unchanged', 'manual', 'skip']),

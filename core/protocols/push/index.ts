@@ -32,6 +32,8 @@ export interface PushConsumers {
   /** Stops one (its requests under way are released back to the queue) and forgets it. */
   delete(name: string): Promise<void>;
   statuses(): PushStatus[];
+  /** Every configuration with its secrets (a configuration export with secrets; undoing an import). */
+  configs(): PushConsumerConfig[];
   /** Prometheus text for `/metrics`. */
   metrics(): string;
   /** Stops every one; call before the engine closes. */
@@ -127,6 +129,7 @@ export function startPushConsumers(
       entries.delete(name);
     },
     statuses,
+    configs: () => [...entries.values()].map((entry) => entry.config),
     metrics: () => pushMetrics(statuses()),
     async close() {
       closed = true;
