@@ -56,7 +56,10 @@ describe('reading numbers from payloads', () => {
   });
 
   test('numeric fields are listed in payload order, nested ones by path', () => {
-    const data = readPayload('{"id": "s1", "temperature": 21, "values": {"pressure": 1, "ok": true}, "n": [7]}', 'utf8');
+    const data = readPayload(
+      '{"id": "s1", "temperature": 21, "values": {"pressure": 1, "ok": true}, "n": [7]}',
+      'utf8',
+    );
     expect(numericFields(data)).toEqual(['temperature', 'values.pressure', 'n.0']);
     expect(numericFields(42)).toEqual(['']);
     expect(numericFields('text')).toEqual([]);
