@@ -59,19 +59,23 @@ interface LongTask {
 
 describe('Topics view value history', { skip }, () => {
   let ui: UiSession;
+  let client: mqtt.MqttClient | undefined;
   before(async () => {
     ui = await openUi();
     await ui.page.emulateMedia({ colorScheme: 'light' });
     await ui.page.addInitScript({ content: observeLongTasks });
   });
-  after(() => ui?.close());
+  after(async () => {
+    await client?.endAsync(true); // also when the test failed midway, so the broker can close
+    await ui?.close();
+  });
 
   test('a 1 kHz sensor is charted with the min, max and last it published, pinned beside a second, and the page stays responsive', async (t) => {
     const { page } = ui;
     await page.goto(`${ui.url}#/topics`);
     await page.getByText('No messages yet').waitFor();
 
-    const client = await mqtt.connectAsync(ui.mqttUrl, { clientId: 'e2e-sensors' });
+    client = await mqtt.connectAsync(ui.mqttUrl, { clientId: 'e2e-sensors' });
     // One message each so the topics and their fields are known before charting.
     await client.publishAsync(sensor1, JSON.stringify({ id: 's1', temperature: 20 }), { qos: 1 });
     await client.publishAsync(sensor2, JSON.stringify({ id: 's2', values: { flow: 3.2, pressure: 1.013 } }), {
@@ -123,6 +127,7 @@ describe('Topics view value history', { skip }, () => {
     }
     const publishedInMs = performance.now() - begin;
     await client.endAsync();
+    client = undefined;
 
     const countOf = async (chart: typeof chart1) =>
       Number((await chart.getByTestId('value-count').innerText()).replace(/,/g, ''));
@@ -171,6 +176,7 @@ describe('Topics view value history', { skip }, () => {
     assert.ok(longest <= 100, `a main-thread task took ${Math.round(longest)} ms`);
 
     assert.equal(await page.evaluate<string>('document.documentElement.dataset.theme'), 'light');
+    await page.getByTestId('value-history').evaluate((element) => element.scrollIntoView({ block: 'end' }));
     await screenshot(page, 'value-history');
 
     // Unpinning with the keyboard leaves the other chart.

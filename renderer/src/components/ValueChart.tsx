@@ -182,6 +182,18 @@ export function ValueHistoryPanel(props: {
       <div className="row">
         <h3 style={{ margin: 0 }}>Value history</h3>
         <span className="spacer" />
+        <button
+          type="button"
+          aria-pressed={props.pinned}
+          disabled={!props.pinned && !props.canPin}
+          title={!props.pinned && !props.canPin ? 'Four charts are pinned: unpin one first' : undefined}
+          aria-label={`${props.pinned ? 'Unpin' : 'Pin'} chart of ${seriesLabel(key)}`}
+          onClick={props.onTogglePin}
+        >
+          {props.pinned ? 'Pinned' : 'Pin chart'}
+        </button>
+      </div>
+      <div className="row">
         <label className="row" style={{ gap: 6 }}>
           <span className="muted">Field</span>
           <select
@@ -197,16 +209,6 @@ export function ValueHistoryPanel(props: {
           </select>
         </label>
         <WindowChooser value={props.windowMs} onChange={props.onWindow} label="Chart window" />
-        <button
-          type="button"
-          aria-pressed={props.pinned}
-          disabled={!props.pinned && !props.canPin}
-          title={!props.pinned && !props.canPin ? 'Four charts are pinned: unpin one first' : undefined}
-          aria-label={`${props.pinned ? 'Unpin' : 'Pin'} chart of ${seriesLabel(key)}`}
-          onClick={props.onTogglePin}
-        >
-          {props.pinned ? 'Pinned' : 'Pin chart'}
-        </button>
       </div>
       <ValueChart history={props.history} series={key} windowMs={props.windowMs} />
     </section>

@@ -261,7 +261,10 @@ function TopicDetail(props: {
   charts: ChartWiring;
 }): ReactNode {
   const { api } = useBroker();
-  const [recent, setRecent] = useState<LastMessage[]>([]);
+  // Tagged with its topic: right after a new selection, the previous topic's list must not be
+  // read as this one's (its payload would pick this topic's chart field).
+  const [recentOf, setRecentOf] = useState<{ topic?: string; list: LastMessage[] }>({ list: [] });
+  const recent = recentOf.topic === props.topic ? recentOf.list : [];
   /** The field charted per topic: the user's choice, else the first numeric field seen (kept). */
   const [fieldOf, setFieldOf] = useState<Readonly<Record<string, string>>>({});
   const [windowMs, setWindowMs] = useState(60_000);
@@ -270,14 +273,18 @@ function TopicDetail(props: {
   // The selected topic gets its own coalesced frames with full 4 KiB previews: its latest message
   // a few times a second at most, so a busy topic costs the page no more than a quiet one.
   useEffect(() => {
-    setRecent([]);
+    setRecentOf({ topic, list: [] });
     if (!topic) return;
     return api.subscribe({ tree: topic }, (event) => {
       if (event.type !== 'topics') return;
       const node = event.topics.find((n) => n.topic === topic);
       if (!node) return;
       const last: LastMessage = { ...node.lastMessage, timestamp: node.lastTimestamp };
-      setRecent((list) => (list[0]?.id === last.id ? list : [last, ...list].slice(0, recentLimit)));
+      setRecentOf((current) =>
+        current.topic !== topic || current.list[0]?.id === last.id
+          ? current
+          : { topic, list: [last, ...current.list].slice(0, recentLimit) },
+      );
     });
   }, [api, topic]);
 
