@@ -183,5 +183,11 @@ describe('Topics view value history', { skip }, () => {
     await page.getByRole('button', { name: `Unpin ${sensor2} · values.pressure` }).press('Enter');
     await chart2.waitFor({ state: 'detached' });
     await chart1.waitFor();
+    // Pins outlive a trip to another view (this tab's sessionStorage); their samples start again.
+    await page.keyboard.press('1');
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.keyboard.press('2');
+    await chart1.getByText('Waiting for values…').waitFor();
+    assert.equal(await pinned.getByRole('button', { name: /^Unpin / }).count(), 1);
   });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import type { MessageEvent } from '../../../core/api/contract.ts';
 import {
   BucketRing,
@@ -6,6 +6,7 @@ import {
   formatValue,
   niceRange,
   numericFields,
+  parsePins,
   readPayload,
   valueAt,
   ValueHistory,
@@ -214,5 +215,55 @@ describe('axis and numbers', () => {
     expect(formatValue(21.25)).toBe('21.25');
     expect(formatValue(0.1 + 0.2)).toBe('0.3');
     expect(formatValue(-1500)).toBe('-1500');
+  });
+});
+
+describe('redraws and pins', () => {
+  test('listeners hear of samples at most once per interval, and once a second when nothing came', () => {
+    vi.useFakeTimers();
+    try {
+      const history = new ValueHistory(250);
+      history.watch([{ topic: 'a', field: '' }]);
+      let heard = 0;
+      const stop = history.subscribe(() => heard++);
+      vi.advanceTimersByTime(250);
+      const afterWatch = heard; // watching is a change itself
+      for (let i = 0; i < 1000; i++) history.ingest(message('a', String(i), 1000 + i));
+      vi.advanceTimersByTime(250);
+      expect(heard).toBe(afterWatch + 1);
+      vi.advanceTimersByTime(750); // idle: no sample, not yet a second
+      expect(heard).toBe(afterWatch + 1);
+      vi.advanceTimersByTime(250);
+      expect(heard).toBe(afterWatch + 2);
+      stop();
+      history.ingest(message('a', '1', 5000));
+      vi.advanceTimersByTime(5000);
+      expect(heard).toBe(afterWatch + 2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  test('stored pins are read back without duplicates or malformed entries, four at most', () => {
+    expect(parsePins(null)).toEqual([]);
+    expect(parsePins('not json')).toEqual([]);
+    expect(parsePins('{"topic": "a"}')).toEqual([]);
+    const stored = JSON.stringify([
+      { topic: 'a', field: 'x' },
+      { topic: 'a', field: 'x' },
+      { topic: '', field: 'x' },
+      { topic: 'b' },
+      null,
+      { topic: 'b', field: '' },
+      { topic: 'c', field: 'y' },
+      { topic: 'd', field: 'z' },
+      { topic: 'e', field: 'w' },
+    ]);
+    expect(parsePins(stored)).toEqual([
+      { topic: 'a', field: 'x' },
+      { topic: 'b', field: '' },
+      { topic: 'c', field: 'y' },
+      { topic: 'd', field: 'z' },
+    ]);
   });
 });

@@ -357,3 +357,26 @@ export class ValueHistory {
     };
   };
 }
+
+/** Where the pinned series are kept for this tab (their samples are not: they restart when the view opens). */
+export const pinsStorageKey = 'sluice.valuePins';
+
+/** Pinned series read back from storage: anything malformed is left out, at most `maxPinned`. */
+export function parsePins(stored: string | null): SeriesKey[] {
+  if (!stored) return [];
+  let data: unknown;
+  try {
+    data = JSON.parse(stored);
+  } catch {
+    return [];
+  }
+  if (!Array.isArray(data)) return [];
+  const pins: SeriesKey[] = [];
+  for (const item of data as unknown[]) {
+    const { topic, field } = (item ?? {}) as Partial<Record<keyof SeriesKey, unknown>>;
+    if (typeof topic !== 'string' || typeof field !== 'string' || topic === '') continue;
+    if (pins.some((pin) => pin.topic === topic && pin.field === field)) continue;
+    if (pins.length < maxPinned) pins.push({ topic, field });
+  }
+  return pins;
+}

@@ -18,6 +18,8 @@ import {
   historyPreviewBytes,
   maxPinned,
   numericFields,
+  parsePins,
+  pinsStorageKey,
   readPayload,
   ValueHistory,
   type SeriesKey,
@@ -38,7 +40,9 @@ export function Topics(): ReactNode {
   const [selected, setSelected] = useState<string>();
   const filterRef = useRef<HTMLInputElement>(null);
   const history = useMemo(() => new ValueHistory(), []);
-  const [pins, setPins] = useState<readonly SeriesKey[]>([]);
+  // Pins last for this tab (sessionStorage), so leaving the view and coming back keeps them.
+  const [pins, setPins] = useState<readonly SeriesKey[]>(() => parsePins(sessionStorage.getItem(pinsStorageKey)));
+  useEffect(() => sessionStorage.setItem(pinsStorageKey, JSON.stringify(pins)), [pins]);
   const [chartKey, setChartKey] = useState<SeriesKey>();
   const [pinnedWindowMs, setPinnedWindowMs] = useState(60_000);
 
