@@ -1,17 +1,29 @@
 /**
  * Topics: the live topic tree with message counts, rates and the last payload per topic; the
- * selected topic's details, its recent messages and a publish form. Keys: ↑/↓ move, → opens,
- * ← closes or goes to the parent, Enter toggles, / focuses the filter.
+ * selected topic's details, its value history chart (numeric payloads), its recent messages and
+ * a publish form; up to four value charts pinned side by side above the tree. Keys: ↑/↓ move,
+ * → opens, ← closes or goes to the parent, Enter toggles, / focuses the filter.
  */
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useBroker } from '../api/hooks.ts';
 import { Details, isTyping } from '../components/bits.tsx';
 import { PayloadView } from '../components/PayloadView.tsx';
 import { PublishForm } from '../components/PublishForm.tsx';
+import { PinnedCharts, ValueHistoryPanel } from '../components/ValueChart.tsx';
 import { VirtualList } from '../components/VirtualList.tsx';
 import { count, rate, time } from '../logic/format.ts';
 import { previewPayload } from '../logic/payload.ts';
 import { ancestorsOf, LiveTopicTree, type LastMessage, type TopicRow } from '../logic/topic-tree.ts';
+import {
+  historyPreviewBytes,
+  maxPinned,
+  numericFields,
+  parsePins,
+  pinsStorageKey,
+  readPayload,
+  ValueHistory,
+  type SeriesKey,
+} from '../logic/value-history.ts';
 
 /** How often the tree re-renders at most; frames are applied as they come. */
 const renderEveryMs = 250;
@@ -27,6 +39,39 @@ export function Topics(): ReactNode {
   const [active, setActive] = useState(0);
   const [selected, setSelected] = useState<string>();
   const filterRef = useRef<HTMLInputElement>(null);
+  const history = useMemo(() => new ValueHistory(), []);
+  // Pins last for this tab (sessionStorage), so leaving the view and coming back keeps them.
+  const [pins, setPins] = useState<readonly SeriesKey[]>(() => parsePins(sessionStorage.getItem(pinsStorageKey)));
+  useEffect(() => sessionStorage.setItem(pinsStorageKey, JSON.stringify(pins)), [pins]);
+  const [chartKey, setChartKey] = useState<SeriesKey>();
+  const [pinnedWindowMs, setPinnedWindowMs] = useState(60_000);
+
+  // Value history needs every sample (min/max must not miss a spike between two tree frames), so
+  // it follows the message events of the watched topics only: the selected chart's and the
+  // pinned ones (≤ 5 exact topics, one stream). The broker's event door bounds what a slow page
+  // costs (it drops and counts); the page does O(1) per message and draws a few times a second.
+  const watchId = JSON.stringify(chartKey ? [...pins, chartKey] : pins);
+  const watchedId = useMemo(
+    () => JSON.stringify(history.watch(JSON.parse(watchId) as SeriesKey[])),
+    [history, watchId],
+  );
+  useEffect(() => {
+    const topics = JSON.parse(watchedId) as string[];
+    if (topics.length === 0) return;
+    return api.subscribe({ topics, previewBytes: historyPreviewBytes }, (event) => {
+      if (event.type === 'message') history.ingest(event);
+      else if (event.type === 'dropped') history.noteDropped(event.dropped);
+    });
+  }, [api, history, watchedId]);
+  const sameKey = (a: SeriesKey) => (b: SeriesKey) => a.topic === b.topic && a.field === b.field;
+  const togglePin = (key: SeriesKey) =>
+    setPins((current) =>
+      current.some(sameKey(key))
+        ? current.filter((pin) => !sameKey(key)(pin))
+        : current.length < maxPinned
+          ? [...current, key]
+          : current,
+    );
 
   // Live: coalesced frames of the changed topics (a few a second, whatever the message rate:
   // DESIGN.md UI), then the snapshot; both carry totals, so the tree reconciles overlaps.
@@ -127,6 +172,13 @@ export function Topics(): ReactNode {
           {count(tree.topicCount)} topics · {count(tree.root.subtreeMessages)} messages
         </span>
       </div>
+      <PinnedCharts
+        history={history}
+        pins={pins}
+        windowMs={pinnedWindowMs}
+        onWindow={setPinnedWindowMs}
+        onUnpin={togglePin}
+      />
       <div className="split">
         <div className="stack">
           <div className="vhead" aria-hidden="true">
@@ -153,7 +205,12 @@ export function Topics(): ReactNode {
             />
           )}
         </div>
-        <TopicDetail topic={selected} tree={tree} version={version} />
+        <TopicDetail
+          topic={selected}
+          tree={tree}
+          version={version}
+          charts={{ history, pins, onChartKey: setChartKey, onTogglePin: togglePin }}
+        />
       </div>
     </section>
   );
@@ -192,24 +249,64 @@ function TreeRow(props: { row: TopicRow; onToggle: () => void }): ReactNode {
 /** How many of the selected topic's live messages are kept. */
 const recentLimit = 25;
 
-function TopicDetail(props: { topic: string | undefined; tree: LiveTopicTree; version: number }): ReactNode {
+/** What the topic detail needs for its value chart. */
+interface ChartWiring {
+  readonly history: ValueHistory;
+  readonly pins: readonly SeriesKey[];
+  /** Tells the view which series the detail charts (undefined: none), so it is watched. */
+  readonly onChartKey: (key: SeriesKey | undefined) => void;
+  readonly onTogglePin: (key: SeriesKey) => void;
+}
+
+function TopicDetail(props: {
+  topic: string | undefined;
+  tree: LiveTopicTree;
+  version: number;
+  charts: ChartWiring;
+}): ReactNode {
   const { api } = useBroker();
-  const [recent, setRecent] = useState<LastMessage[]>([]);
+  // Tagged with its topic: right after a new selection, the previous topic's list must not be
+  // read as this one's (its payload would pick this topic's chart field).
+  const [recentOf, setRecentOf] = useState<{ topic?: string; list: LastMessage[] }>({ list: [] });
+  const recent = recentOf.topic === props.topic ? recentOf.list : [];
+  /** The field charted per topic: the user's choice, else the first numeric field seen (kept). */
+  const [fieldOf, setFieldOf] = useState<Readonly<Record<string, string>>>({});
+  const [windowMs, setWindowMs] = useState(60_000);
   const topic = props.topic;
 
   // The selected topic gets its own coalesced frames with full 4 KiB previews: its latest message
   // a few times a second at most, so a busy topic costs the page no more than a quiet one.
   useEffect(() => {
-    setRecent([]);
+    setRecentOf({ topic, list: [] });
     if (!topic) return;
     return api.subscribe({ tree: topic }, (event) => {
       if (event.type !== 'topics') return;
       const node = event.topics.find((n) => n.topic === topic);
       if (!node) return;
       const last: LastMessage = { ...node.lastMessage, timestamp: node.lastTimestamp };
-      setRecent((list) => (list[0]?.id === last.id ? list : [last, ...list].slice(0, recentLimit)));
+      setRecentOf((current) =>
+        current.topic !== topic || current.list[0]?.id === last.id
+          ? current
+          : { topic, list: [last, ...current.list].slice(0, recentLimit) },
+      );
     });
   }, [api, topic]);
+
+  const node = topic === undefined ? undefined : props.tree.find(topic);
+  const last = recent[0] ?? node?.last;
+  // Fields come from the latest payload (4 KiB preview), read at most once per render.
+  const found = useMemo(
+    () => (last && !last.truncated ? numericFields(readPayload(last.payload, last.payloadEncoding)) : []),
+    [last],
+  );
+  const field = topic === undefined ? undefined : (fieldOf[topic] ?? found[0]);
+  const fields = field === undefined || found.includes(field) ? found : [field, ...found];
+  const { onChartKey } = props.charts;
+  useEffect(() => {
+    if (topic !== undefined && field !== undefined && fieldOf[topic] === undefined)
+      setFieldOf((current) => ({ ...current, [topic]: field }));
+    onChartKey(topic !== undefined && field !== undefined ? { topic, field } : undefined);
+  }, [topic, field, fieldOf, onChartKey]);
 
   if (!topic)
     return (
@@ -217,9 +314,8 @@ function TopicDetail(props: { topic: string | undefined; tree: LiveTopicTree; ve
         Select a topic to see its last message and publish to it.
       </div>
     );
-  const node = props.tree.find(topic);
-  const latest = recent[0];
-  const last = latest ?? node?.last;
+  const { pins } = props.charts;
+  const pinned = field !== undefined && pins.some((pin) => pin.topic === topic && pin.field === field);
   return (
     <div className="stack" style={{ overflow: 'auto' }} data-testid="topic-detail">
       <div className="panel stack">
@@ -248,6 +344,20 @@ function TopicDetail(props: { topic: string | undefined; tree: LiveTopicTree; ve
           <div className="muted">No message on this topic itself; its sub-topics have them.</div>
         )}
       </div>
+      {field !== undefined && (
+        <ValueHistoryPanel
+          history={props.charts.history}
+          topic={topic}
+          fields={fields}
+          field={field}
+          onField={(chosen) => setFieldOf((current) => ({ ...current, [topic]: chosen }))}
+          windowMs={windowMs}
+          onWindow={setWindowMs}
+          pinned={pinned}
+          canPin={pins.length < maxPinned}
+          onTogglePin={() => props.charts.onTogglePin({ topic, field })}
+        />
+      )}
       {recent.length > 1 && (
         <div className="panel">
           <h3>Recent (live, sampled a few times a second)</h3>
