@@ -196,6 +196,12 @@ describe('the native module in the package', () => {
     assert.ok('better-sqlite3' in (pkg.dependencies ?? {}), 'better-sqlite3 is a production dependency');
   });
 
+  test('the deb depends on the libraries the Electron binary loads, so apt installs them', () => {
+    const depends = (builder as { deb?: { depends?: string[] } }).deb?.depends ?? [];
+    for (const library of ['libgtk-3-0', 'libnss3', 'libgbm1', 'libasound2', 'libxss1', 'libxtst6'])
+      assert.ok(depends.includes(library), library);
+  });
+
   test('the Electron package itself is kept out of the app', () => {
     assert.ok(builder.files?.includes('!node_modules/electron/**'));
   });
