@@ -10,9 +10,11 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from '../helpers/wait.ts';
 import { appNames, desktopPlatform, dmgMountPoint, installedExecutable, type DesktopPlatform } from './packaged-app.ts';
 
-const dist = new URL('../../dist/', import.meta.url).pathname;
+const dist = fileURLToPath(new URL('../../dist/', import.meta.url));
 
 /** The one file in dist/ whose name matches, or a clear failure. */
 function installer(pattern: RegExp, what: string): string {
@@ -32,7 +34,9 @@ function run(command: string, args: readonly string[]): void {
 function install(platform: DesktopPlatform): void {
   switch (platform) {
     case 'linux':
-      // apt resolves the deb's Depends (electron-builder.yml deb.depends) like a user's install.
+      // apt resolves the deb's Depends (electron-builder.yml deb.depends) like a user's install;
+      // a runner's package lists may be stale, so refresh them first.
+      run('sudo', ['apt-get', 'update']);
       return run('sudo', ['apt-get', 'install', '-y', installer(/\.deb$/, 'deb package')]);
     case 'win32':
       // NSIS: /S silent, /currentuser the per-user install (no elevation) into %LOCALAPPDATA%\Programs.
@@ -53,5 +57,10 @@ const platform = desktopPlatform();
 if (!platform) throw new Error(`electron-builder builds no installer for ${process.platform}`);
 install(platform);
 const executable = installedExecutable(platform, process.env, appNames());
-if (!existsSync(executable)) throw new Error(`the installer ran but ${executable} does not exist`);
+// An installer may hand the last steps to a child process; give the file a moment to appear.
+await waitFor(() => existsSync(executable), {
+  timeoutMs: 120_000,
+  intervalMs: 500,
+  what: `${executable} after the installer ran`,
+});
 process.stdout.write(`${executable}\n`);

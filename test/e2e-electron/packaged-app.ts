@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
 /** The platforms electron-builder builds installers for. */
@@ -19,7 +20,7 @@ export interface AppNames {
   readonly productName: string;
 }
 
-const root = new URL('../../', import.meta.url).pathname;
+const root = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The names in this checkout's package.json and electron-builder.yml. */
 export function appNames(projectDir: string = root): AppNames {

@@ -14,6 +14,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import type { Page } from 'playwright-core';
 import { freePort } from '../helpers/process.ts';
@@ -51,7 +52,7 @@ interface Credentials {
   readonly password: string;
 }
 
-const artifacts = new URL('../../test-results/screenshots/', import.meta.url).pathname;
+const artifacts = fileURLToPath(new URL('../../test-results/screenshots/', import.meta.url));
 
 /** The environment without this machine's SLUICE_* settings: only the scenario's config file counts. */
 export function cleanEnvironment(configFile: string): Record<string, string> {
