@@ -1,8 +1,18 @@
+import { createRequire } from 'node:module';
 import { connect as netConnect, type Socket } from 'node:net';
 import { waitFor } from '../helpers/wait.ts';
 
 // Packets built byte by byte, for the conformance tests that send what no client library would
 // (ill-formed UTF-8, empty SUBSCRIBEs, wrong protocol names) or read what it would hide (reserved bits).
+
+const mqttPacket = createRequire(import.meta.url)('mqtt-packet') as {
+  generate(packet: object, options?: { protocolVersion: number }): Buffer;
+};
+
+/** mqtt-packet's encoding of a packet (for well-formed packets sent in one write with others). */
+export function generate(packet: Record<string, unknown>, protocolVersion: 4 | 5): Buffer {
+  return mqttPacket.generate(packet, { protocolVersion });
+}
 
 /** A UTF-8 string field (§1.5.3): a two-byte length, then the bytes as given. */
 export function field(text: string | Buffer): Buffer {
