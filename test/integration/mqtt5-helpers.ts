@@ -120,6 +120,11 @@ export class RawClient5 {
     return this.packets.splice(index, 1)[0]!;
   }
 
+  /** Writes raw bytes (packets mqtt-packet would not build). */
+  write(bytes: Buffer): void {
+    this.socket.write(bytes);
+  }
+
   /** PUBLISHes received and not taken. */
   publishes(): RawPacket[] {
     return this.packets.filter((p) => p.cmd === 'publish');

@@ -10,7 +10,7 @@ import { MqttPersistenceStore } from '../../store/mqtt-persistence-store.ts';
 import { mqttConfigSchema, type MqttConfig, type MqttConfigInput } from './config.ts';
 import { startListeners } from './listeners.ts';
 import { ownershipRefusal, watchRights } from './access.ts';
-import { refuseInvalidUtf8 } from './packet-guards.ts';
+import { refuseEmptySubscribe, refuseInvalidUtf8 } from './packet-guards.ts';
 import { SqlitePersistence, type AedesPacket, type Committer, type PersistenceClient } from './persistence.ts';
 import {
   inboundFields,
@@ -495,6 +495,7 @@ export async function startMqtt(
     const client = broker.handle(connection, request);
     limitPacketSize(client, config.maxPacketBytes);
     refuseInvalidUtf8(client);
+    refuseEmptySubscribe(client);
     connection.once('close', () => endSession(client));
   }).catch(async (error) => {
     await new Promise<void>((resolve) => broker.close(() => resolve()));

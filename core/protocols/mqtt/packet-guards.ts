@@ -30,3 +30,37 @@ interface StringParser {
   _list: { length: number; readUInt16BE(offset: number): number; slice(start: number, end: number): Buffer };
   _parseString(this: StringParser): string | null;
 }
+
+/**
+ * [MQTT-3.8.3-3] (3.1.1) / [MQTT-3.8.3-2] (5): a SUBSCRIBE needs at least one topic filter, and
+ * [MQTT-3.10.3-2] an UNSUBSCRIBE too; an empty one is a protocol violation that closes the
+ * connection (MQTT 5: DISCONNECT 0x82 protocol error first). mqtt-packet 9 parses an empty one
+ * without complaint (its `packet.length <= 0` check never fires); this wraps its two parse steps
+ * (node_modules/mqtt-packet/parser.js `_parseSubscribe`, `_parseUnsubscribe`) on this client's parser.
+ */
+export function refuseEmptySubscribe(client: Client): void {
+  const parser = (client as unknown as { _parser: SubscribeParser })._parser;
+  const parseSubscribe = parser._parseSubscribe;
+  const parseUnsubscribe = parser._parseUnsubscribe;
+  const refuseEmpty = (self: SubscribeParser, list: readonly unknown[] | undefined, what: string): void => {
+    if (self.error || (list !== undefined && list.length > 0)) return;
+    self._emitError(Object.assign(new Error(`${what} without a topic filter`), { reasonCode: 0x82 }));
+  };
+  parser._parseSubscribe = function checkedParseSubscribe(this: SubscribeParser): void {
+    parseSubscribe.call(this);
+    refuseEmpty(this, this.packet.subscriptions, 'SUBSCRIBE');
+  };
+  parser._parseUnsubscribe = function checkedParseUnsubscribe(this: SubscribeParser): void {
+    parseUnsubscribe.call(this);
+    refuseEmpty(this, this.packet.unsubscriptions, 'UNSUBSCRIBE');
+  };
+}
+
+/** The part of mqtt-packet's parser the SUBSCRIBE check uses. */
+interface SubscribeParser {
+  error: Error | null;
+  packet: { subscriptions?: unknown[]; unsubscriptions?: unknown[] };
+  _emitError(error: Error): void;
+  _parseSubscribe(this: SubscribeParser): void;
+  _parseUnsubscribe(this: SubscribeParser): void;
+}
