@@ -10,7 +10,7 @@ import { MqttPersistenceStore } from '../../store/mqtt-persistence-store.ts';
 import { mqttConfigSchema, type MqttConfig, type MqttConfigInput } from './config.ts';
 import { startListeners } from './listeners.ts';
 import { ownershipRefusal, watchRights } from './access.ts';
-import { refuseEmptySubscribe, refuseInvalidUtf8 } from './packet-guards.ts';
+import { refuseEmptySubscribe, refuseForeignProperties, refuseInvalidUtf8 } from './packet-guards.ts';
 import { SqlitePersistence, type AedesPacket, type Committer, type PersistenceClient } from './persistence.ts';
 import {
   inboundFields,
@@ -336,6 +336,8 @@ export async function startMqtt(
     const patched = client as unknown as PatchedClient;
     patched.connackProperties = connack;
     patched.topicAliasMaximum = config.topicAliasMaximum;
+    // The aedes patch leaves out reason strings that would exceed it [MQTT-3.2.2-19] [MQTT-3.4.2-2].
+    if (properties.maximumPacketSize !== undefined) patched.maximumPacketSize = properties.maximumPacketSize;
   }
 
   /**
@@ -496,6 +498,7 @@ export async function startMqtt(
     limitPacketSize(client, config.maxPacketBytes);
     refuseInvalidUtf8(client);
     refuseEmptySubscribe(client);
+    refuseForeignProperties(client);
     connection.once('close', () => endSession(client));
   }).catch(async (error) => {
     await new Promise<void>((resolve) => broker.close(() => resolve()));
@@ -611,6 +614,8 @@ interface PatchedClient {
   connackProperties?: Record<string, unknown>;
   /** Topic aliases the client may set. */
   topicAliasMaximum?: number;
+  /** MQTT 5: the largest packet the client accepts (CONNECT Maximum Packet Size). */
+  maximumPacketSize?: number;
   /** The client's DISCONNECT, when it sent one. */
   disconnectPacket?: { reasonCode?: number; properties?: { sessionExpiryInterval?: number } };
   sendDisconnect(reasonCode: number, reasonString?: string): boolean;

@@ -64,3 +64,90 @@ interface SubscribeParser {
   _parseSubscribe(this: SubscribeParser): void;
   _parseUnsubscribe(this: SubscribeParser): void;
 }
+
+const userProperties = 'userProperties';
+const acknowledgement = new Set(['reasonString', userProperties]);
+
+/** MQTT 5 Table 2-4: the properties each packet a client sends may carry. */
+const allowedProperties: Readonly<Record<string, ReadonlySet<string>>> = {
+  connect: new Set([
+    'sessionExpiryInterval',
+    'receiveMaximum',
+    'maximumPacketSize',
+    'topicAliasMaximum',
+    'requestResponseInformation',
+    'requestProblemInformation',
+    userProperties,
+    'authenticationMethod',
+    'authenticationData',
+  ]),
+  publish: new Set([
+    'payloadFormatIndicator',
+    'messageExpiryInterval',
+    'topicAlias',
+    'responseTopic',
+    'correlationData',
+    userProperties,
+    'subscriptionIdentifier',
+    'contentType',
+  ]),
+  puback: acknowledgement,
+  pubrec: acknowledgement,
+  pubrel: acknowledgement,
+  pubcomp: acknowledgement,
+  subscribe: new Set(['subscriptionIdentifier', userProperties]),
+  unsubscribe: new Set([userProperties]),
+  disconnect: new Set(['sessionExpiryInterval', 'reasonString', userProperties, 'serverReference']),
+  auth: new Set(['authenticationMethod', 'authenticationData', 'reasonString', userProperties]),
+};
+
+/** The will properties of a CONNECT (§3.1.3.2). */
+const willProperties: ReadonlySet<string> = new Set([
+  'willDelayInterval',
+  'payloadFormatIndicator',
+  'messageExpiryInterval',
+  'contentType',
+  'responseTopic',
+  'correlationData',
+  userProperties,
+]);
+
+/**
+ * [MQTT-2.2.2-2] A property the packet may not carry (MQTT 5 Table 2-4), e.g. a Session Expiry
+ * Interval in a PUBLISH, makes it malformed: DISCONNECT 0x81 and the connection closes.
+ * mqtt-packet 9 accepts any known property in any packet; this wraps its property step
+ * (node_modules/mqtt-packet/parser.js `_parseProperties`) on this client's parser. A CONNECT's
+ * second property block is its will's.
+ */
+export function refuseForeignProperties(client: Client): void {
+  const parser = (client as unknown as { _parser: PropertiesParser })._parser;
+  const parseProperties = parser._parseProperties;
+  let connectBlocks = new WeakMap<object, number>();
+  parser._parseProperties = function checkedParseProperties(this: PropertiesParser): unknown {
+    const result = parseProperties.call(this);
+    if (this.error || result === null || typeof result !== 'object') return result;
+    const cmd = this.packet.cmd;
+    let allowed = allowedProperties[cmd];
+    if (cmd === 'connect') {
+      const block = connectBlocks.get(this.packet) ?? 0;
+      connectBlocks.set(this.packet, block + 1);
+      if (block > 0) allowed = willProperties;
+    }
+    const foreign = allowed && Object.keys(result).find((name) => !allowed.has(name));
+    if (foreign) {
+      connectBlocks = new WeakMap();
+      this._emitError(
+        Object.assign(new Error(`property ${foreign} is not allowed in ${cmd.toUpperCase()}`), { reasonCode: 0x81 }),
+      );
+    }
+    return result;
+  };
+}
+
+/** The part of mqtt-packet's parser the property check uses. */
+interface PropertiesParser {
+  error: Error | null;
+  packet: { cmd: string };
+  _emitError(error: Error): void;
+  _parseProperties(this: PropertiesParser): unknown;
+}
