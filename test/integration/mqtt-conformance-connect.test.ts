@@ -36,6 +36,19 @@ describe('CONNECT refused or malformed', () => {
     await broker.close();
   });
 
+  test('3.1.1 [MQTT-3.1.2-2] and 5 [MQTT-3.1.2-2]: a CONNECT at a protocol level the broker does not speak gets CONNACK 0x01, then the connection closes', async () => {
+    const broker = await openMqttBroker();
+    for (const level of [2, 6, 0x86]) {
+      const socket = await ByteSocket.open(broker.mqtt.ports.tcp!);
+      const body = Buffer.concat([field('MQTT'), Buffer.from([level, 0x02, 0, 60]), field(`level-${level}`)]);
+      socket.write(frame(0x10, body));
+      await socket.waitClosed(`the level ${level} connection closed`);
+      assert.deepEqual([...socket.received], [0x20, 0x02, 0x00, 0x01], 'CONNACK 0x01 unacceptable protocol version');
+    }
+    assert.equal(broker.mqtt.stats().clients, 0);
+    await broker.close();
+  });
+
   test('3.1.1 [MQTT-3.1.4-5] and 5 [MQTT-3.1.4-6] [MQTT-3.14.0-1]: after a refusing CONNACK nothing sent behind the CONNECT is processed, and no DISCONNECT comes', async () => {
     const broker = await openMqttBroker();
     const watcher = await connect(broker.url(), { clientId: 'refused-watcher' });

@@ -47,6 +47,29 @@ describe('reason strings and the client maximum packet size', () => {
   });
 });
 
+describe('request problem information', () => {
+  test('5 [MQTT-3.1.2-29]: with Request Problem Information 0 a refused PUBLISH gets PUBACK / PUBREC without reason string; DISCONNECT keeps its reason string', async () => {
+    const broker = await openMqttBroker({ topicAliasMaximum: 2 });
+    const { client } = await RawClient5.open(broker.mqtt.ports.tcp!, {
+      clientId: 'no-problems',
+      properties: { requestProblemInformation: false },
+    });
+    client.send({ cmd: 'publish', topic: '$SYS/x', payload: Buffer.from('x'), qos: 1, messageId: 1 });
+    const puback = await client.next('puback');
+    assert.equal(puback.reasonCode, 0x87);
+    assert.equal(puback.properties?.reasonString, undefined);
+    client.send({ cmd: 'publish', topic: '$SYS/x', payload: Buffer.from('x'), qos: 2, messageId: 2 });
+    const pubrec = await client.next('pubrec');
+    assert.equal(pubrec.reasonCode, 0x87);
+    assert.equal(pubrec.properties?.reasonString, undefined);
+    client.send({ cmd: 'publish', topic: 'np/a', payload: Buffer.from('x'), qos: 0, properties: { topicAlias: 3 } });
+    const disconnect = await client.next('disconnect');
+    assert.equal(disconnect.reasonCode, 0x94);
+    assert.match(String(disconnect.properties?.reasonString), /topic alias/);
+    await broker.close();
+  });
+});
+
 describe('DISCONNECT from the broker', () => {
   test('5 [MQTT-3.14.2-2] [MQTT-3.14.4-1] [MQTT-3.3.2-8]: after topic alias 0 the broker sends DISCONNECT 0x94 without Session Expiry Interval, and nothing after it', async () => {
     const broker = await openMqttBroker();

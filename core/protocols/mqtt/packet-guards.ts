@@ -1,5 +1,6 @@
 import type { Client } from 'aedes';
 import { isUtf8 } from 'node:buffer';
+import type { Duplex } from 'node:stream';
 
 /**
  * [MQTT-1.5.3-1] A UTF-8 string (topic, client id, user name…) that is not well-formed UTF-8, or
@@ -150,4 +151,47 @@ interface PropertiesParser {
   packet: { cmd: string };
   _emitError(error: Error): void;
   _parseProperties(this: PropertiesParser): unknown;
+}
+
+/**
+ * 3.1.1 [MQTT-3.1.2-2]: a CONNECT with a protocol level the broker does not speak gets CONNACK
+ * 0x01 (unacceptable protocol version), then the connection closes. mqtt-packet 9 refuses such a
+ * CONNECT as malformed, which would close without CONNACK; this wraps its CONNECT step
+ * (node_modules/mqtt-packet/parser.js `_parseConnect`) and answers first. The CONNACK has the
+ * 3.1.1 form, which a client of any level can read (MQTT 5 [MQTT-3.1.2-2] allows it or none).
+ * Bridge mode (level + 128) keeps working.
+ */
+export function answerUnknownProtocolLevel(client: Client): void {
+  const parser = (client as unknown as { _parser: ConnectParser })._parser;
+  const conn = (client as unknown as { conn: Duplex }).conn;
+  const parseConnect = parser._parseConnect;
+  parser._parseConnect = function checkedParseConnect(this: ConnectParser): unknown {
+    const list = this._list;
+    if (list.length >= 2) {
+      const nameLength = list.readUInt16BE(0);
+      if ((nameLength === 4 || nameLength === 6) && list.length > 2 + nameLength) {
+        const name = list.slice(2, 2 + nameLength).toString('latin1');
+        const level = list.readUInt8(2 + nameLength) & 0x7f;
+        if ((name === 'MQTT' || name === 'MQIsdp') && (level < 3 || level > 5)) {
+          // Stops the parser without an 'error' event (which would close before the CONNACK is out).
+          this.error = new Error(`unsupported protocol level ${level}`);
+          conn.end(Buffer.from([0x20, 0x02, 0x00, 0x01]), () => conn.destroy());
+          return undefined;
+        }
+      }
+    }
+    return parseConnect.call(this);
+  };
+}
+
+/** The part of mqtt-packet's parser the protocol level check uses. */
+interface ConnectParser {
+  error: Error | null;
+  _list: {
+    length: number;
+    readUInt16BE(offset: number): number;
+    readUInt8(offset: number): number;
+    slice(start: number, end: number): Buffer;
+  };
+  _parseConnect(this: ConnectParser): unknown;
 }
