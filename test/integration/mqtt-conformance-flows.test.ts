@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { waitFor } from '../helpers/wait.ts';
 import { frame } from './mqtt-bytes.ts';
-import { collect, connect, openMqttBroker } from './mqtt-helpers.ts';
+import { connect, openMqttBroker } from './mqtt-helpers.ts';
 import { RawClient } from './mqtt-raw.ts';
 import { RawClient5 } from './mqtt5-helpers.ts';
 
