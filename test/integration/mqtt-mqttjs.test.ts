@@ -247,15 +247,18 @@ describe('transports', () => {
 });
 
 describe('refusals', () => {
-  test('an MQTT 3.1 client is still served; a CONNECT at protocol level 6 closes the connection', async () => {
-    // MQTT 5 is served now (test/integration/mqtt5-*.test.ts); an unknown level is malformed to mqtt-packet.
+  test('an MQTT 3.1 client is still served; a CONNECT at protocol level 6 gets CONNACK 0x01 and the connection closes', async () => {
+    // MQTT 5 is served now (test/integration/mqtt5-*.test.ts); an unknown level is refused [MQTT-3.1.2-2].
     const broker = await openMqttBroker();
     const v31 = await connect(broker.url(), { protocolVersion: 3, protocolId: 'MQIsdp', clientId: 'v31' });
     await v31.endAsync();
     const socket = rawConnect(broker.mqtt.ports.tcp!, '127.0.0.1');
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
     const closed = new Promise((resolve) => socket.once('close', resolve));
     socket.write(Buffer.from('101000044d5154540602003c000462616421', 'hex'));
     await closed;
+    assert.deepEqual([...Buffer.concat(received)], [0x20, 0x02, 0x00, 0x01]);
     await broker.close();
   });
 

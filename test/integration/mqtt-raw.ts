@@ -33,13 +33,18 @@ const mqttPacket = createRequire(import.meta.url)('mqtt-packet') as MqttPacketMo
  */
 export class RawClient {
   readonly packets: RawPacket311[] = [];
+  /** The cmd of every packet received, in order (taking packets does not remove them here). */
+  readonly order: string[] = [];
   closed = false;
   private constructor(
     private readonly socket: Socket,
     private readonly protocolVersion: number,
   ) {
     const parser = mqttPacket.parser({ protocolVersion });
-    parser.on('packet', (packet) => this.packets.push(packet));
+    parser.on('packet', (packet) => {
+      this.order.push(packet.cmd);
+      this.packets.push(packet);
+    });
     parser.on('error', () => socket.destroy());
     socket.on('data', (data) => parser.parse(data));
     socket.on('close', () => (this.closed = true));

@@ -66,6 +66,8 @@ export interface RawPacket {
   topic?: string;
   payload?: Buffer;
   qos?: number;
+  dup?: boolean;
+  retain?: boolean;
   properties?: Record<string, unknown>;
   granted?: number[];
   sessionPresent?: boolean;
@@ -79,10 +81,15 @@ const mqttPacket = createRequire(import.meta.url)('mqtt-packet') as MqttPacketMo
  */
 export class RawClient5 {
   readonly packets: RawPacket[] = [];
+  /** The cmd of every packet received, in order (taking packets does not remove them here). */
+  readonly order: string[] = [];
   closed = false;
   private constructor(private readonly socket: Socket) {
     const parser = mqttPacket.parser({ protocolVersion: 5 });
-    parser.on('packet', (packet) => this.packets.push(packet));
+    parser.on('packet', (packet) => {
+      this.order.push(packet.cmd);
+      this.packets.push(packet);
+    });
     parser.on('error', () => socket.destroy());
     socket.on('data', (data) => parser.parse(data));
     socket.on('close', () => (this.closed = true));
@@ -111,6 +118,11 @@ export class RawClient5 {
     await waitFor(() => this.packets.some((p) => p.cmd === cmd), { timeoutMs, what: cmd });
     const index = this.packets.findIndex((p) => p.cmd === cmd);
     return this.packets.splice(index, 1)[0]!;
+  }
+
+  /** Writes raw bytes (packets mqtt-packet would not build). */
+  write(bytes: Buffer): void {
+    this.socket.write(bytes);
   }
 
   /** PUBLISHes received and not taken. */

@@ -10,7 +10,12 @@ import { MqttPersistenceStore } from '../../store/mqtt-persistence-store.ts';
 import { mqttConfigSchema, type MqttConfig, type MqttConfigInput } from './config.ts';
 import { startListeners } from './listeners.ts';
 import { ownershipRefusal, watchRights } from './access.ts';
-import { refuseInvalidUtf8 } from './packet-guards.ts';
+import {
+  answerUnknownProtocolLevel,
+  refuseEmptySubscribe,
+  refuseForeignProperties,
+  refuseInvalidUtf8,
+} from './packet-guards.ts';
 import { SqlitePersistence, type AedesPacket, type Committer, type PersistenceClient } from './persistence.ts';
 import {
   inboundFields,
@@ -65,6 +70,7 @@ interface ConnectProperties {
   maximumPacketSize?: number;
   topicAliasMaximum?: number;
   authenticationMethod?: string;
+  requestProblemInformation?: boolean;
 }
 
 /** The running MQTT listener. */
@@ -336,6 +342,10 @@ export async function startMqtt(
     const patched = client as unknown as PatchedClient;
     patched.connackProperties = connack;
     patched.topicAliasMaximum = config.topicAliasMaximum;
+    // The aedes patch leaves out reason strings that would exceed it [MQTT-3.2.2-19] [MQTT-3.4.2-2].
+    if (properties.maximumPacketSize !== undefined) patched.maximumPacketSize = properties.maximumPacketSize;
+    // Request Problem Information 0: no reason strings but on PUBLISH, CONNACK, DISCONNECT [MQTT-3.1.2-29].
+    if (properties.requestProblemInformation === false) patched.problemInformation = false;
   }
 
   /**
@@ -495,6 +505,9 @@ export async function startMqtt(
     const client = broker.handle(connection, request);
     limitPacketSize(client, config.maxPacketBytes);
     refuseInvalidUtf8(client);
+    refuseEmptySubscribe(client);
+    refuseForeignProperties(client);
+    answerUnknownProtocolLevel(client);
     connection.once('close', () => endSession(client));
   }).catch(async (error) => {
     await new Promise<void>((resolve) => broker.close(() => resolve()));
@@ -610,6 +623,10 @@ interface PatchedClient {
   connackProperties?: Record<string, unknown>;
   /** Topic aliases the client may set. */
   topicAliasMaximum?: number;
+  /** MQTT 5: the largest packet the client accepts (CONNECT Maximum Packet Size). */
+  maximumPacketSize?: number;
+  /** MQTT 5: false when the CONNECT's Request Problem Information is 0. */
+  problemInformation?: boolean;
   /** The client's DISCONNECT, when it sent one. */
   disconnectPacket?: { reasonCode?: number; properties?: { sessionExpiryInterval?: number } };
   sendDisconnect(reasonCode: number, reasonString?: string): boolean;

@@ -4,7 +4,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
-import { WebSocketServer, createWebSocketStream } from 'ws';
+import { WebSocketServer, createWebSocketStream, type WebSocket } from 'ws';
 import type { MqttConfig } from './config.ts';
 
 /** Hands one accepted connection to the broker. */
@@ -56,6 +56,7 @@ export async function startListeners(config: MqttConfig, handle: ConnectionHandl
       });
       wss.on('connection', (ws, request) => {
         const stream = createWebSocketStream(ws);
+        refuseTextFrames(ws, stream);
         stream.on('error', () => stream.destroy());
         track(stream);
         handle(stream, request);
@@ -90,4 +91,23 @@ export async function startListeners(config: MqttConfig, handle: ConnectionHandl
       await Promise.all(closed);
     },
   };
+}
+
+/**
+ * [MQTT-6.0.0-1] MQTT travels in binary WebSocket frames; a text frame closes the connection
+ * (1003, unsupported data) before anything in it reaches the MQTT parser. createWebSocketStream
+ * (node_modules/ws/lib/stream.js) pushes every message into the stream, so its one 'message'
+ * listener is wrapped.
+ */
+function refuseTextFrames(ws: WebSocket, stream: Duplex): void {
+  const forward = ws.listeners('message') as Array<(this: WebSocket, data: unknown, isBinary: boolean) => void>;
+  ws.removeAllListeners('message');
+  ws.on('message', function binaryOnly(this: WebSocket, data, isBinary) {
+    if (!isBinary) {
+      ws.close(1003, 'MQTT is sent in binary frames');
+      stream.destroy();
+      return;
+    }
+    for (const listener of forward) listener.call(this, data, isBinary);
+  });
 }

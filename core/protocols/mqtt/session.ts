@@ -124,6 +124,14 @@ export class Session {
   private readonly liveInFlight = new Set<number>();
   /** MQTT 5: live messages waiting for the receive window (bounded by maxQueuedPerClient). */
   private liveWaiting: Array<{ message: Message; qos: Qos; retain: boolean; ids: number[] }> = [];
+  /**
+   * MQTT 5: queue deliveries waiting for the receive window. Each consumer's prefetch is the
+   * window, so one kind alone never waits here; a client with several (session queue, `$queue/`,
+   * `$share/`, live) does, so that all of them together stay within its receive maximum
+   * [MQTT-3.3.4-9]. Bounded by prefetch × consumers; released with the consumers on close.
+   */
+  private queuedWaiting: Array<{ consumer: Consumer; delivery: Delivery; qos: Qos; retain: boolean; ids: number[] }> =
+    [];
   /** MQTT 5: topic → the alias this connection's PUBLISHes use for it (outbound topic aliases). */
   private readonly topicAliases = new Map<string, number>();
   private started = false;
@@ -272,6 +280,7 @@ export class Session {
     this.pending.clear();
     this.liveInFlight.clear();
     this.liveWaiting = [];
+    this.queuedWaiting = [];
     // DESIGN.md: release (redeliver) = disconnect before ack; the attempt counts toward max redelivery.
     await Promise.all(consumers.map((c) => c?.close().catch((error) => this.logError(error, 'detaching consumer'))));
   }
@@ -284,7 +293,7 @@ export class Session {
   acknowledged(messageId: number | undefined, reasonCode = 0, reasonString?: string): void {
     if (messageId === undefined) return;
     if (this.liveInFlight.delete(messageId)) {
-      this.drainLiveWaiting();
+      this.drainWaiting();
       return;
     }
     const held = this.pending.get(messageId);
@@ -295,7 +304,7 @@ export class Session {
       this.context.logger.info({ clientId: this.client.id, reasonCode, reason }, 'mqtt: subscriber rejected a message');
       held.consumer.reject(held.deliveryId, reason).catch((error) => this.logError(error, 'rejecting a delivery'));
     } else held.consumer.ack(held.deliveryId).catch((error) => this.logError(error, 'acking a delivery'));
-    this.drainLiveWaiting();
+    this.drainWaiting();
   }
 
   // ── engine → client ────────────────────────────────────────────────────────────────
@@ -333,7 +342,7 @@ export class Session {
   private onLiveV5(message: Message): void {
     const match = matchBindings(message, this.bindings.values(), 'live', this.client.id);
     if (match.qos === null) return;
-    if (match.qos > 0 && this.pending.size + this.liveInFlight.size >= this.window) {
+    if (match.qos > 0 && this.inFlight >= this.window) {
       // [MQTT-3.3.4-9] no more unacknowledged QoS 1/2 PUBLISHes than the client's receive maximum.
       if (this.liveWaiting.length >= this.context.config.maxQueuedPerClient) this.context.counters.liveDropped++;
       else this.liveWaiting.push({ message, qos: match.qos, retain: match.retain, ids: match.ids });
@@ -370,8 +379,20 @@ export class Session {
     this.send(packet, this.liveWritten);
   }
 
-  private drainLiveWaiting(): void {
-    while (this.liveWaiting.length > 0 && this.pending.size + this.liveInFlight.size < this.window) {
+  /** Unacknowledged QoS 1/2 PUBLISHes to this client, queue and live together. */
+  private get inFlight(): number {
+    return this.pending.size + this.liveInFlight.size;
+  }
+
+  /** A slot of the receive window is free: queue deliveries first (they hold engine state), then live ones. */
+  private drainWaiting(): void {
+    while (this.queuedWaiting.length > 0 && this.inFlight < this.window) {
+      const next = this.queuedWaiting.shift()!;
+      // A consumer closed meanwhile (UNSUBSCRIBE) released its deliveries: they are not ours to send.
+      if (next.consumer.closed) continue;
+      this.deliverQueued(next.consumer, next.delivery, next.qos, next.retain, next.ids);
+    }
+    while (this.liveWaiting.length > 0 && this.inFlight < this.window) {
       const next = this.liveWaiting.shift()!;
       this.sendLiveV5(next.message, next.qos, next.retain, next.ids);
     }
@@ -391,6 +412,11 @@ export class Session {
 
   private deliverQueued(consumer: Consumer, delivery: Delivery, qos: Qos, retain = false, ids: number[] = []): void {
     if (this.closed) return;
+    if (this.v5 && qos > 0 && this.inFlight >= this.window) {
+      // [MQTT-3.3.4-9] the receive maximum counts every kind of subscription together.
+      this.queuedWaiting.push({ consumer, delivery, qos, retain, ids });
+      return;
+    }
     const { message } = delivery;
     const packet: OutgoingPacket = {
       cmd: 'publish',
