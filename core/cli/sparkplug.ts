@@ -17,7 +17,16 @@ export function showSparkplug(state: Snapshot): string {
       n.bdSeqGaps > 0 ? `${n.bdSeqGaps} bdSeq gap(s)` : '',
       n.undecodable > 0 ? `${n.undecodable} undecodable` : '',
     ].filter(Boolean);
-    rows.push([n.group, n.node, '', n.state, n.bdSeq ?? '-', n.metricCount, time(n.lastMessageAt), problems.join(', ')]);
+    rows.push([
+      n.group,
+      n.node,
+      '',
+      n.state,
+      n.bdSeq ?? '-',
+      n.metricCount,
+      time(n.lastMessageAt),
+      problems.join(', '),
+    ]);
     for (const d of n.devices)
       rows.push([n.group, n.node, d.device, d.state, '', d.metricCount, time(d.lastMessageAt), '']);
   }

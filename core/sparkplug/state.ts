@@ -445,7 +445,8 @@ export class SparkplugState {
       this.untracked++;
       return;
     }
-    const timestamp = typeof parsed.timestamp === 'number' && parsed.timestamp >= 0 ? Math.floor(parsed.timestamp) : null;
+    const timestamp =
+      typeof parsed.timestamp === 'number' && parsed.timestamp >= 0 ? Math.floor(parsed.timestamp) : null;
     this.hosts.set(host, { host: host.slice(0, maxTextChars), online: parsed.online as boolean, timestamp, at });
   }
 
