@@ -265,29 +265,28 @@ export interface SparkplugPayload {
   body?: Uint8Array;
 }
 
+/** One metric to encode: give at most one of the value fields (the schema's `value` oneof). */
+export interface SparkplugMetricInput {
+  name?: string;
+  alias?: number | bigint;
+  timestamp?: number | bigint;
+  datatype?: number;
+  isNull?: boolean;
+  intValue?: number;
+  longValue?: number | bigint;
+  floatValue?: number;
+  doubleValue?: number;
+  booleanValue?: boolean;
+  stringValue?: string;
+  bytesValue?: Uint8Array;
+}
+
 /** What a caller builds to encode (numbers accepted where the wire has uint64). */
 export interface SparkplugPayloadInput {
   timestamp?: number | bigint;
   seq?: number | bigint;
   uuid?: string;
-  metrics?: ReadonlyArray<
-    {
-      name?: string;
-      alias?: number | bigint;
-      timestamp?: number | bigint;
-      datatype?: number;
-      isNull?: boolean;
-    } & (
-      | { intValue: number }
-      | { longValue: number | bigint }
-      | { floatValue: number }
-      | { doubleValue: number }
-      | { booleanValue: boolean }
-      | { stringValue: string }
-      | { bytesValue: Uint8Array }
-      | Record<string, never>
-    )
-  >;
+  metrics?: readonly SparkplugMetricInput[];
 }
 
 /** Decodes a Sparkplug B payload; throws (a protobufjs error) on malformed bytes. */
@@ -306,12 +305,12 @@ export function encodePayload(payload: SparkplugPayloadInput): Uint8Array {
     ...(payload.seq !== undefined && { seq: toLong(payload.seq) }),
     ...(payload.uuid !== undefined && { uuid: payload.uuid }),
     metrics: (payload.metrics ?? []).map((metric) => {
-      const { alias, timestamp, ...rest } = metric as typeof metric & { longValue?: number | bigint };
+      const { alias, timestamp, longValue, ...rest } = metric;
       return {
         ...rest,
         ...(alias !== undefined && { alias: toLong(alias) }),
         ...(timestamp !== undefined && { timestamp: toLong(timestamp) }),
-        ...('longValue' in rest && rest.longValue !== undefined && { longValue: toLong(rest.longValue) }),
+        ...(longValue !== undefined && { longValue: toLong(longValue) }),
       };
     }),
   };

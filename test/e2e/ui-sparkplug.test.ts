@@ -92,7 +92,10 @@ describe('Sparkplug view', { skip }, () => {
     await row.getByText('unknown alias').waitFor();
     await row.click();
     const detail = page.getByTestId('sparkplug-detail');
-    await detail.getByTestId('sp-rebirth-needed').getByText(/alias 1 that no birth named/).waitFor();
+    await detail
+      .getByTestId('sp-rebirth-needed')
+      .getByText(/alias 1 that no birth named/)
+      .waitFor();
     await detail.getByText('unknown alias 1').waitFor();
     await screenshot(page, 'sparkplug-rebirth');
 

@@ -11,7 +11,7 @@ import {
   encodePayload,
   type DataTypeName,
   type SparkplugPayload,
-  type SparkplugPayloadInput,
+  type SparkplugMetricInput,
 } from '../../core/sparkplug/payload.ts';
 import { waitFor } from './wait.ts';
 
@@ -34,7 +34,7 @@ export interface EdgeNodeOptions {
   readonly answerRebirth?: boolean;
 }
 
-type Payload = NonNullable<SparkplugPayloadInput['metrics']>[number];
+type Payload = SparkplugMetricInput;
 
 /** One simulated edge node with its devices, on its own MQTT connection. */
 export class EdgeNode {
@@ -176,7 +176,7 @@ export class EdgeNode {
       alias: this.aliases.get(`${device}/${metric.name}`)!,
       timestamp: Date.now(),
       ...valueOf(metric.datatype, metric.value),
-    } as Payload;
+    };
   }
 
   private byAlias(
@@ -188,7 +188,7 @@ export class EdgeNode {
       const metric = declared.find((m) => m.name === name);
       if (!metric) throw new Error(`metric ${name} is not declared for ${device || 'the node'}`);
       const { datatype: _datatype, ...wire } = valueOf(metric.datatype, value);
-      return { alias: this.aliases.get(`${device}/${name}`)!, timestamp: Date.now(), ...wire } as Payload;
+      return { alias: this.aliases.get(`${device}/${name}`)!, timestamp: Date.now(), ...wire };
     });
   }
 }

@@ -169,7 +169,8 @@ function NodeDetail(props: { selection: Selection }): ReactNode {
   const loaded = usePolledOperation('sparkplug.state', { group, node: nodeId! });
   const [notice, setNotice] = useState<{ ok: boolean; text: string; denied?: boolean }>();
   const node = loaded.data?.nodes[0];
-  if (!node) return <div className="panel empty">{loaded.error ? <ErrorNotice error={loaded.error} /> : 'Loading…'}</div>;
+  if (!node)
+    return <div className="panel empty">{loaded.error ? <ErrorNotice error={loaded.error} /> : 'Loading…'}</div>;
   const device = deviceId === undefined ? undefined : node.devices.find((d) => d.device === deviceId);
   const metrics = (device ? device.metrics : node.metrics) ?? [];
 
@@ -249,9 +250,7 @@ function NodeDetail(props: { selection: Selection }): ReactNode {
             <tbody>
               {metrics.map((m) => (
                 <tr key={m.name ?? `#${m.alias ?? ''}`} data-metric={m.name ?? `#${m.alias ?? ''}`}>
-                  <td className="mono">
-                    {m.name ?? <span className="badge warn">unknown alias {m.alias}</span>}
-                  </td>
+                  <td className="mono">{m.name ?? <span className="badge warn">unknown alias {m.alias}</span>}</td>
                   <td className="num">{m.alias ?? '–'}</td>
                   <td className="muted">{m.datatype}</td>
                   <td className="mono" style={{ overflowWrap: 'anywhere' }}>
