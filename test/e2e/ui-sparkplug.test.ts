@@ -58,16 +58,16 @@ describe('Sparkplug view', { skip }, () => {
     await row('plant/packer').getByText('offline').waitFor();
     await row('plant/line1').click();
     const detail = page.getByTestId('sparkplug-detail');
-    await detail.locator('[data-metric="Temperature"]').getByText('23.25').waitFor();
+    await detail.locator('[data-metric="Temperature"]').getByText('23.25', { exact: true }).waitFor();
     assert.match(await detail.locator('[data-metric="Temperature"]').innerText(), /Temperature\s+1\s+Double\s+23\.25/);
     assert.match(await detail.locator('[data-metric="Mode"]').innerText(), /auto/);
 
     // Keyboard: ↓ from the node goes to its first device (fan, sorted), whose metrics show.
     await row('plant/line1').focus();
     await page.keyboard.press('ArrowDown');
-    await detail.locator('[data-metric="Speed"]').getByText('-40').waitFor();
+    await detail.locator('[data-metric="Speed"]').getByText('-40', { exact: true }).waitFor();
     await page.keyboard.press('ArrowDown');
-    await detail.locator('[data-metric="Running"]').getByText('true').waitFor();
+    await detail.locator('[data-metric="Running"]').getByText('true', { exact: true }).waitFor();
     await row('plant/line1').click();
     await detail.locator('[data-metric="Temperature"]').waitFor();
     await screenshot(page, 'sparkplug');
@@ -108,7 +108,7 @@ describe('Sparkplug view', { skip }, () => {
     await row.getByText('online').waitFor();
     await detail.getByTestId('sp-rebirth-needed').waitFor({ state: 'detached' });
     await late.nodeData({ Pressure: 2.75 });
-    await detail.locator('[data-metric="Pressure"]').getByText('2.75').waitFor();
+    await detail.locator('[data-metric="Pressure"]').getByText('2.75', { exact: true }).waitFor();
     assert.equal(await row.getByText('unknown alias').count(), 0);
   });
 
@@ -121,6 +121,22 @@ describe('Sparkplug view', { skip }, () => {
     await page.locator('[data-sparkplug="plant/line1"]').getByText('1 undecodable').waitFor();
     await edge.nodeData({ Temperature: 30 });
     await page.locator('[data-sparkplug="plant/line1"]').click();
-    await page.getByTestId('sparkplug-detail').locator('[data-metric="Temperature"]').getByText('30').waitFor();
+    await page
+      .getByTestId('sparkplug-detail')
+      .locator('[data-metric="Temperature"]')
+      .getByText('30', { exact: true })
+      .waitFor();
+  });
+
+  test('a Sparkplug topic in the Topics view links to its device in the Sparkplug view', async () => {
+    const { page } = ui;
+    await page.goto(`${ui.url}#/topics`);
+    await page.getByLabel('Filter topics').fill('spBv1.0/plant/DBIRTH/line1/pump');
+    await page.locator('[data-topic="spBv1.0/plant/DBIRTH/line1/pump"]').click();
+    await page.getByRole('link', { name: /decoded metrics/ }).click();
+    const detail = page.getByTestId('sparkplug-detail');
+    await detail.getByRole('heading', { name: /plant\/line1\/pump/ }).waitFor();
+    await detail.locator('[data-metric="Running"]').getByText('true', { exact: true }).waitFor();
+    assert.equal(await page.locator('[data-sparkplug="plant/line1/pump"]').getAttribute('aria-selected'), 'true');
   });
 });

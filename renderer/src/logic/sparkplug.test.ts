@@ -1,5 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { moveSelection, nodeFlags, outline, type SparkplugNode } from './sparkplug.ts';
+import {
+  moveSelection,
+  nodeFlags,
+  outline,
+  selectionFromHash,
+  sparkplugHref,
+  type SparkplugNode,
+} from './sparkplug.ts';
 
 const node = (group: string, id: string, extra: Partial<SparkplugNode> = {}): SparkplugNode => ({
   group,
@@ -67,5 +74,21 @@ describe('Sparkplug outline', () => {
     expect(moveSelection('Home', 2, 3)).toBe(0);
     expect(moveSelection('x', 1, 3)).toBeUndefined();
     expect(moveSelection('ArrowDown', 0, 0)).toBeUndefined();
+  });
+});
+
+describe('links to the Sparkplug view', () => {
+  test('a Sparkplug topic links to its node or device, and the link selects it again', () => {
+    const href = sparkplugHref('spBv1.0/plant a/DDATA/line1/pump');
+    expect(href).toBe('#/sparkplug?group=plant+a&node=line1&device=pump');
+    expect(selectionFromHash(href!)).toEqual({ group: 'plant a', node: 'line1', device: 'pump' });
+    expect(selectionFromHash(sparkplugHref('spBv1.0/g/NDATA/n')!)).toEqual({ group: 'g', node: 'n' });
+  });
+
+  test('other topics, STATE and incomplete ones have no link', () => {
+    expect(sparkplugHref('plant/line1')).toBeUndefined();
+    expect(sparkplugHref('spBv1.0/STATE/scada')).toBeUndefined();
+    expect(sparkplugHref('spBv1.0/g')).toBeUndefined();
+    expect(selectionFromHash('#/sparkplug')).toBeUndefined();
   });
 });

@@ -119,3 +119,26 @@ export function metricText(value: string | number | boolean | null): string {
   if (value === '') return '""';
   return String(value);
 }
+
+/**
+ * A link to the Sparkplug view with the group, node and device of a `spBv1.0/…` topic selected,
+ * or undefined for any other topic (`spBv1.0/plant/DDATA/line1/pump` → that device).
+ */
+export function sparkplugHref(topic: string): string | undefined {
+  const [namespace, group, type, node, device] = topic.split('/');
+  if (namespace !== 'spBv1.0' || !group || !type || type === 'STATE' || !node) return undefined;
+  const query = new URLSearchParams({ group, node, ...(device && { device }) });
+  return `#/sparkplug?${query.toString()}`;
+}
+
+/** The selection a location hash names (`#/sparkplug?group=g&node=n`), if any. */
+export function selectionFromHash(hash: string): Selection | undefined {
+  const query = hash.split('?')[1];
+  if (query === undefined) return undefined;
+  const params = new URLSearchParams(query);
+  const group = params.get('group');
+  if (!group) return undefined;
+  const node = params.get('node') ?? undefined;
+  const device = params.get('device') ?? undefined;
+  return { group, ...(node && { node, ...(device && { device }) }) };
+}

@@ -18,7 +18,9 @@ import {
   moveSelection,
   nodeFlags,
   outline,
+  selectionFromHash,
   selectionKey,
+  sparkplugHref,
   type Selection,
   type SparkplugNode,
 } from '../logic/sparkplug.ts';
@@ -32,7 +34,8 @@ function StateBadge(props: { state: 'online' | 'offline' | 'unknown' }): ReactNo
 
 export function Sparkplug(): ReactNode {
   const listed = usePolledOperation('sparkplug.state', { metrics: false });
-  const [selection, setSelection] = useState<Selection>();
+  // A link from the Topics view (`#/sparkplug?group=…&node=…`) selects that node or device.
+  const [selection, setSelection] = useState<Selection | undefined>(() => selectionFromHash(location.hash));
   const snapshot = listed.data;
   const rows = useMemo(() => outline(snapshot?.nodes ?? []), [snapshot]);
   const selectedKey = selection && selectionKey(selection);
@@ -290,4 +293,15 @@ function nodeRows(node: SparkplugNode): Array<readonly [string, ReactNode]> {
     ['Undecodable', count(node.undecodable)],
     ['Flags', nodeFlags(node).join(', ') || 'none'],
   ];
+}
+
+/** For the Topics view's detail: a spBv1.0 topic's payload is decoded in the Sparkplug view. */
+export function SparkplugLink(props: { topic: string }): ReactNode {
+  const href = sparkplugHref(props.topic);
+  if (!href) return null;
+  return (
+    <div className="muted">
+      Sparkplug B payload: <a href={href}>see its decoded metrics and the node&apos;s state in the Sparkplug view</a>.
+    </div>
+  );
 }

@@ -12,6 +12,7 @@ import { VirtualList } from '../components/VirtualList.tsx';
 import { count, rate, time } from '../logic/format.ts';
 import { previewPayload } from '../logic/payload.ts';
 import { ancestorsOf, LiveTopicTree, type LastMessage, type TopicRow } from '../logic/topic-tree.ts';
+import { SparkplugLink } from './Sparkplug.tsx';
 
 /** How often the tree re-renders at most; frames are applied as they come. */
 const renderEveryMs = 250;
@@ -226,6 +227,7 @@ function TopicDetail(props: { topic: string | undefined; tree: LiveTopicTree; ve
         <h2 className="mono" style={{ overflowWrap: 'anywhere', fontSize: 20 }}>
           {topic}
         </h2>
+        <SparkplugLink topic={topic} />
         {node && (
           <Details
             rows={[
