@@ -6,6 +6,7 @@ import mqtt from 'mqtt';
 import { createHttpClient, type HttpClient } from '../../core/api/client.ts';
 import type { OperationOutput } from '../../core/api/contract.ts';
 import type { Broker } from '../../core/broker.ts';
+import { main } from '../../core/cli.ts';
 import { startTestBroker } from '../helpers/broker.ts';
 import { EdgeNode } from '../helpers/sparkplug-edge.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -232,5 +233,43 @@ describe('Sparkplug B state', () => {
     assert.equal(one.nodes[0]!.metrics, undefined);
     assert.ok(one.nodes[0]!.metricCount >= 3);
     assert.ok(one.totals.nodes >= 8, 'totals count every node');
+  });
+
+  it('the CLI shows nodes with their state and problems, and asks for a rebirth', async () => {
+    let stdout = '';
+    const sluice = (...args: string[]) =>
+      main(['node', 'sluice', '--url', broker.httpUrl, ...args], { out: (t) => (stdout += t), err: () => undefined });
+    assert.equal(await sluice('sparkplug', 'state'), 0);
+    assert.match(stdout, /plant\s+line6\s+online\s+0\s+\d+\s+\S+\s+1 seq gap\(s\)/);
+    assert.match(stdout, /plant\s+line3\s+fan\s+offline/);
+    stdout = '';
+    assert.equal(await sluice('sparkplug', 'rebirth', 'plant', 'line6'), 0);
+    assert.match(stdout, /Asked for a rebirth: NCMD spBv1\.0\/plant\/NCMD\/line6/);
+  });
+});
+
+describe('Sparkplug B permissions', () => {
+  let broker: Broker;
+  let cleanup: () => Promise<void>;
+  before(async () => {
+    ({ broker, cleanup } = await startTestBroker({ security: { anonymous: false } }));
+    broker.security.putRole('line1-operator', 'watch plant, rebirth line1 only', [
+      { actions: ['subscribe'], patterns: ['spBv1.0/plant/#'] },
+      { actions: ['publish'], patterns: ['spBv1.0/plant/NCMD/line1'] },
+    ]);
+    await broker.security.createUser('operator', 'operator-password', ['line1-operator']);
+  });
+  after(() => cleanup());
+
+  it('rebirth needs publish on that node’s NCMD topic, and state needs subscribe on the group', async () => {
+    const operator = createHttpClient(broker.httpUrl, {
+      auth: { username: 'operator', password: 'operator-password' },
+    });
+    const receipt = await operator.call('sparkplug.rebirth', { group: 'plant', node: 'line1' });
+    assert.equal(receipt.topic, 'spBv1.0/plant/NCMD/line1');
+    await assert.rejects(operator.call('sparkplug.rebirth', { group: 'plant', node: 'line2' }), /publish/);
+    await operator.call('sparkplug.state', { group: 'plant' });
+    await assert.rejects(operator.call('sparkplug.state', {}), /subscribe/);
+    await assert.rejects(operator.call('sparkplug.state', { group: 'other' }), /subscribe/);
   });
 });
