@@ -200,8 +200,7 @@ export class SparkplugState {
         return this.onNodeDeath(node, payload, at);
       case 'NDATA':
         this.checkSeq(node, payload, type, at);
-        if (node.birthAt === null) this.needRebirth(node, { reason: 'no-birth', alias: null, device: null, type, at });
-        this.applyData(node, node.metrics, null, payload, type, at);
+        this.onData(node, node.metrics, null, node.state !== 'online', payload, at);
         return;
       default:
         return; // NCMD: a command to the node, no state of its own
@@ -226,17 +225,41 @@ export class SparkplugState {
         this.clearBook(device.metrics);
         device.state = 'online';
         device.birthAt = at;
-        this.applyData(node, device.metrics, deviceId, payload, type, at);
+        this.applyData(device.metrics, payload, true, at);
         return;
       case 'DDEATH':
         device.state = 'offline';
         device.deathAt = at;
         return;
       default: // DDATA
-        if (device.birthAt === null)
-          this.needRebirth(node, { reason: 'no-birth', alias: null, device: deviceId, type, at });
-        this.applyData(node, device.metrics, deviceId, payload, type, at);
+        this.onData(node, device.metrics, deviceId, device.state !== 'online', payload, at);
     }
+  }
+
+  /**
+   * NDATA/DDATA: metrics stored by name. Data the state cannot place — an alias no birth named,
+   * or data from a node or device that is not online (never born here, or dead since) — means
+   * a birth was missed: counted, and the node flagged until its next NBIRTH.
+   */
+  private onData(
+    node: NodeState,
+    book: MetricBook,
+    device: string | null,
+    unborn: boolean,
+    payload: SparkplugPayload,
+    at: number,
+  ): void {
+    const messageType = device === null ? 'NDATA' : 'DDATA';
+    const unknownAlias = this.applyData(book, payload, false, at);
+    if (unknownAlias === null && !unborn) return;
+    node.unknownAliasMessages++;
+    this.needRebirth(node, {
+      reason: unknownAlias !== null ? 'unknown-alias' : 'no-birth',
+      alias: unknownAlias,
+      device,
+      type: messageType,
+      at,
+    });
   }
 
   /** NBIRTH: a new session (or a rebirth): metrics and aliases start over, flags clear. */
@@ -254,7 +277,7 @@ export class SparkplugState {
     node.birthAt = at;
     node.rebirthNeeded = null;
     this.clearBook(node.metrics);
-    this.applyData(node, node.metrics, null, payload, 'NBIRTH', at);
+    this.applyData(node.metrics, payload, true, at);
     // Devices must be born again in the new session (Sparkplug 3.0 §6.4.7): offline until their DBIRTH.
     for (const device of node.devices.values()) if (device.state === 'online') device.state = 'offline';
   }
@@ -290,16 +313,11 @@ export class SparkplugState {
     node.seq = received;
   }
 
-  /** Stores a birth's or data message's metrics, resolving aliases; unknown aliases flag the node. */
-  private applyData(
-    node: NodeState,
-    book: MetricBook,
-    device: string | null,
-    payload: SparkplugPayload,
-    type: MessageType,
-    at: number,
-  ): void {
-    const birth = type === 'NBIRTH' || type === 'DBIRTH';
+  /**
+   * Stores a birth's or data message's metrics; a birth records their aliases, data resolves
+   * them. Returns the first alias no birth named (data only), or null.
+   */
+  private applyData(book: MetricBook, payload: SparkplugPayload, birth: boolean, at: number): string | null {
     let unknownAlias: string | null = null;
     for (const metric of payload.metrics) {
       const alias = metric.alias === undefined ? null : metric.alias.toString();
@@ -323,10 +341,7 @@ export class SparkplugState {
         book.byAlias.set(alias, state);
       }
     }
-    if (unknownAlias !== null) {
-      node.unknownAliasMessages++;
-      this.needRebirth(node, { reason: 'unknown-alias', alias: unknownAlias, device, type, at });
-    } else if (node.birthAt === null && !birth) node.unknownAliasMessages++;
+    return unknownAlias;
   }
 
   private needRebirth(

@@ -132,4 +132,21 @@ describe('Sparkplug state', () => {
     assert.equal(parseSparkplugTopic('spBv1.0//NDATA/n'), undefined);
     assert.equal(parseSparkplugTopic('spAv1.0/g/NDATA/n'), undefined);
   });
+
+  it('data from a dead node or an unborn device is flagged as needing a rebirth; the next NBIRTH clears it', () => {
+    const state = new SparkplugState();
+    const node = () => state.snapshot({ metrics: false }).nodes[0]!;
+    feed(state, 'spBv1.0/g/NBIRTH/n', { seq: 0, metrics: [bdSeq(1)] });
+    feed(state, 'spBv1.0/g/DDATA/n/d', { seq: 1, metrics: [{ name: 'x', datatype: 3, intValue: 1 }] });
+    assert.deepEqual(
+      { ...node().rebirthNeeded, at: 0 },
+      { reason: 'no-birth', alias: null, device: 'd', messageType: 'DDATA', at: 0 },
+    );
+    feed(state, 'spBv1.0/g/NBIRTH/n', { seq: 0, metrics: [bdSeq(1)] });
+    assert.equal(node().rebirthNeeded, null);
+    feed(state, 'spBv1.0/g/NDEATH/n', { metrics: [bdSeq(1)] });
+    feed(state, 'spBv1.0/g/NDATA/n', { seq: 1, metrics: [{ name: 'x', datatype: 3, intValue: 1 }] });
+    assert.equal(node().rebirthNeeded?.reason, 'no-birth');
+    assert.equal(node().unknownAliasMessages, 2);
+  });
 });

@@ -52,7 +52,10 @@ export const sparkplugGapSchema = z.object({
   at: epochMs,
 });
 
-/** Why a node needs a rebirth: data it cannot resolve because its birth was missed. */
+/**
+ * Why a node needs a rebirth: `unknown-alias`, data with an alias no birth named; `no-birth`,
+ * data from a node or device that is not online (never born here, or dead since).
+ */
 export const sparkplugRebirthNeedSchema = z.object({
   reason: z.enum(['unknown-alias', 'no-birth']),
   /** The alias that could not be resolved (unknown-alias). */
@@ -97,7 +100,7 @@ export const sparkplugNodeSchema = z.object({
   lastBdSeqGap: sparkplugGapSchema.nullable(),
   /** NDEATHs ignored because their bdSeq was not the current session's (a late will of an old session). */
   staleDeaths: count,
-  /** DATA messages with aliases no birth named, or data before any birth. */
+  /** DATA messages with aliases no birth named, or from a node or device that was not online. */
   unknownAliasMessages: count,
   /** Set while a rebirth is needed; a new NBIRTH clears it. */
   rebirthNeeded: sparkplugRebirthNeedSchema.nullable(),

@@ -39,7 +39,7 @@ export function selectionKey(selection: Selection): string {
 export function nodeFlags(node: SparkplugNode): string[] {
   const flags: string[] = [];
   if (node.rebirthNeeded)
-    flags.push(node.rebirthNeeded.reason === 'unknown-alias' ? 'unknown alias' : 'data before birth');
+    flags.push(node.rebirthNeeded.reason === 'unknown-alias' ? 'unknown alias' : 'data without birth');
   if (node.seqGaps > 0) flags.push(`${node.seqGaps} seq gap${node.seqGaps === 1 ? '' : 's'}`);
   if (node.bdSeqGaps > 0) flags.push(`${node.bdSeqGaps} bdSeq gap${node.bdSeqGaps === 1 ? '' : 's'}`);
   if (node.undecodable > 0) flags.push(`${node.undecodable} undecodable`);

@@ -200,7 +200,9 @@ function NodeDetail(props: { selection: Selection }): ReactNode {
               ? `${node.rebirthNeeded.messageType} with alias ${node.rebirthNeeded.alias ?? '?'}${
                   node.rebirthNeeded.device ? ` (device ${node.rebirthNeeded.device})` : ''
                 } that no birth named: the broker missed this node's NBIRTH, so its aliases cannot be resolved.`
-              : `${node.rebirthNeeded.messageType} before any birth: the broker missed this node's births.`}{' '}
+              : `${node.rebirthNeeded.messageType}${
+                  node.rebirthNeeded.device ? ` from device ${node.rebirthNeeded.device}` : ''
+                } while it was not online (no birth seen, or sent after its death): the broker missed a birth.`}{' '}
             A rebirth asks the node to publish its NBIRTH and DBIRTHs again.
           </div>
         )}
