@@ -99,11 +99,13 @@ export function Sparkplug(): ReactNode {
             </div>
           ) : (
             <div ref={listRef} role="tree" aria-label="Sparkplug groups, nodes and devices" onKeyDown={onKey}>
-              {rows.map((row) => (
+              {rows.map((row, i) => (
                 <button
                   key={row.key}
                   type="button"
                   role="treeitem"
+                  // One tab stop for the outline (roving tabindex); arrows move within it.
+                  tabIndex={i === Math.max(0, index) ? 0 : -1}
                   data-row
                   data-sparkplug={[row.selection.group, row.selection.node, row.selection.device]
                     .filter((part) => part !== undefined)
