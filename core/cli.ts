@@ -46,6 +46,7 @@ import {
   type RunClient,
 } from './cli/kit.ts';
 import { replayCommands } from './cli/replay.ts';
+import { sparkplugCommands } from './cli/sparkplug.ts';
 import { loadConfig, type ConfigInput } from './config.ts';
 import { SluiceError } from './errors.ts';
 import { createSelfSignedCertificate } from './security/tls.ts';
@@ -182,6 +183,7 @@ export const clientCommands: ReadonlyArray<ClientCommand<UnaryOperationName>> = 
   }),
   ...dmqCommands,
   ...replayCommands,
+  ...sparkplugCommands,
   command({
     words: ['publish'],
     op: 'messages.publish',

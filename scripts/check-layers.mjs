@@ -16,6 +16,8 @@ const zones = [
   // Pure, browser-safe schemas and helpers that the engine, the adapters and the renderer share.
   ['schema', 'core/schema/'],
   ['store', 'core/store/'],
+  // Sparkplug B: payload codec and the state tracked from spBv1.0 traffic (docs/sparkplug.md).
+  ['sparkplug', 'core/sparkplug/'],
   ['engine', 'core/engine/'],
   ['security', 'core/security/'],
   ['api', 'core/api/'],
@@ -46,7 +48,8 @@ const allowedZones = {
   engine: ['shared', 'schema', 'store', 'engine'],
   security: ['shared', 'schema', 'store', 'engine', 'security'],
   contract: ['shared', 'schema', 'contract'],
-  api: ['shared', 'schema', 'engine', 'security', 'contract', 'api', 'demo'],
+  sparkplug: ['shared', 'contract', 'sparkplug'],
+  api: ['shared', 'schema', 'engine', 'security', 'contract', 'api', 'demo', 'sparkplug'],
   mqtt: ['shared', 'schema', 'engine', 'security', 'contract', 'api', 'store', 'mqtt'],
   amqp: ['shared', 'schema', 'engine', 'security', 'contract', 'api', 'amqp'],
   http: ['shared', 'schema', 'engine', 'security', 'contract', 'api', 'http'],
@@ -72,6 +75,7 @@ const allowedZones = {
     'bridges',
     'demo',
     'cli',
+    'sparkplug',
     'host',
   ],
   electron: ['shared', 'schema', 'contract', 'host', 'electron'],
@@ -91,6 +95,7 @@ const ownedPackages = {
   react: ['renderer'],
   'react-dom': ['renderer'],
   '@modelcontextprotocol/sdk': ['mcp', 'tooling'],
+  protobufjs: ['sparkplug', 'tooling'],
 };
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), '..');

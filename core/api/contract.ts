@@ -21,6 +21,7 @@ import { adminOperations } from './contract/ops-admin.ts';
 import { messageOperations } from './contract/ops-messages.ts';
 import { queueOperations } from './contract/ops-queues.ts';
 import { securityOperations } from './contract/ops-security.ts';
+import { sparkplugOperations } from './contract/ops-sparkplug.ts';
 import type {
   problemSchema,
   messageSchema,
@@ -50,6 +51,7 @@ export const contract = {
   ...messageOperations,
   ...securityOperations,
   ...adminOperations,
+  ...sparkplugOperations,
 } as const satisfies Record<string, Operation>;
 
 // ── types, from z.infer only ─────────────────────────────────────────────────────────

@@ -30,6 +30,8 @@ import {
 import { RateSampler, type CounterSnapshot } from './rates.ts';
 import { PullReceivers, type PullSettlement } from './receivers.ts';
 import { TopicTree, defaultTopicTreeLimits, type TopicChange, type TopicTreeLimits } from './topic-tree.ts';
+import { createSparkplugService } from './sparkplug.ts';
+import type { SparkplugLimits } from '../sparkplug/state.ts';
 import { topicMatches } from '../schema/topic.ts';
 import { decodePayload, toMessageEvent, toWireDeadMessage, toWireMessage, toWireQueue } from './wire.ts';
 import type { PushRegistry } from './push-registry.ts';
@@ -44,6 +46,8 @@ export interface ServiceOptions {
   readonly rateIntervalMs?: number;
   /** Topic tree bounds (default 100 000 topics, 256-byte previews). */
   readonly topicTree?: Partial<TopicTreeLimits>;
+  /** Sparkplug state bounds (docs/sparkplug.md). */
+  readonly sparkplug?: Partial<SparkplugLimits>;
   /** How often coalesced topic tree frames go out (default 250 ms: a few frames a second, DESIGN.md: UI). */
   readonly treeFrameMs?: number;
   /** Users, roles, ACL, audit. Without it every caller may do everything (tests, embedded use). */
@@ -155,8 +159,13 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
       for (const sink of statsSinks) sink(stats);
     },
   );
-  // One listener on '#' feeds the topic tree; '#' does not match '$'-topics [MQTT-4.7.2-1].
-  const stopTopicTree = engine.listen('#', (message) => topicTree.record(message));
+  const sparkplug = createSparkplugService(engine, options.sparkplug);
+  // One listener on '#' feeds the topic tree and the Sparkplug state (a prefix check for
+  // topics outside spBv1.0/); '#' does not match '$'-topics [MQTT-4.7.2-1].
+  const stopTopicTree = engine.listen('#', (message) => {
+    topicTree.record(message);
+    sparkplug.record(message);
+  });
   // Coalesced tree frames (DESIGN.md: UI): one timer for every subscriber, whatever the message
   // rate. It also runs with no subscriber, so the newest message of each topic is let go within a frame.
   const treeSinks = new Set<(changes: readonly TopicChange[]) => void>();
@@ -387,6 +396,12 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     'queues.release': settle('release'),
     'stats.get': () => brokerStats(),
     'topics.tree': ({ filter, limit }) => topicTree.snapshot(filter, limit),
+    'sparkplug.state': sparkplug.handlers['sparkplug.state'],
+    'sparkplug.rebirth': (input, { principal }) =>
+      sparkplug.handlers['sparkplug.rebirth'](input, {
+        protocol: principal.protocol === 'host' ? 'api' : principal.protocol,
+        user: principal.user,
+      }),
     'auth.status': () => ({
       setupRequired: security?.setupRequired ?? false,
       anonymous: security ? security.options.anonymous : true,

@@ -20,6 +20,7 @@ import { Replay } from './views/Replay.tsx';
 import { viewFromHash, viewIndexOfKey, viewKey, views, type ViewId } from './views/routes.ts';
 import { Security } from './views/Security.tsx';
 import { Settings } from './views/Settings.tsx';
+import { Sparkplug } from './views/Sparkplug.tsx';
 import { Topics } from './views/Topics.tsx';
 
 const screens: Record<ViewId, () => ReactNode> = {
@@ -33,6 +34,7 @@ const screens: Record<ViewId, () => ReactNode> = {
   security: Security,
   demo: Demo,
   bridges: Bridges,
+  sparkplug: Sparkplug,
   settings: Settings,
 };
 

@@ -90,6 +90,11 @@ const refusals: Readonly<Partial<Record<UnaryOperationName, ReadonlyArray<Record
     { queue: 'ghost', name: 'sap', url: 'http://127.0.0.1:9/' },
   ],
   'push.delete': [{ queue: 'orders', name: 'nobody' }],
+  'sparkplug.rebirth': [
+    { group: 'a/b', node: 'n' },
+    { group: 'g', node: '+' },
+    { group: '', node: 'n' },
+  ],
 };
 
 /** Mutating operations that have no refusal to test: they always succeed. */

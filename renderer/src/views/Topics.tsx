@@ -24,6 +24,7 @@ import {
   ValueHistory,
   type SeriesKey,
 } from '../logic/value-history.ts';
+import { SparkplugLink } from './Sparkplug.tsx';
 
 /** How often the tree re-renders at most; frames are applied as they come. */
 const renderEveryMs = 250;
@@ -322,6 +323,7 @@ function TopicDetail(props: {
         <h2 className="mono" style={{ overflowWrap: 'anywhere', fontSize: 20 }}>
           {topic}
         </h2>
+        <SparkplugLink topic={topic} />
         {node && (
           <Details
             rows={[

@@ -11,6 +11,7 @@ export const views = [
   { id: 'security', title: 'Security' },
   { id: 'demo', title: 'Demo' },
   { id: 'bridges', title: 'Bridges' },
+  { id: 'sparkplug', title: 'Sparkplug' },
   { id: 'settings', title: 'Settings' },
 ] as const;
 
