@@ -12,7 +12,8 @@
 import { randomBytes } from 'node:crypto';
 import type { DemoStatus } from '../api/contract.ts';
 import { ActorPool, via } from './actor-pool.ts';
-import type { ActorCredentials, DemoEndpoints } from './actors.ts';
+import type { ActorCredentials, DemoEndpoints, MqttActor } from './actors.ts';
+import { topicMatches } from '../schema/topic.ts';
 import { backlogFrom, evaluateCheck, type CheckSubject } from './checks.ts';
 import { anonymousRunAs, type DemoRunAs } from './identity.ts';
 import { PushEndpoint } from './push-endpoint.ts';
@@ -32,6 +33,8 @@ export { clientIdOf, namespaceOf, type ServiceCall } from './run-state.ts';
 
 /** How long one step may take in real time before it fails (a stuck consumer must not hang a class). */
 const stepTimeoutMs = 30_000;
+/** How long a reconnecting subscriber waits for its retained values before the checks look. */
+const retainedWaitMs = 5000;
 
 type StepStatus = DemoStatus['steps'][number];
 
@@ -434,7 +437,30 @@ export class ScenarioRun {
       if (backlog >= expected) break;
       await sleep(20);
     }
-    await sleep(100); // retained values arrive with the SUBACK; give stragglers a moment
+    await this.retainedArrived(
+      actor,
+      filters.map((filter) => this.expand(filter)),
+    );
+  }
+
+  /**
+   * Retained values arrive after the SUBACK: waits until the subscriber holds one for every
+   * retained topic of this run its filters match, briefly (the `retained` check judges what came).
+   * A fixed pause lost stragglers on a busy machine.
+   */
+  private async retainedArrived(actor: MqttActor, filters: readonly string[]): Promise<void> {
+    const wanted = new Set(
+      [...this.published.values()]
+        .flatMap((sent) => [...sent.retained.keys()])
+        .filter((topic) => filters.some((filter) => topicMatches(filter, topic))),
+    );
+    const until = Date.now() + retainedWaitMs;
+    while (Date.now() < until) {
+      const seen = new Set(actor.received.filter((m) => m.retained).map((m) => m.topic));
+      if ([...wanted].every((topic) => seen.has(topic))) return;
+      this.checkStopped();
+      await sleep(20);
+    }
   }
 
   private async replay(action: Extract<ScenarioAction, { do: 'replay' }>, step: StepStatus): Promise<void> {
