@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { createBroker, type Broker } from '../../core/broker.ts';
 import { loadConfig } from '../../core/config.ts';
 import { ApiError, createHttpClient } from '../../core/api/client.ts';
-import { demoEndpoints, HttpActor, MqttActor } from '../../core/demo/actors.ts';
+import { AmqpActor, demoEndpoints, HttpActor, MqttActor } from '../../core/demo/actors.ts';
 import { DemoIdentity } from '../../core/demo/identity.ts';
 import { ScenarioRun } from '../../core/demo/runner.ts';
 import { loadScenarios } from '../../core/demo/scenarios.ts';
@@ -245,6 +245,11 @@ describe('demo actors are least-privilege users', () => {
       await plc.connect(false);
       await assert.rejects(plc.subscribe(['demo/erp-offline/#']), 'no subscribe right at all');
       await plc.close();
+
+      // AMQP (SASL PLAIN as demo): a receiver on a queue outside the scenario is refused at attach.
+      const mes = new AmqpActor(endpoints.amqpUrl!, 'demo-acl-amqp', identity.credentials);
+      await assert.rejects(mes.receive('probe', 1), /not-authorized|unauthorized/i);
+      await mes.close();
 
       // HTTP, logged in as demo: 403 with the missing permission named.
       const erp = new HttpActor(endpoints.httpUrl, identity.credentials);
