@@ -24,12 +24,13 @@ import {
   type UnaryOperationName,
 } from '../core/api/contract.ts';
 import type { Broker } from '../core/broker.ts';
-import type { CallContext } from '../core/api/service.ts';
 import { SluiceError, toSluiceError } from '../core/errors.ts';
 import type { IpcEvents, IpcRequest } from './channel.ts';
 
 /** The API service, as the host sees it. */
 type Service = Broker['service'];
+/** Who a call runs as (the service's CallContext, reached through the broker: the electron layer sees core/api only so). */
+type CallContext = NonNullable<Parameters<Service['call']>[2]>;
 
 /** A refused call: the same fields an HTTP problem+json body carries (renderer/src/api/bridge.ts). */
 export interface IpcProblem {
