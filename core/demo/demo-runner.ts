@@ -33,6 +33,8 @@ export class DemoRunner {
   private current: { run: ScenarioRun; done: Promise<void> } | undefined;
   private readonly loaded: { scenarios: Scenario[]; problems: ScenarioProblem[] };
   private readonly secured: boolean;
+  /** A start is between its checks and its run (creating the user, resetting): a second one waits its turn. */
+  private starting = false;
 
   constructor(
     private readonly call: ServiceCall,
@@ -92,15 +94,20 @@ export class DemoRunner {
         'invalid-config',
         `The demo "${name}" needs the AMQP listener (its ${amqpActors.map((a) => a.label).join(', ')} consume${amqpActors.length === 1 ? 's' : ''} over AMQP 1.0), but AMQP is disabled (amqp.enabled); enable it and restart the broker`,
       );
-    const identity = await DemoIdentity.open(this.call, scenario, this.secured);
+    this.starting = true;
+    let identity: DemoIdentity | undefined;
     let run: ScenarioRun;
     try {
+      identity = await DemoIdentity.open(this.call, scenario, this.secured);
       await this.clear(scenario, identity.credentials);
       run = new ScenarioRun(scenario, this.call, endpoints, speed ?? scenario.defaultSpeed, identity);
     } catch (error) {
-      await identity.close();
+      await identity?.close();
       throw error;
+    } finally {
+      this.starting = false;
     }
+    const actors = identity;
     const done = (async () => {
       try {
         await run.setUp();
@@ -111,7 +118,7 @@ export class DemoRunner {
       } finally {
         await run.finish();
         // After the actors disconnected: the user's deletion would cut them off mid-step.
-        await identity.close().catch((error: unknown) => {
+        await actors.close().catch((error: unknown) => {
           run.status.error ??= `removing the demo user failed: ${(error as Error).message}`;
         });
       }
@@ -183,6 +190,8 @@ export class DemoRunner {
   }
 
   private refuseWhileRunning(): void {
+    if (this.starting)
+      throw new SluiceError('queue-in-use', 'A demo is starting; wait for it, then stop it first (demo.stop)');
     const run = this.current?.run;
     if (run?.status.state === 'running')
       throw new SluiceError('queue-in-use', `The demo "${run.scenario.name}" is running; stop it first (demo.stop)`);
