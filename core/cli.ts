@@ -102,6 +102,7 @@ function showDemo(d: OperationOutput<'demo.status'>): string {
   const mark = { pending: ' ', running: '>', done: '✓', failed: '✗', skipped: '-' } as const;
   return [
     `${d.title} (${d.scenario}) — ${d.state.toUpperCase()} · plant clock ${d.plantClock ?? '-'} · speed ×${d.speed}`,
+    ...(d.runAs?.user ? [`actors log in as user ${d.runAs.user}, role ${d.runAs.role} (this scenario only)`] : []),
     ...d.steps.map(
       (step, i) =>
         `${mark[step.state]} ${i + 1}. ${step.narration}` +

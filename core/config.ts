@@ -192,6 +192,8 @@ export interface ConfigSources {
   readonly env?: NodeJS.ProcessEnv;
   /** CLI flags, already shaped like the config. */
   readonly flags?: ConfigInput;
+  /** The host's own defaults, below the file, environment and flags (the desktop app: first-run setup). */
+  readonly defaults?: ConfigInput;
 }
 
 type Layer = {
@@ -215,7 +217,10 @@ export function loadConfig(sources: ConfigSources = {}): SluiceConfig {
   });
 
   // The default data directory follows the environment given, not necessarily process.env.
-  const defaults = { dataDir: defaultDataDir(process.platform, env) };
+  const defaults = deepMerge(
+    { dataDir: defaultDataDir(process.platform, env) },
+    (sources.defaults ?? {}) as Record<string, unknown>,
+  );
   const merged = layers.reduce<Record<string, unknown>>((into, layer) => deepMerge(into, layer.values), defaults);
   const parsed = configSchema.safeParse(merged);
   if (parsed.success) return parsed.data;

@@ -5,6 +5,14 @@
  *
  * Nothing from the renderer is trusted: the request's shape is checked here, the operation name
  * against the contract, and the input by the service's own parse (STYLE.md §9).
+ *
+ * The window is not the host: it logs in like a browser (docs/security.md), and every call runs
+ * as that user, authorized by the service exactly as over HTTP. The session lives here, in the
+ * main process, one per window (`IpcSession`): `auth.login` and `auth.setup` keep the bearer
+ * token and answer the renderer without it. A token in the renderer would be a credential that
+ * page scripts could read and send anywhere (the HTTP door accepts it too); kept here it never
+ * leaves the main process, it is bound to the one window that logged in, and it is revoked when
+ * that window is destroyed or logs out.
  */
 import {
   contract,
@@ -21,6 +29,8 @@ import type { IpcEvents, IpcRequest } from './channel.ts';
 
 /** The API service, as the host sees it. */
 type Service = Broker['service'];
+/** Who a call runs as (the service's CallContext, reached through the broker: the electron layer sees core/api only so). */
+type CallContext = NonNullable<Parameters<Service['call']>[2]>;
 
 /** A refused call: the same fields an HTTP problem+json body carries (renderer/src/api/bridge.ts). */
 export interface IpcProblem {
@@ -38,6 +48,15 @@ export type IpcAnswer =
 const kindOf = (name: OperationName) => contract[name].response ?? 'json';
 const operations = new Set<string>(operationNames);
 
+/** The door IPC principals name (audit records, a message's protocol). */
+export const ipcProtocol = 'ipc';
+
+/**
+ * What `auth.login` and `auth.setup` answer over IPC in place of the bearer token, which stays
+ * in the main process (the rest of the answer — user, expiry — is the contract's).
+ */
+export const tokenKeptByMainProcess = 'kept-by-the-main-process';
+
 /** Checks a message from the renderer is one of the three request kinds; undefined if not. */
 export function parseIpcRequest(message: unknown): IpcRequest | undefined {
   if (typeof message !== 'object' || message === null) return undefined;
@@ -49,8 +68,16 @@ export function parseIpcRequest(message: unknown): IpcRequest | undefined {
   return undefined;
 }
 
-/** Runs one operation for the renderer. Streamed operations (exports) answer their lines as an array. */
-export async function callOperation(service: Service, op: string, input: unknown): Promise<IpcAnswer> {
+/**
+ * Runs one operation for the renderer as `context` (who the window is logged in as). Streamed
+ * operations (exports) answer their lines as an array.
+ */
+export async function callOperation(
+  service: Service,
+  op: string,
+  input: unknown,
+  context: CallContext | (() => Promise<CallContext>),
+): Promise<IpcAnswer> {
   if (!operations.has(op) || kindOf(op as OperationName) === 'events')
     return refusal(
       404,
@@ -60,15 +87,114 @@ export async function callOperation(service: Service, op: string, input: unknown
     );
   try {
     const name = op as OperationName;
+    const caller = typeof context === 'function' ? await context() : context;
     if (kindOf(name) === 'ndjson') {
-      const lines = [...service.stream(name as StreamOperationName, input)];
+      const lines = [...service.stream(name as StreamOperationName, input, caller)];
       return { ok: true, value: lines.map((line) => JSON.parse(line) as unknown) };
     }
-    return { ok: true, value: await service.call(name as UnaryOperationName, input) };
+    return { ok: true, value: await service.call(name as UnaryOperationName, input, caller) };
   } catch (thrown) {
-    const error = toSluiceError(thrown);
-    const { http: status, title } = error.mapping;
-    return refusal(status, error.code, title, error.detail, error.data);
+    return problemOf(thrown);
+  }
+}
+
+/**
+ * One window's login and live subscriptions. Calls run as the logged-in user (before a login:
+ * anonymous, which the broker refuses with 401 unless anonymous access is on); the operation's
+ * permission is checked by the service, the same code path as the HTTP door.
+ */
+export class IpcSession {
+  /** The bearer token of this window's login; never sent to the renderer. */
+  private token: string | undefined;
+  /** Subscriptions waiting for their authentication, by id → attempt (an unsubscribe cancels). */
+  private readonly pending = new Map<number, number>();
+  private attempts = 0;
+  readonly subscriptions: IpcSubscriptions;
+
+  constructor(
+    private readonly service: Service,
+    send: (message: IpcEvents) => void,
+    options: BatchOptions = defaultBatchOptions,
+  ) {
+    this.subscriptions = new IpcSubscriptions(service, send, options);
+  }
+
+  /** Runs one operation for this window. Login, setup and logout change the session. */
+  async call(op: string, input: unknown): Promise<IpcAnswer> {
+    if (op === 'auth.login' || op === 'auth.setup') {
+      const answer = await callOperation(this.service, op, input, this.publicContext());
+      if (!answer.ok) return answer;
+      const issued = answer.value as { token: string };
+      this.forget(); // a second login replaces the first, whose token is revoked
+      this.token = issued.token;
+      return { ok: true, value: { ...issued, token: tokenKeptByMainProcess } };
+    }
+    if (op === 'auth.logout') {
+      const answer = await callOperation(this.service, op, input, this.publicContext());
+      this.token = undefined;
+      this.endSubscriptions(); // the window's views belong to the session that ended
+      return answer;
+    }
+    const permission = operations.has(op) ? contract[op as OperationName].permission.kind : undefined;
+    return callOperation(this.service, op, input, () =>
+      permission === 'public' ? Promise.resolve(this.publicContext()) : this.context(),
+    );
+  }
+
+  /** Starts subscription `id` as the logged-in user; a refusal throws a SluiceError. */
+  async subscribe(id: number, stream: string, input: unknown): Promise<void> {
+    const attempt = ++this.attempts;
+    this.pending.set(id, attempt);
+    const context = await this.context();
+    if (this.pending.get(id) !== attempt) return; // unsubscribed (or replaced) meanwhile
+    this.pending.delete(id);
+    this.subscriptions.subscribe(id, stream, input, context);
+  }
+
+  unsubscribe(id: number): void {
+    this.pending.delete(id);
+    this.subscriptions.unsubscribe(id);
+  }
+
+  /** The page went away (a reload): its subscriptions end, the login stays. */
+  endSubscriptions(): void {
+    this.pending.clear();
+    this.subscriptions.closeAll();
+  }
+
+  /** The window closed: its subscriptions end and its token is revoked. */
+  close(): void {
+    this.endSubscriptions();
+    this.forget();
+  }
+
+  /** Whether a user is logged in (for main.ts's logs and the tests). */
+  get loggedIn(): boolean {
+    return this.token !== undefined;
+  }
+
+  /** The caller, as the HTTP door establishes it from a bearer token (or anonymous without one). */
+  private async context(): Promise<CallContext> {
+    const token = this.token;
+    const principal = await this.service.policy.authenticate({
+      protocol: ipcProtocol,
+      ...(token !== undefined && { token }),
+    });
+    return { principal, ...(token !== undefined && { token }) };
+  }
+
+  /** For operations anyone may call (status, login, setup, logout): no authentication. */
+  private publicContext(): CallContext {
+    return { principal: { user: null, protocol: ipcProtocol }, ...(this.token !== undefined && { token: this.token }) };
+  }
+
+  private forget(): void {
+    const token = this.token;
+    this.token = undefined;
+    if (token !== undefined)
+      void this.service
+        .call('auth.logout', {}, { principal: { user: null, protocol: ipcProtocol }, token })
+        .catch(() => undefined); // a broker without security has no tokens to revoke
   }
 }
 
@@ -96,8 +222,8 @@ export class IpcSubscriptions {
     private readonly options: BatchOptions = defaultBatchOptions,
   ) {}
 
-  /** Starts subscription `id`; a bad stream name or input throws a SluiceError. */
-  subscribe(id: number, stream: string, input: unknown): void {
+  /** Starts subscription `id` as `context`; a bad stream name, input or missing right throws a SluiceError. */
+  subscribe(id: number, stream: string, input: unknown, context: CallContext): void {
     if (!operations.has(stream) || kindOf(stream as OperationName) !== 'events')
       throw new SluiceError('invalid-input', `"${stream}" is not an event operation of the Sluice API`);
     this.unsubscribe(id);
@@ -113,17 +239,28 @@ export class IpcSubscriptions {
       batch = [];
       if (events.length > 0) this.send({ id, events });
     };
-    const stop = this.service.subscribe(stream as EventOperationName, input, (event) => {
-      if (batch.length >= this.options.maxBatch) {
-        dropped++;
-        totalDropped++;
-      } else batch.push(event);
-      timer ??= setTimeout(flush, this.options.flushMs);
-    });
-    this.active.set(id, () => {
+    const stop = this.service.subscribe(
+      stream as EventOperationName,
+      input,
+      (event) => {
+        if (batch.length >= this.options.maxBatch) {
+          dropped++;
+          totalDropped++;
+        } else batch.push(event);
+        timer ??= setTimeout(flush, this.options.flushMs);
+      },
+      context,
+      // DESIGN.md: rights are live. The service has stopped it; forget it here too.
+      () => {
+        clearTimeout(timer);
+        if (this.active.get(id) === end) this.active.delete(id);
+      },
+    );
+    const end = () => {
       stop();
       clearTimeout(timer);
-    });
+    };
+    this.active.set(id, end);
   }
 
   unsubscribe(id: number): void {
@@ -139,6 +276,13 @@ export class IpcSubscriptions {
   get size(): number {
     return this.active.size;
   }
+}
+
+/** A thrown error as the renderer receives it: the catalog's status, code and title. */
+function problemOf(thrown: unknown): IpcAnswer {
+  const error = toSluiceError(thrown);
+  const { http: status, title } = error.mapping;
+  return refusal(status, error.code, title, error.detail, error.data);
 }
 
 function refusal(

@@ -9,7 +9,7 @@ import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, shell, Tray } f
 import { createBroker, type Broker } from '../core/broker.ts';
 import { loadConfig } from '../core/config.ts';
 import { ipcChannel } from './channel.ts';
-import { callOperation, IpcSubscriptions, parseIpcRequest } from './ipc.ts';
+import { IpcSession, parseIpcRequest } from './ipc.ts';
 import { trayStatus } from './tray-status.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url)); // out/main
@@ -31,21 +31,23 @@ else {
 }
 
 async function start(): Promise<void> {
-  broker = await createBroker(loadConfig());
-  ipcMain.handle(ipcChannel, (_event, message: unknown) => {
+  // First run: the window's setup page creates the administrator (auth.setup over IPC) instead
+  // of a generated password nobody at a desktop sees; a config file or environment may override.
+  broker = await createBroker(loadConfig({ defaults: { security: { firstRun: 'setup' } } }));
+  // Each call runs as the user the window logged in as (electron/ipc.ts: IpcSession).
+  ipcMain.handle(ipcChannel, (event, message: unknown) => {
     const request = parseIpcRequest(message);
     if (request?.kind !== 'call') throw new Error('sluice IPC: malformed call');
-    return callOperation(broker!.service, request.op, request.input);
+    return sessionOf(event.sender).call(request.op, request.input);
   });
   ipcMain.on(ipcChannel, (event, message: unknown) => {
     const request = parseIpcRequest(message);
-    const subscriptions = subscriptionsOf(event.sender);
-    try {
-      if (request?.kind === 'subscribe') subscriptions.subscribe(request.id, request.stream, request.input);
-      else if (request?.kind === 'unsubscribe') subscriptions.unsubscribe(request.id);
-    } catch (error) {
-      console.warn('sluice IPC: subscription refused', error);
-    }
+    const session = sessionOf(event.sender);
+    if (request?.kind === 'subscribe')
+      session
+        .subscribe(request.id, request.stream, request.input)
+        .catch((error: unknown) => console.warn('sluice IPC: subscription refused', error));
+    else if (request?.kind === 'unsubscribe') session.unsubscribe(request.id);
   });
   tray = new Tray(nativeImage.createFromPath(trayIconFile).resize({ width: 18, height: 18 }));
   tray.on('click', showWindow);
@@ -54,26 +56,29 @@ async function start(): Promise<void> {
   showWindow();
 }
 
-const subscriptionsByWindow = new Map<number, IpcSubscriptions>();
+const sessionsByWindow = new Map<number, IpcSession>();
 
-/** One window's subscriptions, ended when it reloads or closes (its callbacks are gone). */
-function subscriptionsOf(contents: Electron.WebContents): IpcSubscriptions {
-  let subscriptions = subscriptionsByWindow.get(contents.id);
-  if (subscriptions) return subscriptions;
-  subscriptions = new IpcSubscriptions(broker!.service, (events) => {
+/**
+ * One window's login and subscriptions. Destroying the window ends the session (its token is
+ * revoked); a reload ends only the subscriptions (their callbacks are gone) and keeps the login,
+ * as a browser tab keeps its session across a reload.
+ */
+function sessionOf(contents: Electron.WebContents): IpcSession {
+  const session = sessionsByWindow.get(contents.id);
+  if (session) return session;
+  const created = new IpcSession(broker!.service, (events) => {
     if (!contents.isDestroyed()) contents.send(ipcChannel, events);
   });
-  subscriptionsByWindow.set(contents.id, subscriptions);
-  const end = () => {
-    subscriptions.closeAll();
-    subscriptionsByWindow.delete(contents.id);
-  };
-  contents.once('destroyed', end);
-  // A reload starts a new page whose subscriptions start afresh; hash changes (views) do not.
-  contents.on('did-start-navigation', (details) => {
-    if (details.isMainFrame && !details.isSameDocument) end();
+  sessionsByWindow.set(contents.id, created);
+  contents.once('destroyed', () => {
+    created.close();
+    sessionsByWindow.delete(contents.id);
   });
-  return subscriptions;
+  // Hash changes (views) are same-document navigations and end nothing.
+  contents.on('did-start-navigation', (details) => {
+    if (details.isMainFrame && !details.isSameDocument) created.endSubscriptions();
+  });
+  return created;
 }
 
 function showWindow(): void {

@@ -245,7 +245,9 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
   const policy = security ?? allowAllPolicy;
   const connections = options.connections ?? new ConnectionRegistry();
   // The demo runner's management steps run as the host, through this same service.
+  // Its simulated clients log in as a generated least-privilege `demo` user when there is a security store.
   const demo = new DemoRunner((name, input) => service.call(name, input), {
+    secured: security !== undefined,
     ...(options.scenariosDir !== undefined && { scenariosDir: options.scenariosDir }),
     onProblem: ({ file, problem }) => engine.logger.warn({ file }, `demo scenario not loaded: ${problem}`),
   });

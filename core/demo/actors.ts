@@ -4,6 +4,10 @@
  * the historian speak HTTP through the documented raw publish and pull-receive routes
  * (docs/http.md); the MES consumes over AMQP 1.0 (rhea, `queue://<name>`, manual settlement).
  * Callback APIs are wrapped here, once (STYLE.md §11).
+ *
+ * On a broker with security, every actor presents the run's `demo` credentials (identity.ts):
+ * MQTT user name and password in CONNECT, AMQP SASL PLAIN, and over HTTP a bearer token from
+ * `auth.login`. The password stays in these objects' memory; it is never logged.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import rhea, { type Connection, type EventContext, type Message, type Receiver, type ReceiverOptions } from 'rhea';
@@ -36,6 +40,12 @@ export function demoEndpoints(
   return { httpUrl, ...(mqttUrl && { mqttUrl }), ...(amqpUrl && { amqpUrl }) };
 }
 
+/** The user name and password an actor logs in with. */
+export interface ActorCredentials {
+  readonly username: string;
+  readonly password: string;
+}
+
 /** A message an MQTT subscriber received. */
 export interface ReceivedMqttMessage {
   readonly topic: string;
@@ -56,6 +66,7 @@ export class MqttActor {
     private readonly url: string,
     /** Stable per scenario and actor, so a persistent session can be resumed. */
     readonly clientId: string,
+    private readonly credentials?: ActorCredentials,
   ) {}
 
   /**
@@ -72,6 +83,7 @@ export class MqttActor {
         clean: !persistent,
         reconnectPeriod: 0,
         connectTimeout: 5000,
+        ...(this.credentials && { username: this.credentials.username, password: this.credentials.password }),
       });
       client.on('message', (topic, payload, packet) =>
         this.received.push({ topic, payload: payload.toString('utf8'), retained: packet.retain }),
@@ -90,9 +102,23 @@ export class MqttActor {
     await this.connected().subscribeAsync([...filters], { qos: 1 });
   }
 
-  /** Publishes at QoS 1: resolves after PUBACK, i.e. after the broker's durable commit. */
+  /**
+   * Publishes at QoS 1: resolves after PUBACK, i.e. after the broker's durable commit. A refused
+   * publish rejects when the broker closes the connection (MQTT 3.1.1 has no negative PUBACK),
+   * rather than waiting for a PUBACK that never comes.
+   */
   async publish(topic: string, payload: string, retain: boolean): Promise<void> {
-    await this.connected().publishAsync(topic, payload, { qos: 1, retain });
+    const client = this.connected();
+    await new Promise<void>((resolve, reject) => {
+      const closed = () =>
+        reject(new Error(`the broker closed ${this.clientId}'s connection: publishing to ${topic} was refused`));
+      client.once('close', closed);
+      client.publish(topic, payload, { qos: 1, retain }, (error) => {
+        client.off('close', closed);
+        if (error) reject(error);
+        else resolve();
+      });
+    });
   }
 
   get isConnected(): boolean {
@@ -103,7 +129,10 @@ export class MqttActor {
   async close(): Promise<void> {
     const client = this.client;
     this.client = undefined;
-    if (client) await client.endAsync().catch(() => client.end(true));
+    if (!client) return;
+    // A connection the broker closed ends at once: a clean end would wait for unanswered publishes.
+    if (!client.connected) await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
+    else await client.endAsync().catch(() => client.end(true));
   }
 
   private connected(): MqttClient {
@@ -115,31 +144,56 @@ export class MqttActor {
 /** One message a pull receiver holds. */
 export type PulledMessage = OperationOutput<'queues.receive'>['messages'][number];
 
-/** An HTTP actor (ERP adapter, MES, historian): raw publish and pull receive over fetch. */
+/**
+ * An HTTP actor (ERP adapter, MES, historian): raw publish and pull receive over fetch. With
+ * credentials it logs in once (`auth.login`) and sends the bearer token: Basic on every request
+ * would cost a scrypt check per poll.
+ */
 export class HttpActor {
   private readonly client: HttpClient;
+  private login: Promise<void> | undefined;
 
-  constructor(httpUrl: string) {
+  constructor(
+    httpUrl: string,
+    private readonly credentials?: ActorCredentials,
+  ) {
     this.client = createHttpClient(httpUrl);
   }
 
   /** `POST /api/v1/topics/{topic}` with the payload as the body; answers after the durable commit. */
   async publish(topic: string, payload: string): Promise<void> {
-    await this.client.call('topics.publish', { topic, payload, contentType: 'application/json' });
+    await (await this.ready()).call('topics.publish', { topic, payload, contentType: 'application/json' });
   }
 
   /** `POST /api/v1/queues/{name}/messages:receive`, long-polling briefly. */
   async receive(queue: string, max: number, visibilityTimeoutMs: number): Promise<PulledMessage[]> {
-    const answer = await this.client.call('queues.receive', { name: queue, max, waitMs: 200, visibilityTimeoutMs });
+    const client = await this.ready();
+    const answer = await client.call('queues.receive', { name: queue, max, waitMs: 200, visibilityTimeoutMs });
     return answer.messages;
   }
 
   async ack(queue: string, deliveryId: string): Promise<void> {
-    await this.client.call('queues.ack', { name: queue, deliveryId });
+    await (await this.ready()).call('queues.ack', { name: queue, deliveryId });
   }
 
   async reject(queue: string, deliveryId: string, error: string): Promise<void> {
-    await this.client.call('queues.reject', { name: queue, deliveryId, error });
+    await (await this.ready()).call('queues.reject', { name: queue, deliveryId, error });
+  }
+
+  /** The client, logged in on first use when the actor has credentials. */
+  private async ready(): Promise<HttpClient> {
+    const credentials = this.credentials;
+    if (!credentials) return this.client;
+    this.login ??= this.client
+      .call('auth.login', { user: credentials.username, password: credentials.password })
+      .then(({ token }) => this.client.setAuth({ token }));
+    try {
+      await this.login;
+    } catch (error) {
+      this.login = undefined; // the next call tries again
+      throw error;
+    }
+    return this.client;
   }
 }
 
@@ -162,6 +216,7 @@ export class AmqpActor {
   constructor(
     private readonly url: string,
     readonly containerId: string,
+    private readonly credentials?: ActorCredentials,
   ) {}
 
   /** Waits briefly for up to `max` messages of `queue` (the receiver is attached on first use). */
@@ -235,7 +290,13 @@ export class AmqpActor {
     if (this.connection && !this.connection.is_closed()) return this.connection;
     const { hostname, port } = new URL(this.url);
     const container = rhea.create_container({ id: this.containerId });
-    const connection = container.connect({ host: hostname, port: Number(port), reconnect: false });
+    // rhea answers SASL PLAIN when given a user name and password (AMQP 1.0 §5.3; RFC 4616).
+    const connection = container.connect({
+      host: hostname,
+      port: Number(port),
+      reconnect: false,
+      ...(this.credentials && { username: this.credentials.username, password: this.credentials.password }),
+    });
     connection.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
       connection.once('connection_open', () =>

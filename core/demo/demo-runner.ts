@@ -4,9 +4,11 @@
  */
 import { SluiceError } from '../errors.ts';
 import type { DemoScenario, DemoStatus } from '../api/contract.ts';
-import type { DemoEndpoints } from './actors.ts';
+import type { ActorCredentials, DemoEndpoints } from './actors.ts';
 import { MqttActor } from './actors.ts';
-import { clientIdOf, namespaceOf, ScenarioRun, type ServiceCall } from './runner.ts';
+import { DemoIdentity } from './identity.ts';
+import { ScenarioRun } from './runner.ts';
+import { clientIdOf, expandTemplate, namespaceOf, type ServiceCall } from './run-state.ts';
 import type { Scenario } from './scenario-schema.ts';
 import { loadScenarios, type ScenarioProblem } from './scenarios.ts';
 
@@ -22,6 +24,7 @@ const idle: DemoStatus = {
   steps: [],
   checks: [],
   error: null,
+  runAs: null,
 };
 
 /** Runs demo scenarios against the broker it belongs to. */
@@ -29,11 +32,20 @@ export class DemoRunner {
   private endpoints: DemoEndpoints | undefined;
   private current: { run: ScenarioRun; done: Promise<void> } | undefined;
   private readonly loaded: { scenarios: Scenario[]; problems: ScenarioProblem[] };
+  private readonly secured: boolean;
+  /** A start is between its checks and its run (creating the user, resetting): a second one waits its turn. */
+  private starting = false;
 
   constructor(
     private readonly call: ServiceCall,
-    options: { readonly scenariosDir?: string; readonly onProblem?: (problem: ScenarioProblem) => void } = {},
+    options: {
+      readonly scenariosDir?: string;
+      readonly onProblem?: (problem: ScenarioProblem) => void;
+      /** The broker has a security store: actors log in as a generated `demo` user (identity.ts). */
+      readonly secured?: boolean;
+    } = {},
   ) {
+    this.secured = options.secured ?? false;
     this.loaded = loadScenarios(options.scenariosDir);
     for (const problem of this.loaded.problems) options.onProblem?.(problem);
   }
@@ -82,8 +94,20 @@ export class DemoRunner {
         'invalid-config',
         `The demo "${name}" needs the AMQP listener (its ${amqpActors.map((a) => a.label).join(', ')} consume${amqpActors.length === 1 ? 's' : ''} over AMQP 1.0), but AMQP is disabled (amqp.enabled); enable it and restart the broker`,
       );
-    await this.reset(name);
-    const run = new ScenarioRun(scenario, this.call, endpoints, speed ?? scenario.defaultSpeed);
+    this.starting = true;
+    let identity: DemoIdentity | undefined;
+    let run: ScenarioRun;
+    try {
+      identity = await DemoIdentity.open(this.call, scenario, this.secured);
+      await this.clear(scenario, identity.credentials);
+      run = new ScenarioRun(scenario, this.call, endpoints, speed ?? scenario.defaultSpeed, identity);
+    } catch (error) {
+      await identity?.close();
+      throw error;
+    } finally {
+      this.starting = false;
+    }
+    const actors = identity;
     const done = (async () => {
       try {
         await run.setUp();
@@ -93,6 +117,10 @@ export class DemoRunner {
         run.status.error = (error as Error).message;
       } finally {
         await run.finish();
+        // After the actors disconnected: the user's deletion would cut them off mid-step.
+        await actors.close().catch((error: unknown) => {
+          run.status.error ??= `removing the demo user failed: ${(error as Error).message}`;
+        });
       }
     })();
     this.current = { run, done };
@@ -126,6 +154,21 @@ export class DemoRunner {
   async reset(name: string): Promise<{ name: string; deletedQueues: string[]; purgedDead: number }> {
     const scenario = this.scenario(name);
     this.refuseWhileRunning();
+    // Clearing retained values takes an MQTT client, which logs in like the actors do.
+    const identity =
+      retainedTopics(scenario).size > 0 ? await DemoIdentity.open(this.call, scenario, this.secured) : undefined;
+    try {
+      return await this.clear(scenario, identity?.credentials);
+    } finally {
+      await identity?.close();
+    }
+  }
+
+  private async clear(
+    scenario: Scenario,
+    credentials: ActorCredentials | undefined,
+  ): Promise<{ name: string; deletedQueues: string[]; purgedDead: number }> {
+    const { name } = scenario;
     const prefixes = [`${namespaceOf(name)}/`, `mqtt/${clientIdOf(name, '')}`];
     const ours = (queue: string) => prefixes.some((prefix) => queue.startsWith(prefix));
     const deletedQueues: string[] = [];
@@ -137,7 +180,7 @@ export class DemoRunner {
     let purgedDead = 0;
     const deadQueues = new Set((await this.call('dmq.counts', {})).counts.map((row) => row.queue).filter(ours));
     for (const queue of deadQueues) purgedDead += (await this.call('dmq.purge', { filter: { queue } })).purged;
-    await this.clearRetained(scenario);
+    await this.clearRetained(scenario, credentials);
     return { name, deletedQueues, purgedDead };
   }
 
@@ -147,20 +190,18 @@ export class DemoRunner {
   }
 
   private refuseWhileRunning(): void {
+    if (this.starting)
+      throw new SluiceError('queue-in-use', 'A demo is starting; wait for it, then stop it first (demo.stop)');
     const run = this.current?.run;
     if (run?.status.state === 'running')
       throw new SluiceError('queue-in-use', `The demo "${run.scenario.name}" is running; stop it first (demo.stop)`);
   }
 
   /** An empty retained message clears a topic's retained value [MQTT-3.3.1-10]. */
-  private async clearRetained(scenario: Scenario): Promise<void> {
-    const topics = new Set<string>();
-    for (const { action } of scenario.steps)
-      if (action.do === 'publish' && action.retain)
-        for (const tag of action.tags ?? [''])
-          topics.add(action.topic.replaceAll('{{ns}}', namespaceOf(scenario.name)).replaceAll('{{tag}}', tag));
+  private async clearRetained(scenario: Scenario, credentials: ActorCredentials | undefined): Promise<void> {
+    const topics = retainedTopics(scenario);
     if (topics.size === 0 || !this.endpoints?.mqttUrl) return;
-    const client = new MqttActor(this.endpoints.mqttUrl, clientIdOf(scenario.name, 'reset'));
+    const client = new MqttActor(this.endpoints.mqttUrl, clientIdOf(scenario.name, 'reset'), credentials);
     await client.connect(false);
     try {
       for (const topic of topics) await client.publish(topic, '', true);
@@ -168,4 +209,14 @@ export class DemoRunner {
       await client.close();
     }
   }
+}
+
+/** The topics a scenario publishes retained values to (a reset clears them). */
+function retainedTopics(scenario: Scenario): Set<string> {
+  const topics = new Set<string>();
+  for (const { action } of scenario.steps)
+    if (action.do === 'publish' && action.retain)
+      for (const tag of action.tags ?? [undefined])
+        topics.add(expandTemplate(action.topic, namespaceOf(scenario.name), tag));
+  return topics;
 }

@@ -6,47 +6,44 @@
  * A run works only in its scenario's namespace: queues `demo/<scenario>/…`, topics
  * `demo/<scenario>/…`, MQTT client ids `demo-<scenario>-<actor>` (session queues
  * `mqtt/demo-<scenario>-<actor>`). Starting resets that namespace first; nothing else is touched.
+ * The actors log in as the run's `demo` user (identity.ts), whose role grants exactly the
+ * topics and queues the scenario's steps use; the management steps run as the host.
  */
 import { randomBytes } from 'node:crypto';
-import type { DemoStatus, OperationInput, OperationOutput, UnaryOperationName } from '../api/contract.ts';
-import { AmqpActor, HttpActor, MqttActor, type DemoEndpoints } from './actors.ts';
+import type { DemoStatus } from '../api/contract.ts';
+import { ActorPool, via } from './actor-pool.ts';
+import type { ActorCredentials, DemoEndpoints, MqttActor } from './actors.ts';
+import { topicMatches } from '../schema/topic.ts';
+import { backlogFrom, evaluateCheck, type CheckSubject } from './checks.ts';
+import { anonymousRunAs, type DemoRunAs } from './identity.ts';
 import { PushEndpoint } from './push-endpoint.ts';
-import type { Scenario, ScenarioAction, ScenarioActor, ScenarioCheck } from './scenario-schema.ts';
+import { fillPayload, formatPlant, missingField, parseJson, sleep, withTimeout } from './run-helpers.ts';
+import {
+  clientIdOf,
+  expandTemplate,
+  namespaceOf,
+  type BridgeView,
+  type Processed,
+  type Published,
+  type ServiceCall,
+} from './run-state.ts';
+import type { Scenario, ScenarioAction, ScenarioActor } from './scenario-schema.ts';
 
-/** Runs an API operation as the broker's host (the service's own `call`). */
-export type ServiceCall = <N extends UnaryOperationName>(
-  name: N,
-  input: OperationInput<N>,
-) => Promise<OperationOutput<N>>;
+export { clientIdOf, namespaceOf, type ServiceCall } from './run-state.ts';
 
 /** How long one step may take in real time before it fails (a stuck consumer must not hang a class). */
 const stepTimeoutMs = 30_000;
-
-/** The namespace prefix of a scenario's topics and queues. */
-export const namespaceOf = (scenario: string): string => `demo/${scenario}`;
-/** MQTT client id of a scenario's actor (its persistent session queue is `mqtt/<clientId>`). */
-export const clientIdOf = (scenario: string, actor: string): string => `demo-${scenario}-${actor}`;
+/** How long a reconnecting subscriber waits for its retained values before the checks look. */
+const retainedWaitMs = 5000;
 
 type StepStatus = DemoStatus['steps'][number];
 
-/** What a publisher has sent in this run. */
-interface Published {
-  seq: number;
-  /** Last payload per retained topic. */
-  readonly retained: Map<string, string>;
-  /** Topics it published to. */
-  readonly topics: Set<string>;
-}
-
-/** What a consumer or subscriber has processed in this run. */
-interface Processed {
-  /** `seq` of each acked message of this run, in processing order. */
-  readonly seqs: number[];
-  rejected: number;
-  /** Publisher counts when a subscriber disconnected (for its backlog check). */
-  awaySince?: Map<string, number>;
-  /** Published per publisher while it was away. */
-  awayPublished?: Map<string, number>;
+/** Who the actors are: the run's `demo` user, or anonymous on a broker without a security store. */
+export interface RunIdentity {
+  /** Undefined: connect without credentials (the broker has no security store). */
+  readonly credentials: ActorCredentials | undefined;
+  /** What the Demo view shows. */
+  readonly runAs: DemoRunAs;
 }
 
 /** Thrown when a run is stopped. */
@@ -63,9 +60,8 @@ export class ScenarioRun {
   private readonly published = new Map<string, Published>();
   private readonly processed = new Map<string, Processed>();
   private readonly marks = new Map<string, number>();
-  private readonly mqttActors = new Map<string, MqttActor>();
-  private readonly httpActors = new Map<string, HttpActor>();
-  private readonly amqpActors = new Map<string, AmqpActor>();
+  /** The simulated MQTT, HTTP and AMQP clients. */
+  private readonly actors: ActorPool;
   /** `http-push` actors: endpoints the broker's push consumers call. */
   private readonly pushEndpoints = new Map<string, PushEndpoint>();
   private plantMs = 0;
@@ -76,10 +72,13 @@ export class ScenarioRun {
   constructor(
     readonly scenario: Scenario,
     private call: ServiceCall,
-    private endpoints: DemoEndpoints,
+    endpoints: DemoEndpoints,
     readonly speed: number = scenario.defaultSpeed,
+    /** Who the actors log in as (default: no credentials, for a broker without a security store). */
+    private readonly identity: RunIdentity = { credentials: undefined, runAs: anonymousRunAs(scenario) },
   ) {
     this.namespace = namespaceOf(scenario.name);
+    this.actors = new ActorPool(scenario, endpoints, identity.credentials);
     this.status = {
       scenario: scenario.name,
       title: scenario.title,
@@ -98,16 +97,14 @@ export class ScenarioRun {
       })),
       checks: [],
       error: null,
+      runAs: structuredClone(identity.runAs),
     };
   }
 
   /** Points the run at a (restarted) broker: actors reconnect to the new endpoints. */
   retarget(call: ServiceCall, endpoints: DemoEndpoints): void {
     this.call = call;
-    this.endpoints = endpoints;
-    this.httpActors.clear();
-    for (const actor of this.amqpActors.values()) void actor.close();
-    this.amqpActors.clear();
+    this.actors.retarget(endpoints);
   }
 
   /** Creates the scenario's queues (after a reset). */
@@ -169,9 +166,7 @@ export class ScenarioRun {
       await this.call('push.delete', { queue: this.pushQueues.get(id)!, name: this.pushName(id) }).catch(() => {});
     }
     this.pushEndpoints.clear();
-    await Promise.all([...this.mqttActors.values(), ...this.amqpActors.values()].map((actor) => actor.close()));
-    this.mqttActors.clear();
-    this.amqpActors.clear();
+    await this.actors.close();
   }
 
   // ── steps ──────────────────────────────────────────────────────────────────────────
@@ -183,7 +178,7 @@ export class ScenarioRun {
       case 'consume':
         return this.consume(action, step);
       case 'subscribe': {
-        const actor = this.mqtt(action.actor);
+        const actor = this.actors.mqtt(action.actor);
         await actor.connect(action.session === 'persistent');
         await actor.subscribe(action.filters.map((filter) => this.expand(filter)));
         this.subscriptions.set(action.actor, action.filters);
@@ -191,7 +186,7 @@ export class ScenarioRun {
         return;
       }
       case 'disconnect': {
-        await this.mqtt(action.actor).close();
+        await this.actors.mqtt(action.actor).close();
         const processed = this.processedBy(action.actor);
         processed.awaySince = new Map([...this.published].map(([id, sent]) => [id, sent.seq]));
         step.detail = `${clientIdOf(this.scenario.name, action.actor)} disconnected`;
@@ -224,7 +219,8 @@ export class ScenarioRun {
       case 'endpoint':
         return this.pushStep(action, step);
       case 'expect': {
-        for (const check of action.checks) this.status.checks.push({ step: index, ...(await this.evaluate(check)) });
+        for (const check of action.checks)
+          this.status.checks.push({ step: index, ...(await evaluateCheck(check, this.checkSubject)) });
         const mine = this.status.checks.filter((check) => check.step === index);
         const failed = mine.filter((check) => !check.pass).length;
         step.detail = failed === 0 ? `${mine.length} check(s) passed` : `${failed} of ${mine.length} check(s) failed`;
@@ -234,11 +230,22 @@ export class ScenarioRun {
   }
 
   private readonly subscriptions = new Map<string, readonly string[]>();
+  /** What the checks read (checks.ts); `call` follows a retarget. */
+  private readonly checkSubject: CheckSubject = {
+    call: (name, input) => this.call(name, input),
+    actor: (id) => this.actor(id),
+    publishedBy: (id) => this.publishedBy(id),
+    processedBy: (id) => this.processedBy(id),
+    mqtt: (id) => this.actors.mqtt(id),
+    queueName: (local) => this.queueName(local),
+    bridgeStatus: (name) => this.bridgeStatus(name),
+    forwardedAtStart: (name) => this.forwardedAtStart.get(name)!,
+  };
   /** Each bridge's `forwarded` counter when this run first looked at it. */
   private readonly forwardedAtStart = new Map<string, number>();
 
   /** A bridge's status from the API, its forwarded baseline noted on first sight. */
-  private async bridgeStatus(name: string): Promise<OperationOutput<'bridges.status'>['bridges'][number]> {
+  private async bridgeStatus(name: string): Promise<BridgeView> {
     const { bridges } = await this.call('bridges.status', {});
     const bridge = bridges.find((candidate) => candidate.name === name);
     if (!bridge)
@@ -327,7 +334,7 @@ export class ScenarioRun {
   private async publish(action: Extract<ScenarioAction, { do: 'publish' }>, step: StepStatus): Promise<void> {
     const sent = this.publishedBy(action.actor);
     const actor = this.actor(action.actor);
-    const send = await this.sender(actor);
+    const send = await this.actors.sender(actor);
     const intervalMs = action.everyPlantMs / this.speed;
     const startedAt = Date.now();
     step.progress = { done: 0, total: action.count };
@@ -336,12 +343,12 @@ export class ScenarioRun {
       const seq = ++sent.seq;
       const tag = action.tags?.[i % action.tags.length];
       const topic = this.expand(action.topic, tag);
-      const payload = JSON.stringify(this.fill(action.payload, seq));
+      const payload = JSON.stringify(fillPayload(action.payload, this.tokens(seq)));
       await send(topic, payload, action.retain);
       sent.topics.add(topic);
       if (action.retain) sent.retained.set(topic, payload);
       step.progress = { done: i + 1, total: action.count };
-      step.detail = `${actor.label} → ${topic} (${this.via(actor)})`;
+      step.detail = `${actor.label} → ${topic} (${via(actor)})`;
       this.plantMs += action.everyPlantMs; // each message stands for one interval of plant time
       this.updateClock();
       if (i < action.count - 1) {
@@ -353,7 +360,13 @@ export class ScenarioRun {
 
   private async consume(action: Extract<ScenarioAction, { do: 'consume' }>, step: StepStatus): Promise<void> {
     const actor = this.actor(action.actor);
-    const inbox = this.inbox(actor);
+    const inbox = this.actors.inbox(actor, async (queue) => {
+      for (;;) {
+        const info = await this.call('queues.get', { name: queue });
+        if (info.inFlight === 0 || this.stopped || this.aborted) return;
+        await sleep(20);
+      }
+    });
     const queue = this.queueName(action.queue);
     const processed = this.processedBy(action.actor);
     let settled = 0;
@@ -393,7 +406,7 @@ export class ScenarioRun {
         }
         if (target !== undefined) {
           step.progress = { done: Math.min(settled, target), total: target };
-          step.detail = `${actor.label} ← ${queue} (${this.via(actor)}): ${processed.seqs.length} processed, ${processed.rejected} rejected`;
+          step.detail = `${actor.label} ← ${queue} (${via(actor)}): ${processed.seqs.length} processed, ${processed.rejected} rejected`;
         }
       }
     } finally {
@@ -401,53 +414,8 @@ export class ScenarioRun {
     }
   }
 
-  /**
-   * How a consumer actor takes messages from a queue on its own protocol. HTTP: pull receive
-   * (a 100 ms visibility timeout stands for a consumer that dies holding the message) and
-   * ack / reject, each answered after the commit. AMQP: a `queue://` receiver, settled
-   * accepted / rejected (with the error as description) / modified{delivery-failed} for a crash;
-   * at the end of the step the receiver detaches (what it held unsettled goes back to the queue)
-   * and the step waits until the broker has applied every settlement (nothing in flight).
-   */
-  private inbox(actor: ScenarioActor): {
-    receive(queue: string, max: number, crash: boolean): Promise<InboxMessage[]>;
-    end(queue: string): Promise<void>;
-  } {
-    if (actor.protocol === 'amqp') {
-      const client = this.amqp(actor.id);
-      return {
-        receive: async (queue, max) =>
-          (await client.receive(queue, max)).map((message) => ({
-            payload: message.payload,
-            ack: async () => message.accept(),
-            reject: async (error) => message.reject(error),
-            crash: () => message.fail(),
-          })),
-        end: async (queue) => {
-          await client.detach(queue);
-          for (;;) {
-            const info = await this.call('queues.get', { name: queue });
-            if (info.inFlight === 0 || this.stopped || this.aborted) return;
-            await sleep(20);
-          }
-        },
-      };
-    }
-    const client = this.http(actor.id);
-    return {
-      receive: async (queue, max, crash) =>
-        (await client.receive(queue, max, crash ? 100 : 30_000)).map(({ deliveryId, message }) => ({
-          payload: message.payload,
-          ack: () => client.ack(queue, deliveryId),
-          reject: (error) => client.reject(queue, deliveryId, error),
-          crash: () => undefined, // never settled: the visibility timeout fails the attempt
-        })),
-      end: async () => undefined,
-    };
-  }
-
   private async reconnect(action: Extract<ScenarioAction, { do: 'reconnect' }>, step: StepStatus): Promise<void> {
-    const actor = this.mqtt(action.actor);
+    const actor = this.actors.mqtt(action.actor);
     const processed = this.processedBy(action.actor);
     processed.awayPublished = new Map(
       [...this.published].map(([id, sent]) => [id, sent.seq - (processed.awaySince?.get(id) ?? 0)]),
@@ -463,13 +431,36 @@ export class ScenarioRun {
     step.progress = { done: 0, total: expected };
     for (;;) {
       this.checkStopped();
-      const backlog = this.backlogFrom(actor, publisher);
+      const backlog = backlogFrom(actor, publisher);
       step.progress = { done: Math.min(backlog, expected), total: expected };
       step.detail = `${actor.clientId} reconnected (session present: ${sessionPresent}): ${backlog} of ${expected} queued message(s) delivered`;
       if (backlog >= expected) break;
       await sleep(20);
     }
-    await sleep(100); // retained values arrive with the SUBACK; give stragglers a moment
+    await this.retainedArrived(
+      actor,
+      filters.map((filter) => this.expand(filter)),
+    );
+  }
+
+  /**
+   * Retained values arrive after the SUBACK: waits until the subscriber holds one for every
+   * retained topic of this run its filters match, briefly (the `retained` check judges what came).
+   * A fixed pause lost stragglers on a busy machine.
+   */
+  private async retainedArrived(actor: MqttActor, filters: readonly string[]): Promise<void> {
+    const wanted = new Set(
+      [...this.published.values()]
+        .flatMap((sent) => [...sent.retained.keys()])
+        .filter((topic) => filters.some((filter) => topicMatches(filter, topic))),
+    );
+    const until = Date.now() + retainedWaitMs;
+    while (Date.now() < until) {
+      const seen = new Set(actor.received.filter((m) => m.retained).map((m) => m.topic));
+      if ([...wanted].every((topic) => seen.has(topic))) return;
+      this.checkStopped();
+      await sleep(20);
+    }
   }
 
   private async replay(action: Extract<ScenarioAction, { do: 'replay' }>, step: StepStatus): Promise<void> {
@@ -495,189 +486,12 @@ export class ScenarioRun {
     if (replay.state !== 'completed') throw new Error(`replay ${replay.state}: ${replay.error ?? ''}`);
   }
 
-  // ── checks ─────────────────────────────────────────────────────────────────────────
-
-  private async evaluate(
-    check: ScenarioCheck,
-  ): Promise<{ label: string; pass: boolean; expected: string; actual: string }> {
-    switch (check.check) {
-      case 'received': {
-        const label = this.actor(check.actor).label;
-        const seqs = this.processedBy(check.actor).seqs;
-        const inRange = check.fromSeq === undefined ? seqs : seqs.filter((seq) => seq >= check.fromSeq!);
-        const expectedCount =
-          check.count ??
-          (check.equalsPublishedBy
-            ? this.publishedBy(check.equalsPublishedBy).seq - (check.fromSeq ?? 1) + 1
-            : inRange.length);
-        const ordered = inRange.every((seq, i) => i === 0 || seq > inRange[i - 1]!);
-        const before = check.fromSeq === undefined ? 0 : seqs.length - inRange.length;
-        const parts = [`${inRange.length} processed`];
-        if (check.inOrder) parts.push(ordered ? 'in order' : 'OUT OF ORDER');
-        if (check.fromSeq !== undefined)
-          parts.push(`first #${inRange[0] ?? '-'}, last #${inRange[inRange.length - 1] ?? '-'}`);
-        if (check.nothingBefore) parts.push(`${before} from before #${check.fromSeq}`);
-        return {
-          label: `${label} processed every message${check.inOrder ? ', in order' : ''}${check.fromSeq !== undefined ? ` from #${check.fromSeq}` : ''}`,
-          pass:
-            inRange.length === expectedCount && (!check.inOrder || ordered) && (!check.nothingBefore || before === 0),
-          expected: [
-            `${expectedCount} processed`,
-            ...(check.inOrder ? ['in order'] : []),
-            ...(check.nothingBefore ? [`0 from before #${check.fromSeq}`] : []),
-          ].join(', '),
-          actual: parts.join(', '),
-        };
-      }
-      case 'depth': {
-        const queue = this.queueName(check.queue);
-        const info = await this.call('queues.get', { name: queue });
-        const expected = check.depth ?? this.publishedBy(check.equalsPublishedBy!).seq;
-        return {
-          label: expected === 0 ? `${queue} is empty` : `${queue} holds the backlog`,
-          pass: info.depth === expected,
-          expected: `depth ${expected}`,
-          actual: `depth ${info.depth}`,
-        };
-      }
-      case 'dead': {
-        const queue = this.queueName(check.queue);
-        const dead = (await this.call('dmq.list', { queue, limit: 1000 })).deadMessages;
-        const bad = dead.filter(
-          (d) =>
-            (check.reason !== undefined && d.reason !== check.reason) ||
-            (check.deliveryCount !== undefined && d.deliveryCount !== check.deliveryCount) ||
-            (check.errorIncludes !== undefined && !(d.error ?? '').includes(check.errorIncludes)),
-        );
-        const first = dead[0];
-        const expected = [
-          `${check.count} dead`,
-          ...(check.reason ? [`reason ${check.reason}`] : []),
-          ...(check.deliveryCount !== undefined ? [`${check.deliveryCount} deliveries`] : []),
-          ...(check.errorIncludes ? [`error “${check.errorIncludes}…”`] : []),
-        ].join(', ');
-        const actual = first
-          ? `${dead.length} dead, reason ${first.reason}, ${first.deliveryCount} deliveries, error “${first.error ?? '-'}”`
-          : '0 dead';
-        return { label: `DMQ for ${queue}`, pass: dead.length === check.count && bad.length === 0, expected, actual };
-      }
-      case 'retained': {
-        const subscriber = this.mqtt(check.actor);
-        const sent = this.publishedBy(check.publisher).retained;
-        const seen = new Map(subscriber.received.filter((m) => m.retained).map((m) => [m.topic, m.payload]));
-        const restored = [...sent].filter(([topic, payload]) => seen.get(topic) === payload).length;
-        return {
-          label: `${this.actor(check.actor).label} got the last value of every tag (retained)`,
-          pass: sent.size > 0 && restored === sent.size,
-          expected: `${sent.size} last value(s)`,
-          actual: `${restored} of ${sent.size} restored`,
-        };
-      }
-      case 'backlog': {
-        const subscriber = this.mqtt(check.actor);
-        const expected = this.processedBy(check.actor).awayPublished?.get(check.equalsPublishedBy) ?? 0;
-        const got = this.backlogFrom(subscriber, this.publishedBy(check.equalsPublishedBy));
-        return {
-          label: `${this.actor(check.actor).label} received what was sent while it was away`,
-          pass: got === expected && expected > 0,
-          expected: `${expected} queued message(s)`,
-          actual: `${got} delivered on reconnect (session present: ${subscriber.sessionPresent})`,
-        };
-      }
-      case 'bridge': {
-        const bridge = await this.bridgeStatus(check.bridge);
-        const forwarded = bridge.forwarded - this.forwardedAtStart.get(check.bridge)!;
-        const published = check.forwardedPublishedBy ? this.publishedBy(check.forwardedPublishedBy).seq : undefined;
-        const expected: string[] = [];
-        let pass = true;
-        if (check.backlogAtLeast !== undefined) {
-          expected.push(`backlog ≥ ${check.backlogAtLeast}`);
-          pass &&= bridge.backlog >= check.backlogAtLeast;
-        }
-        if (check.backlog !== undefined) {
-          expected.push(`backlog ${check.backlog}`);
-          pass &&= bridge.backlog === check.backlog;
-        }
-        if (published !== undefined) {
-          expected.push(`≥ ${published} forwarded`);
-          pass &&= forwarded >= published;
-        }
-        return {
-          label: `Bridge ${bridge.name} to ${bridge.upstream}`,
-          pass,
-          expected: expected.join(', '),
-          actual: `backlog ${bridge.backlog}, ${forwarded} forwarded in this run, ${bridge.connected ? 'connected' : bridge.state}`,
-        };
-      }
-    }
-  }
-
-  /** Queued (not retained) messages a subscriber got since reconnecting, on the publisher's topics. */
-  private backlogFrom(subscriber: MqttActor, publisher: Published): number {
-    return subscriber.received.filter((m) => !m.retained && publisher.topics.has(m.topic)).length;
-  }
-
   // ── helpers ────────────────────────────────────────────────────────────────────────
 
   private actor(id: string): ScenarioActor {
     const actor = this.scenario.actors.find((a) => a.id === id);
     if (!actor) throw new Error(`unknown actor ${id}`);
     return actor;
-  }
-
-  private mqtt(id: string): MqttActor {
-    let actor = this.mqttActors.get(id);
-    if (!actor) {
-      if (!this.endpoints.mqttUrl) throw new Error('the MQTT listener is not enabled; MQTT actors cannot run');
-      actor = new MqttActor(this.endpoints.mqttUrl, clientIdOf(this.scenario.name, id));
-      this.mqttActors.set(id, actor);
-    }
-    return actor;
-  }
-
-  private amqp(id: string): AmqpActor {
-    let actor = this.amqpActors.get(id);
-    if (!actor) {
-      if (!this.endpoints.amqpUrl)
-        throw new Error(
-          `the AMQP listener is not enabled (amqp.enabled is off), so the AMQP actor "${id}" cannot run; enable it to run this scenario`,
-        );
-      actor = new AmqpActor(this.endpoints.amqpUrl, clientIdOf(this.scenario.name, id));
-      this.amqpActors.set(id, actor);
-    }
-    return actor;
-  }
-
-  private http(id: string): HttpActor {
-    let actor = this.httpActors.get(id);
-    if (!actor) this.httpActors.set(id, (actor = new HttpActor(this.endpoints.httpUrl)));
-    return actor;
-  }
-
-  /** The function an actor publishes with, on its own protocol. */
-  private async sender(
-    actor: ScenarioActor,
-  ): Promise<(topic: string, payload: string, retain: boolean) => Promise<void>> {
-    if (actor.protocol === 'mqtt') {
-      const client = this.mqtt(actor.id);
-      if (!client.isConnected) await client.connect(false);
-      return (topic, payload, retain) => client.publish(topic, payload, retain);
-    }
-    if (actor.protocol === 'amqp') throw new Error(`${actor.label} is an AMQP consumer; it does not publish`);
-    if (actor.protocol === 'http-push') throw new Error(`${actor.label} is an HTTP endpoint; it does not publish`);
-    const client = this.http(actor.id);
-    return (topic, payload) => client.publish(topic, payload);
-  }
-
-  /** How an actor reaches the broker, for the narration. */
-  private via(actor: ScenarioActor): string {
-    return actor.protocol === 'mqtt'
-      ? 'MQTT'
-      : actor.protocol === 'amqp'
-        ? 'AMQP 1.0'
-        : actor.protocol === 'http-push'
-          ? 'HTTP push'
-          : 'HTTP';
   }
 
   private publishedBy(id: string): Published {
@@ -697,25 +511,17 @@ export class ScenarioRun {
   }
 
   private expand(template: string, tag?: string): string {
-    return template.replaceAll('{{ns}}', this.namespace).replaceAll('{{tag}}', tag ?? '');
+    return expandTemplate(template, this.namespace, tag);
   }
 
-  /** Fills a payload template for message `seq`. */
-  private fill(template: unknown, seq: number): unknown {
-    if (typeof template === 'string') {
-      const tokens: Record<string, unknown> = {
-        '{{seq}}': seq,
-        '{{run}}': this.runId,
-        '{{plantTime}}': this.status.plantClock,
-        '{{value}}': Math.round((20 + 5 * Math.sin(seq / 3) + (seq % 7) / 10) * 10) / 10,
-      };
-      if (template in tokens) return tokens[template];
-      return template.replace(/\{\{(seq|run|plantTime|value)\}\}/g, (token) => String(tokens[token]));
-    }
-    if (Array.isArray(template)) return template.map((item) => this.fill(item, seq));
-    if (template !== null && typeof template === 'object')
-      return Object.fromEntries(Object.entries(template).map(([key, value]) => [key, this.fill(value, seq)]));
-    return template;
+  /** The payload template tokens of message `seq` (scenario-schema.ts: payloadTemplate). */
+  private tokens(seq: number): Record<string, unknown> {
+    return {
+      '{{seq}}': seq,
+      '{{run}}': this.runId,
+      '{{plantTime}}': this.status.plantClock,
+      '{{value}}': Math.round((20 + 5 * Math.sin(seq / 3) + (seq % 7) / 10) * 10) / 10,
+    };
   }
 
   private async advance(plantMs: number): Promise<void> {
@@ -736,50 +542,5 @@ export class ScenarioRun {
 
   private checkStopped(): void {
     if (this.stopped || this.aborted) throw new Stopped('stopped');
-  }
-}
-
-/** A message a consumer actor holds, whatever its protocol. */
-interface InboxMessage {
-  readonly payload: string;
-  ack(): Promise<void>;
-  reject(error: string): Promise<void>;
-  crash(): void;
-}
-
-/** The first required field (`a|b`: either) the payload lacks, or undefined when it has all. */
-function missingField(body: Record<string, unknown> | undefined, required: readonly string[]): string | undefined {
-  return required.find((field) => !field.split('|').some((name) => body !== undefined && name in body));
-}
-
-function parseJson(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function formatPlant(ms: number): string {
-  const minutes = Math.round(ms / 60_000);
-  return minutes >= 60
-    ? `${Math.floor(minutes / 60)} h ${minutes % 60 ? `${minutes % 60} min` : ''}`.trim()
-    : `${minutes} min`;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-}
-
-async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`did not finish within ${ms / 1000} s`)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

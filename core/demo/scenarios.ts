@@ -61,7 +61,26 @@ function checkReferences(scenario: Scenario, file: string): void {
     throw new Error(`${file}: step ${step + 1}: ${what}`);
   };
   const amqpActors = new Set(scenario.actors.filter((a) => a.protocol === 'amqp').map((a) => a.id));
+  // A run works only in its namespace (runner.ts): its actors' role is derived from these topics
+  // (identity.ts), and a queue subscription or replay outside it would hand them other data.
+  const outside = (template: string) => !template.startsWith('{{ns}}/');
+  for (const queue of scenario.queues)
+    for (const filter of queue.subscriptions)
+      if (outside(filter))
+        throw new Error(
+          `${file}: queue "${queue.name}": subscription "${filter}" must start with {{ns}}/ (the scenario's namespace)`,
+        );
   scenario.steps.forEach(({ action }, index) => {
+    const topics =
+      action.do === 'publish'
+        ? [action.topic]
+        : action.do === 'subscribe'
+          ? action.filters
+          : action.do === 'replay'
+            ? [action.topicFilter]
+            : [];
+    for (const topic of topics.filter(outside))
+      fail(index, `topic "${topic}" must start with {{ns}}/ (the scenario's namespace)`);
     const actor = 'actor' in action ? action.actor : undefined;
     if (actor !== undefined && !actors.has(actor)) fail(index, `unknown actor "${actor}"`);
     if (actor !== undefined && amqpActors.has(actor) && action.do !== 'consume')

@@ -1,10 +1,10 @@
 /**
- * The login gate (docs/ui.md: Login and security). Over HTTP the broker asks for credentials
- * (security is on by default): the gate asks `auth.status` whether first-run setup is open,
- * shows the setup or login page, keeps the bearer token in sessionStorage and on the client
- * (calls and the live stream alike), and goes back to the login page when the token expires or
- * a call answers 401. Inside Electron the window reaches the broker over IPC as the trusted host
- * (electron/ipc.ts passes no user), so there is nothing to log in to.
+ * The login gate (docs/ui.md: Login and security). The broker asks for credentials (security is
+ * on by default): the gate asks `auth.status` whether first-run setup is open, shows the setup or
+ * login page, and goes back to the login page when the token expires or a call answers 401.
+ * The same in a browser and in the desktop window: over HTTP it keeps the bearer token in
+ * sessionStorage and on the client (calls and the live stream alike); over IPC the main process
+ * keeps the token for this window (electron/ipc.ts) and every call runs as the logged-in user.
  */
 import {
   createContext,
@@ -31,6 +31,7 @@ import {
   loginErrorText,
   msUntilExpiry,
   saveSession,
+  sessionStillValid,
   type GateState,
   type Session,
 } from './logic/session.ts';
@@ -38,8 +39,8 @@ import './security.css';
 
 /** Who the window acts as, for the shell. */
 export interface SessionInfo {
-  /** `ready`: a logged-in user; `host`: the desktop window; `anonymous`: anonymous access is on. */
-  readonly kind: 'ready' | 'host' | 'anonymous';
+  /** `ready`: a logged-in user; `anonymous`: anonymous access is on. */
+  readonly kind: 'ready' | 'anonymous';
   readonly user: string | null;
   readonly roles: readonly string[];
   readonly logout: () => void;
@@ -58,9 +59,8 @@ export function Gate(props: { api: Api; children: ReactNode }): ReactNode {
   const [state, dispatch] = useReducer(gateReducer, initialGate);
   const [checks, setChecks] = useState(0);
 
-  // Start: the desktop window is the host; a browser tab reuses its stored token or asks the broker.
+  // Start: reuse the stored session while the broker still knows it, else ask the broker.
   useEffect(() => {
-    if (api.transport === 'ipc') return dispatch({ type: 'host' });
     let cancelled = false;
     void (async () => {
       const stored = loadSession(sessionStorage);
@@ -68,8 +68,12 @@ export function Gate(props: { api: Api; children: ReactNode }): ReactNode {
         api.setAuth({ token: stored.token });
         try {
           const who = await api.call('auth.whoami', {});
-          if (!cancelled) dispatch({ type: 'logged-in', session: stored, roles: who.roles });
-          return;
+          if (sessionStillValid(stored, who)) {
+            if (!cancelled) dispatch({ type: 'logged-in', session: stored, roles: who.roles });
+            return;
+          }
+          saveSession(sessionStorage, undefined); // anonymous or another user: the login is gone
+          api.setAuth(null);
         } catch (error) {
           if (!isUnauthenticated(error)) {
             if (!cancelled) dispatch({ type: 'unreachable', detail: loginErrorText(error) });
@@ -138,7 +142,7 @@ export function Gate(props: { api: Api; children: ReactNode }): ReactNode {
     () =>
       state.kind === 'ready'
         ? { kind: 'ready', user: state.session.user, roles: state.roles, logout }
-        : state.kind === 'host' || state.kind === 'anonymous'
+        : state.kind === 'anonymous'
           ? { kind: state.kind, user: null, roles: [], logout }
           : undefined,
     [state, logout],

@@ -62,6 +62,13 @@ describe('Electron window', { skip }, () => {
   test('the window talks to the core over IPC, sandboxed, and publishes into its topic tree', async () => {
     assert.equal(await page.evaluate(() => typeof (globalThis as { sluice?: unknown }).sluice), 'object');
     assert.equal(await page.evaluate(() => typeof (globalThis as { require?: unknown }).require), 'undefined');
+    // First run of the desktop app: the setup page creates the administrator over IPC, and the
+    // window is then logged in as it (electron/ipc.ts keeps the token in the main process).
+    const setup = page.getByRole('form', { name: 'First-run setup' });
+    await setup.getByLabel('Password (at least 8 characters)').fill('desktop-admin-pw');
+    await setup.getByLabel('Password again').fill('desktop-admin-pw');
+    await setup.getByRole('button', { name: 'Create administrator and log in' }).click();
+    await page.getByTestId('who').getByText('admin', { exact: true }).first().waitFor();
     await page.getByText('Desktop (IPC)').waitFor();
     await page.keyboard.press('6');
     await page.getByLabel('Topic').fill('desk/line1/check');

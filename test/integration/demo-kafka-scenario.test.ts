@@ -22,6 +22,8 @@ describe('demo scenario: Kafka analytics cluster goes away', { skip }, () => {
   test('every work-order event reaches Kafka in order across the outage, and the run passes', async (t) => {
     await kafka.createTopic('plant.line1.workorders', 2);
     const { broker, cleanup } = await startTestBroker({
+      // Its PLC logs in as the run's generated demo user: no anonymous access.
+      security: { anonymous: false },
       bridges: [
         {
           name: 'analytics-kafka',

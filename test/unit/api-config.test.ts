@@ -73,6 +73,21 @@ describe('broker configuration', () => {
     assert.equal(config.dataDir, '/flag/data');
   });
 
+  it("a host's defaults (the desktop's first-run setup) sit below the file, the environment and the flags", () => {
+    const desktop = { security: { firstRun: 'setup' as const } };
+    assert.equal(loadConfig({ env: {}, defaults: desktop }).security.firstRun, 'setup');
+    assert.equal(loadConfig({ env: {} }).security.firstRun, 'generate-admin', 'sluice serve keeps its own default');
+    const { dir, cleanup } = tempDir();
+    const file = join(dir, 'sluice.json');
+    writeFileSync(file, JSON.stringify({ security: { firstRun: 'generate-admin' } }));
+    const fromFile = loadConfig({ file, env: {}, defaults: desktop });
+    cleanup();
+    assert.equal(fromFile.security.firstRun, 'generate-admin');
+    assert.equal(fromFile.security.anonymous, false, 'the rest of the section keeps its defaults');
+    const fromFlags = loadConfig({ env: {}, defaults: desktop, flags: { security: { firstRun: 'generate-admin' } } });
+    assert.equal(fromFlags.security.firstRun, 'generate-admin');
+  });
+
   it('an invalid value names the field, the problem and where it came from', () => {
     const { dir, cleanup } = tempDir();
     const file = join(dir, 'sluice.json');

@@ -89,6 +89,17 @@ export const demoCheckResultSchema = z.object({
   actual: z.string(),
 });
 
+/**
+ * Who a demo run's simulated clients log in as: a generated `demo` user whose role grants only
+ * the topics and queues the scenario uses (user and role null: the broker has no security store,
+ * so they connect without credentials). The user exists while the run does.
+ */
+export const demoRunAsSchema = z.object({
+  user: z.string().nullable(),
+  role: z.string().nullable(),
+  rules: z.array(z.object({ actions: z.array(actionSchema), patterns: z.array(z.string()) })),
+});
+
 /** The current (or last) demo run, with progress per step and the checks so far. */
 export const demoStatusSchema = z.object({
   scenario: z.string().nullable(),
@@ -113,6 +124,8 @@ export const demoStatusSchema = z.object({
   ),
   checks: z.array(demoCheckResultSchema),
   error: z.string().nullable(),
+  /** Who the actors run as; null before the first run. */
+  runAs: demoRunAsSchema.nullable(),
 });
 
 /** One line of an import's plan: what changes (or would), on which object. */

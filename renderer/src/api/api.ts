@@ -36,7 +36,7 @@ export interface Api {
     onEvent: (event: BrokerEvent) => void,
     onState?: (state: StreamState) => void,
   ): () => void;
-  /** Credentials for every later call (HTTP only; the desktop window is the broker's own host). */
+  /** Credentials for every later call (HTTP only: over IPC the main process keeps this window's login). */
   setAuth(auth: ClientAuth | null): void;
   /**
    * Calls `listener` when the broker answers 401 to a call or to the live stream (a token that
@@ -57,11 +57,18 @@ export function createApi(bridge: SluiceBridge | undefined = window.sluice): Api
   return bridge ? ipcApi(bridge) : httpApi();
 }
 
+/**
+ * Over IPC every call runs as the user this window logged in as: the main process keeps the
+ * session (electron/ipc.ts), so there are no credentials to set here, and a 401 means the
+ * session is over, exactly as over HTTP.
+ */
 function ipcApi(bridge: SluiceBridge): Api {
+  const unauthorized = new Set<() => void>();
   const call = async (name: string, input: unknown): Promise<unknown> => {
     const answer = await bridge.call(name, input);
     if (answer.ok) return answer.value;
     const { status, code, title, detail, data } = answer.problem;
+    if (status === 401 && !loginOperations.has(name)) for (const listener of [...unauthorized]) listener();
     throw new ApiError(status, code as ApiError['code'], title, detail, data);
   };
   return {
@@ -73,7 +80,10 @@ function ipcApi(bridge: SluiceBridge): Api {
       return bridge.subscribe('events.stream', input, (event) => onEvent(event as BrokerEvent));
     },
     setAuth: () => undefined,
-    onUnauthorized: () => () => undefined, // IPC calls run as the host: never 401
+    onUnauthorized(listener) {
+      unauthorized.add(listener);
+      return () => unauthorized.delete(listener);
+    },
   };
 }
 

@@ -5,15 +5,6 @@ import { useSession } from '../Gate.tsx';
 export function WhoAmI(): ReactNode {
   const session = useSession();
   if (!session) return null;
-  if (session.kind === 'host')
-    return (
-      <div
-        className="who"
-        title="The desktop app runs as the broker's own host: it is the local administrator's console"
-      >
-        <span className="muted">Local administrator</span>
-      </div>
-    );
   if (session.kind === 'anonymous')
     return (
       <div className="who">

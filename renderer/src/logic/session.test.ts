@@ -12,6 +12,7 @@ import {
   msUntilExpiry,
   refusalNotice,
   saveSession,
+  sessionStillValid,
   type GateEvent,
   type GateState,
 } from './session.ts';
@@ -62,16 +63,10 @@ describe('the login gate', () => {
     expect(gateReducer(out, { type: 'logged-in', session, roles: [] }).kind).toBe('ready');
   });
 
-  test('the desktop host never leaves: no login, no logout, no expiry', () => {
-    const host = run([{ type: 'host' }]);
-    for (const event of [
-      { type: 'unauthenticated' },
-      { type: 'logout' },
-      { type: 'status', setupRequired: true, anonymous: false },
-      { type: 'logged-in', session, roles: [] },
-    ] as GateEvent[])
-      expect(gateReducer(host, event)).toBe(host);
-    expect(gateOpen(host)).toBe(true);
+  test('a stored session holds only while whoami names the same user (IPC: the main process still keeps its token)', () => {
+    expect(sessionStillValid(session, { user: 'ops' })).toBe(true);
+    expect(sessionStillValid(session, { user: null })).toBe(false);
+    expect(sessionStillValid(session, { user: 'someone-else' })).toBe(false);
   });
 
   test('unreachable only before the gate opened', () => {

@@ -2,11 +2,15 @@
  * Who the window is logged in as, and what to show before it is (docs/ui.md: Login). A pure
  * state machine so the gate's rules are tested without a browser:
  *
- *   checking ─status─▶ setup | login | ready          (HTTP; IPC starts as the host, never asks)
+ *   checking ─status─▶ setup | login | anonymous
+ *   checking ─stored session, whoami agrees─▶ ready
  *   login/setup ─token─▶ ready ─401 or expiry─▶ login (expired) ─token─▶ ready
  *   ready ─logout─▶ login (logged-out)
  *
- * The bearer token lives in sessionStorage (this tab only; closing it ends the session).
+ * The same in a browser tab and in the desktop window. Over HTTP the bearer token lives in
+ * sessionStorage (this tab only; closing it ends the session). Over IPC the main process keeps
+ * the token (electron/ipc.ts) and the window stores only who it is and until when: the token
+ * field then holds a placeholder that is no credential.
  */
 import { ApiError } from '../../../core/api/client.ts';
 
@@ -26,15 +30,12 @@ export type GateState =
   | { readonly kind: 'unreachable'; readonly detail: string }
   | { readonly kind: 'setup' }
   | { readonly kind: 'login'; readonly reason: LoginReason; readonly user?: string }
-  /** The desktop window: IPC calls run as the trusted host (electron/ipc.ts passes no user). */
-  | { readonly kind: 'host' }
   /** Anonymous access is on: no login needed (a lab broker). */
   | { readonly kind: 'anonymous' }
   | { readonly kind: 'ready'; readonly session: Session; readonly roles: readonly string[] };
 
 /** What happens to the gate. */
 export type GateEvent =
-  | { readonly type: 'host' }
   | { readonly type: 'status'; readonly setupRequired: boolean; readonly anonymous: boolean }
   | { readonly type: 'unreachable'; readonly detail: string }
   | { readonly type: 'logged-in'; readonly session: Session; readonly roles: readonly string[] }
@@ -47,10 +48,8 @@ export const initialGate: GateState = { kind: 'checking' };
 /** The gate's one transition function. */
 export function gateReducer(state: GateState, event: GateEvent): GateState {
   switch (event.type) {
-    case 'host':
-      return { kind: 'host' };
     case 'status':
-      if (state.kind === 'host' || state.kind === 'ready') return state;
+      if (state.kind === 'ready') return state;
       if (event.setupRequired) return { kind: 'setup' };
       if (event.anonymous) return { kind: 'anonymous' };
       return state.kind === 'login' ? state : { kind: 'login', reason: 'start' };
@@ -59,7 +58,7 @@ export function gateReducer(state: GateState, event: GateEvent): GateState {
         ? { kind: 'unreachable', detail: event.detail }
         : state;
     case 'logged-in':
-      return state.kind === 'host' ? state : { kind: 'ready', session: event.session, roles: event.roles };
+      return { kind: 'ready', session: event.session, roles: event.roles };
     case 'unauthenticated':
       // Late 401s from the views of a session already over change nothing.
       return state.kind === 'ready' ? { kind: 'login', reason: 'expired', user: state.session.user } : state;
@@ -70,7 +69,7 @@ export function gateReducer(state: GateState, event: GateEvent): GateState {
 
 /** Whether the views may be shown (and the live stream opened). */
 export function gateOpen(state: GateState): boolean {
-  return state.kind === 'ready' || state.kind === 'host' || state.kind === 'anonymous';
+  return state.kind === 'ready' || state.kind === 'anonymous';
 }
 
 // ── the stored token ──────────────────────────────────────────────────────────────────
@@ -98,6 +97,15 @@ export function loadSession(storage: Pick<Storage, 'getItem'>, now = Date.now())
 export function saveSession(storage: Pick<Storage, 'setItem' | 'removeItem'>, session: Session | undefined): void {
   if (session) storage.setItem(storageKey, JSON.stringify(session));
   else storage.removeItem(storageKey);
+}
+
+/**
+ * Whether a stored session still holds: the broker (or, in the desktop window, the main process
+ * keeping the token) answers `auth.whoami` with the same user. Anonymous (null) or another user
+ * means the login is gone.
+ */
+export function sessionStillValid(stored: Session, who: { readonly user: string | null }): boolean {
+  return who.user === stored.user;
 }
 
 /** How long until the token expires (for the expiry timer); never negative, capped for setTimeout. */

@@ -139,6 +139,7 @@ export function Demo(): ReactNode {
                   </>
                 )}
               </div>
+              {runOfCurrent?.runAs && <RunAs run={runOfCurrent} runAs={runOfCurrent.runAs} />}
               <Notice notice={notice} />
             </div>
             <Steps scenario={current} run={runOfCurrent} />
@@ -147,6 +148,35 @@ export function Demo(): ReactNode {
         )}
       </div>
     </section>
+  );
+}
+
+/** Who the simulated clients log in as, and what their role lets them do (docs/demo.md: Security). */
+function RunAs(props: { run: DemoStatus; runAs: NonNullable<DemoStatus['runAs']> }): ReactNode {
+  const { runAs } = props;
+  const live = props.run.state === 'running';
+  return (
+    <div className="demo-run-as" data-testid="demo-run-as">
+      {runAs.user === null ? (
+        <span className="muted">
+          The simulated clients connect without credentials: this broker has no security store.
+        </span>
+      ) : (
+        <span>
+          The simulated clients {live ? 'log in' : 'logged in'} as user <strong className="mono">{runAs.user}</strong>{' '}
+          with role <strong className="mono">{runAs.role}</strong>, limited to this scenario
+          {live ? '' : ' (both removed when the run ended)'}:
+        </span>
+      )}
+      <ul>
+        {runAs.rules.map((rule) => (
+          <li key={rule.actions.join(',')}>
+            <span className="demo-run-as-action">{rule.actions.join(', ')}</span>{' '}
+            <span className="mono">{rule.patterns.join(' · ')}</span>
+          </li>
+        ))}
+      </ul>
+    </div>
   );
 }
 
