@@ -45,6 +45,7 @@ import {
   type Output,
   type RunClient,
 } from './cli/kit.ts';
+import { journeyCommands } from './cli/journey.ts';
 import { replayCommands } from './cli/replay.ts';
 import { loadConfig, type ConfigInput } from './config.ts';
 import { SluiceError } from './errors.ts';
@@ -182,6 +183,7 @@ export const clientCommands: ReadonlyArray<ClientCommand<UnaryOperationName>> = 
   }),
   ...dmqCommands,
   ...replayCommands,
+  ...journeyCommands,
   command({
     words: ['publish'],
     op: 'messages.publish',

@@ -618,7 +618,13 @@ export class Engine implements ConsumerHost, EngineContext {
     const queue = this.requireQueue(name);
     return this.commit.submit((flush) => {
       this.journey.bulk(flush.now, (atUs) =>
-        this.journey.store.recordQueueEntries(flush.tx, { queueId: queue.id, atUs, kind: stepCode.purged, readyOnly: true, detail: null }),
+        this.journey.store.recordQueueEntries(flush.tx, {
+          queueId: queue.id,
+          atUs,
+          kind: stepCode.purged,
+          readyOnly: true,
+          detail: null,
+        }),
       );
       const { count } = this.store.purgeReady(flush.tx, queue.id);
       queue.reload(this.store.queueTotalsOf(queue.id));

@@ -84,17 +84,22 @@ export interface MessageJourney {
     /** False when only a dead copy is left (the log row was pruned by retention). */
     readonly inLog: boolean;
   };
-  readonly steps: readonly JourneyStep[];
+  readonly steps: JourneyStep[];
   /** Where it is now: queue entries and dead copies. */
   readonly now: {
-    readonly entries: ReadonlyArray<{
+    readonly entries: Array<{
       readonly queue: string;
       readonly entryId: string;
       readonly state: 'ready' | 'in-flight';
       readonly deliveryCount: number;
       readonly replayed: boolean;
     }>;
-    readonly dead: ReadonlyArray<{ readonly id: string; readonly dmq: string; readonly queue: string; readonly reason: string }>;
+    readonly dead: Array<{
+      readonly id: string;
+      readonly dmq: string;
+      readonly queue: string;
+      readonly reason: string;
+    }>;
   };
   /** Whether this broker records journeys (config `journey: false` turns it off). */
   readonly recording: boolean;
@@ -236,7 +241,9 @@ export function readJourney(ctx: JourneyReader, id: string): MessageJourney {
     const key = `${queueId}/${entryId ?? ''}`;
     if (routed.has(key)) return;
     routed.add(key);
-    steps.push(step('routed', timestamp, { queue: queueName(queueId), entryId: entryId === null ? null : String(entryId) }));
+    steps.push(
+      step('routed', timestamp, { queue: queueName(queueId), entryId: entryId === null ? null : String(entryId) }),
+    );
   };
   for (const row of rows) {
     if (row.queueId === null) continue;

@@ -57,7 +57,9 @@ export class JourneyStore {
     this.inserts = new Map(
       batchSizes.map((n) => [
         n,
-        db.prepare(`INSERT INTO journey_events (${columns}) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')}`),
+        db.prepare(
+          `INSERT INTO journey_events (${columns}) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+        ),
       ]),
     );
   }
@@ -69,7 +71,8 @@ export class JourneyStore {
     for (const n of batchSizes) {
       const stmt = this.inserts.get(n)!;
       const width = n * journeyColumns;
-      for (; left >= n; left -= n, at += width) stmt.run(at === 0 && width === values.length ? values : values.slice(at, at + width));
+      for (; left >= n; left -= n, at += width)
+        stmt.run(at === 0 && width === values.length ? values : values.slice(at, at + width));
     }
   }
 
