@@ -84,7 +84,8 @@ export function deadLetter(
   });
   queue.counters.deadLettered++;
   ctx.changed(queue);
-  ctx.journey.record(flush, 'dead-lettered', entry.message.id, queue, entry.id ?? null, details.consumer ?? null, {
+  // The consumer that caused it is the one the step before names (a rejection or failure).
+  ctx.journey.record(flush, 'dead-lettered', entry.message.id, queue, entry.id ?? null, null, {
     reason,
     dmq: queue.config.deadMessageQueue,
     deadId,

@@ -716,13 +716,14 @@ export class Engine implements ConsumerHost, EngineContext {
     );
     queue.inFlight.delete(deliveryId);
     consumer.inFlight--;
+    // No consumer stored: a settlement comes from the consumer the delivery step names (checked above).
     this.journey.record(
       flush,
       settledStep[outcome],
       entry.message.id,
       queue,
       entry.id,
-      consumer.label,
+      null,
       error === undefined ? null : { error },
     );
     const creditBack = consumer.prefetchMode && !consumer.closed ? 1 : 0;

@@ -260,6 +260,9 @@ export function readJourney(ctx: JourneyReader, id: string): MessageJourney {
   }
 
   const attempts = new Map<string, number>();
+  // Outcomes store no consumer: they name the consumer of the entry's last delivery.
+  const lastConsumer = new Map<string, string | null>();
+  const lastKind = new Map<string, StoredStepKind>();
   for (const row of rows) {
     const kind = kindOfCode.get(row.kind);
     if (kind === undefined) {
@@ -267,18 +270,23 @@ export function readJourney(ctx: JourneyReader, id: string): MessageJourney {
       continue;
     }
     const detail = parseDetail(row);
+    const key = `${row.queueId}/${row.entryId}`;
     let attempt: number | null = null;
+    let consumer = row.consumer;
     if (kind === 'delivered') {
-      const key = `${row.queueId}/${row.entryId}`;
       attempt = (attempts.get(key) ?? 0) + 1;
       attempts.set(key, attempt);
-    }
+      lastConsumer.set(key, row.consumer);
+    } else if (consumer === null && settlements.has(kind)) consumer = lastConsumer.get(key) ?? null;
+    else if (consumer === null && kind === 'dead-lettered' && causes.has(lastKind.get(key)))
+      consumer = lastConsumer.get(key) ?? null;
+    lastKind.set(key, kind);
     steps.push(
       step(kind, Math.floor(row.atUs / 1000), {
         queue: queueName(row.queueId) ?? detail?.queue ?? null,
         entryId: row.entryId === null ? null : String(row.entryId),
-        consumer: row.consumer,
-        protocol: row.consumer === null ? null : protocolOf(row.consumer),
+        consumer,
+        protocol: consumer === null ? null : protocolOf(consumer),
         attempt,
         error: detail?.error ?? null,
         reason: detail?.reason ?? null,
@@ -313,6 +321,9 @@ export function readJourney(ctx: JourneyReader, id: string): MessageJourney {
     recording: ctx.journey.enabled,
   };
 }
+
+const settlements = new Set<StoredStepKind>(['acked', 'released', 'failed', 'rejected']);
+const causes = new Set<StoredStepKind | undefined>(['failed', 'rejected']);
 
 /** A consumer label's door: "mqtt:plc-7" → mqtt. */
 function protocolOf(label: string): string | null {

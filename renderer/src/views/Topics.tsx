@@ -6,6 +6,7 @@
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useBroker } from '../api/hooks.ts';
 import { Details, isTyping } from '../components/bits.tsx';
+import { journeyHref } from './routes.ts';
 import { PayloadView } from '../components/PayloadView.tsx';
 import { PublishForm } from '../components/PublishForm.tsx';
 import { VirtualList } from '../components/VirtualList.tsx';
@@ -231,7 +232,16 @@ function TopicDetail(props: { topic: string | undefined; tree: LiveTopicTree; ve
             rows={[
               ['Messages', count(node.messages)],
               ['Rate', `${rate(node.ratePerSec)} msg/s`],
-              ['Last message', last ? `${time(last.timestamp)} · id ${last.id}` : '–'],
+              [
+                'Last message',
+                last ? (
+                  <span key="last">
+                    {time(last.timestamp)} · id {last.id} (<a href={journeyHref(last.id)}>journey</a>)
+                  </span>
+                ) : (
+                  '–'
+                ),
+              ],
               ['Protocol', last?.protocol ?? '–'],
               ['Content type', last?.contentType ?? '–'],
             ]}
