@@ -53,7 +53,9 @@ export function showJourney(j: Journey): string {
     head,
     steps,
     `Now: ${now.length > 0 ? now.join('; ') : 'in no queue (done)'}`,
-    ...(j.recording ? [] : ['Journey recording is off on this broker: only the publish and routing show.']),
+    ...(j.recording
+      ? []
+      : ['Journey recording is off on this broker: only the publish and the queues it is in now show.']),
   ].join('\n');
 }
 

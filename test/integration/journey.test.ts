@@ -8,7 +8,7 @@ import type { Broker } from '../../core/broker.ts';
 import { main } from '../../core/cli.ts';
 import { Engine } from '../../core/engine/engine.ts';
 import { SluiceError } from '../../core/errors.ts';
-import { tempDir, testEngineOptions } from '../helpers/engine.ts';
+import { openTestEngine, tempDir, testEngineOptions } from '../helpers/engine.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { basic, startSecuredBroker } from './security-helpers.ts';
 
@@ -244,6 +244,51 @@ describe('journey pruning', () => {
     } finally {
       await engine.close();
       cleanup();
+    }
+  });
+});
+
+describe('journey durability and the switch', () => {
+  it('a journey survives a reopen, and a delivery in flight at the stop shows as returned', async () => {
+    const test = await openTestEngine();
+    try {
+      await test.engine.createQueue('work', { subscriptions: ['work'] });
+      const id = (await test.engine.publish({ topic: 'work', payload: 'p', publisher: 'plc', protocol: 'amqp' })).id;
+      let delivered = false;
+      test.engine.consume('work', { label: 'amqp:c/work', onDelivery: () => (delivered = true) });
+      await waitFor(() => delivered, { what: 'the delivery' });
+      const engine = await test.reopen();
+      assert.deepEqual(
+        engine.journeyOf(id).steps.map((s) => [s.kind, s.consumer]),
+        [
+          ['published', null],
+          ['routed', null],
+          ['delivered', 'amqp:c/work'],
+          ['returned', null],
+        ],
+      );
+      assert.equal(engine.journeyOf(id).message.publisher, 'plc');
+    } finally {
+      await test.cleanup();
+    }
+  });
+
+  it('with journey recording off nothing is stored, and the journey still shows publish and routing', async () => {
+    const test = await openTestEngine({ journey: false });
+    try {
+      await test.engine.createQueue('work', { subscriptions: ['work'] });
+      const consumer = test.engine.consume('work', { onDelivery: (d) => void consumer.ack(d.deliveryId) });
+      const id = (await test.engine.publish({ topic: 'work', payload: 'p' })).id;
+      await waitFor(() => test.engine.getQueue('work').counters.acked === 1, { what: 'the ack' });
+      assert.equal(test.engine.journey.store.rowCount(), 0);
+      const journey = test.engine.journeyOf(id);
+      assert.equal(journey.recording, false);
+      assert.deepEqual(
+        journey.steps.map((s) => s.kind),
+        ['published'],
+      );
+    } finally {
+      await test.cleanup();
     }
   });
 });

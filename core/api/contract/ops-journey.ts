@@ -59,7 +59,7 @@ export const journeySchema = z.object({
     ),
     dead: z.array(z.object({ id: idSchema, dmq: z.string(), queue: z.string(), reason: z.string() })),
   }),
-  /** Whether this broker records journeys (config `journey`); off, only publish and routing show. */
+  /** Whether this broker records journeys (config `journey`); off, only the publish and the queues it is in now show. */
   recording: z.boolean(),
 });
 

@@ -97,7 +97,9 @@ function JourneyDetail(props: { journey: WireJourney }): ReactNode {
           ]}
         />
         {!props.journey.recording && (
-          <div className="notice">Journey recording is off on this broker: only the publish and routing show.</div>
+          <div className="notice">
+            Journey recording is off on this broker: only the publish and the queues it is in now show.
+          </div>
         )}
       </div>
       <div className="panel">
