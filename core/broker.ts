@@ -178,6 +178,7 @@ function openEngine(config: SluiceConfig, logger: Logger): Promise<Engine> {
     maxMessageBytes: config.limits.maxMessageBytes,
     retention: config.retention,
     expiryIntervalMs: config.expiryIntervalMs,
+    journey: config.journey,
     logger,
   });
 }

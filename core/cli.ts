@@ -45,6 +45,7 @@ import {
   type Output,
   type RunClient,
 } from './cli/kit.ts';
+import { journeyCommands } from './cli/journey.ts';
 import { replayCommands } from './cli/replay.ts';
 import { sparkplugCommands } from './cli/sparkplug.ts';
 import { loadConfig, type ConfigInput } from './config.ts';
@@ -185,6 +186,7 @@ export const clientCommands: ReadonlyArray<ClientCommand<UnaryOperationName>> = 
   ...dmqCommands,
   ...replayCommands,
   ...sparkplugCommands,
+  ...journeyCommands,
   command({
     words: ['publish'],
     op: 'messages.publish',

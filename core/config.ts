@@ -137,6 +137,8 @@ export const configSchema = z.strictObject({
       intervalMs: z.number().int().positive().default(10_000),
     })
     .prefault({}),
+  /** Record each message's journey: deliveries, outcomes, DMQ, replay copies (docs/journey.md). */
+  journey: z.boolean().default(true),
   /** How often ready entries are checked for expired TTLs. */
   expiryIntervalMs: z.number().int().positive().default(1000),
   /** Queues declared here exist after startup, with this configuration. */

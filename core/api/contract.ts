@@ -18,6 +18,7 @@ import type { z } from 'zod';
 import { SluiceError, type ErrorCode } from '../errors.ts';
 import type { Operation } from './contract/operation.ts';
 import { adminOperations } from './contract/ops-admin.ts';
+import { journeyOperations } from './contract/ops-journey.ts';
 import { messageOperations } from './contract/ops-messages.ts';
 import { queueOperations } from './contract/ops-queues.ts';
 import { securityOperations } from './contract/ops-security.ts';
@@ -52,6 +53,7 @@ export const contract = {
   ...securityOperations,
   ...adminOperations,
   ...sparkplugOperations,
+  ...journeyOperations,
 } as const satisfies Record<string, Operation>;
 
 // ── types, from z.infer only ─────────────────────────────────────────────────────────

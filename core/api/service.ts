@@ -375,6 +375,7 @@ export function createService(engine: Engine, options: ServiceOptions = {}): Ser
     },
     'dmq.purge': async (selection) => ({ purged: await engine.deadMessages.purge(toSelection(selection)) }),
     'replay.start': (spec) => engine.replays.start(spec),
+    'messages.journey': ({ id }) => engine.journeyOf(id),
     'replay.get': ({ id }) => engine.replays.get(id),
     'replay.list': () => ({ replays: engine.replays.list() }),
     'replay.cancel': ({ id }) => engine.replays.cancel(id),

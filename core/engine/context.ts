@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { SqliteStore } from '../store/sqlite-store.ts';
 import type { StoredMessage } from '../store/store.ts';
 import type { Flush, GroupCommit } from './group-commit.ts';
+import type { JourneyRecorder } from './journey.ts';
 import type { QueueRuntime, ReadyEntry } from './queue.ts';
 
 /** The replayable log's bounds and size, kept in memory and in the meta table. */
@@ -27,23 +28,25 @@ export interface EngineContext {
   readonly commit: GroupCommit;
   readonly log: LogState;
   readonly logger: Logger;
+  /** Records each message's steps in the commit that makes them (docs/journey.md). */
+  readonly journey: JourneyRecorder;
   queueByName(name: string): QueueRuntime | undefined;
   queueById(id: number): QueueRuntime | undefined;
   /**
    * Inserts a new ready entry for `message` into `queue`; `priorDeliveries` carries the
-   * deliveries of its earlier lives (a dead message sent back keeps its history).
+   * deliveries of its earlier lives (a dead message sent back keeps its history). Returns the entry id.
    */
   enqueue(
     flush: Flush,
     queue: QueueRuntime,
     message: StoredMessage,
     options: { replayed: boolean; priorDeliveries?: number },
-  ): void;
+  ): number;
   /** Replay's bulk path: copies a range of the log into `queue` in SQL; see SqliteStore.copyLogToQueue. */
   copyLog(
     flush: Flush,
     queue: QueueRuntime,
-    range: { fromId: number; toId: number; limit: number; filter: string | null },
+    range: { fromId: number; toId: number; limit: number; filter: string | null; replayId?: number },
   ): { copied: number; lastId: number; scanned: number };
   /** Records that `queue`'s counters or depth changed in this commit. */
   changed(queue: QueueRuntime): void;

@@ -50,6 +50,8 @@ export interface RedeliverResult {
 
 /** What a dying entry carries into the DMQ. */
 export interface DyingEntry {
+  /** Its entry id in the queue; absent when it died on the way in (overflow dead-letter). */
+  readonly id?: number;
   readonly message: StoredMessage;
   readonly deliveryCount: number;
   readonly priorDeliveries: number;
@@ -67,7 +69,7 @@ export function deadLetter(
   reason: DeadReason,
   details: { consumer?: string; error?: string },
 ): void {
-  ctx.store.insertDead(flush.tx, {
+  const deadId = ctx.store.insertDead(flush.tx, {
     dmq: queue.config.deadMessageQueue,
     message: entry.message,
     queue: queue.name,
@@ -82,6 +84,12 @@ export function deadLetter(
   });
   queue.counters.deadLettered++;
   ctx.changed(queue);
+  // The consumer that caused it is the one the step before names (a rejection or failure).
+  ctx.journey.record(flush, 'dead-lettered', entry.message.id, queue, entry.id ?? null, null, {
+    reason,
+    dmq: queue.config.deadMessageQueue,
+    deadId,
+  });
 }
 
 /** Rows handled per commit by bulk operations, so live traffic interleaves with them. */
@@ -153,9 +161,13 @@ export class DeadMessages {
         }
         this.ctx.store.restoreMessage(flush.tx, row.message);
         this.ctx.store.deleteDead(flush.tx, row.id);
-        this.ctx.enqueue(flush, queue, row.message, {
+        const entryId = this.ctx.enqueue(flush, queue, row.message, {
           replayed: false,
           priorDeliveries: row.priorDeliveries + row.deliveryCount,
+        });
+        this.ctx.journey.record(flush, 'redelivered', row.message.id, queue, entryId, null, {
+          dmq: row.dmq,
+          deadId: row.id,
         });
         redelivered++;
       }
@@ -171,7 +183,18 @@ export class DeadMessages {
   async purge(selection: DeadMessageSelection): Promise<number> {
     const chunks = await this.forEachChunk(selection, (flush, rows) => {
       let purged = 0;
-      for (const row of rows) if (this.ctx.store.deleteDead(flush.tx, row.id)) purged++;
+      for (const row of rows) {
+        if (!this.ctx.store.deleteDead(flush.tx, row.id)) continue;
+        purged++;
+        const queue = this.ctx.queueByName(row.queue) ?? null;
+        this.ctx.journey.record(flush, 'dead-purged', row.message.id, queue, null, null, {
+          dmq: row.dmq,
+          deadId: row.id,
+          ...(queue === null && { queue: row.queue }),
+        });
+        // Its journey goes once neither the log nor another dead copy holds the message.
+        this.ctx.journey.forget(row.message.id);
+      }
       return purged;
     });
     return chunks.reduce((sum, n) => sum + n, 0);

@@ -8,6 +8,7 @@ import { transition, type DeadReason } from './entry-state.ts';
 import { ExpirySweeper } from './expiry.ts';
 import { StrandedEntries } from './stranded.ts';
 import { GroupCommit, type Flush } from './group-commit.ts';
+import { JourneyRecorder, readJourney, stepCode, type MessageJourney } from './journey.ts';
 import { toMessage, type Message, type PublishInput, type PublishReceipt } from './message.ts';
 import {
   QueueRuntime,
@@ -37,6 +38,8 @@ export interface EngineOptions {
   readonly expiryIntervalMs: number;
   /** Test hook: cap the database size in pages to simulate a full disk. */
   readonly maxPageCount?: number;
+  /** Record each message's journey (docs/journey.md); default true. */
+  readonly journey?: boolean;
   readonly logger: Logger;
 }
 
@@ -87,6 +90,8 @@ export class Engine implements ConsumerHost, EngineContext {
   readonly counters: EngineCounters = { published: 0, publishRefused: 0, delivered: 0, commits: 0, commitMsTotal: 0 };
   readonly deadMessages: DeadMessages;
   readonly replays: ReplayManager;
+  /** Each message's steps after publish (docs/journey.md), written in the commits that make them. */
+  readonly journey: JourneyRecorder;
   readonly logger: Logger;
   /** Commits per latency bucket (`commitMsBucketBounds`), not cumulative; slower ones are only in `counters.commits`. */
   readonly commitMsBuckets: number[] = commitMsBucketBounds.map(() => 0);
@@ -143,6 +148,7 @@ export class Engine implements ConsumerHost, EngineContext {
       effectFailed: (error) => this.logger.error({ err: error }, 'after-commit effect failed'),
     });
     this.log = { startId: 1, prunedThroughTs: null, lastTimestamp: 0, bytes: 0 };
+    this.journey = new JourneyRecorder(store, options.journey ?? true);
     this.deadMessages = new DeadMessages(this);
     this.replays = new ReplayManager(this);
     this.retention = new Retention(this, options.retention);
@@ -168,8 +174,10 @@ export class Engine implements ConsumerHost, EngineContext {
   private recover(): void {
     const { store } = this;
     // DESIGN.md: on restart, in-flight entries become ready again with their delivery count kept
-    // (on a full disk, once space returns: core/engine/stranded.ts).
-    const reset = this.stranded.recover();
+    // (on a full disk, once space returns: core/engine/stranded.ts), each with a journey step.
+    const reset = this.stranded.recover((tx) =>
+      this.journey.bulk(Date.now(), (atUs) => this.journey.store.recordInFlight(tx, { atUs, kind: stepCode.returned })),
+    );
     const totals = store.queueTotals();
     for (const row of store.listQueues()) {
       const queue = new QueueRuntime(
@@ -231,19 +239,32 @@ export class Engine implements ConsumerHost, EngineContext {
   copyLog(
     flush: Flush,
     queue: QueueRuntime,
-    range: { fromId: number; toId: number; limit: number; filter: string | null },
+    range: { fromId: number; toId: number; limit: number; filter: string | null; replayId?: number },
   ): { copied: number; lastId: number; scanned: number } {
     const { defaultTtlMs } = queue.config;
+    const { replayId, ...logRange } = range;
+    const firstEntryId = queue.peekNextEntryId();
     const result = this.store.copyLogToQueue(flush.tx, {
-      ...range,
+      ...logRange,
       queueId: queue.id,
-      firstEntryId: queue.peekNextEntryId(),
+      firstEntryId,
       limit: Math.min(range.limit, queue.config.maxDepthMessages - queue.depth),
       maxBytes: queue.config.maxDepthBytes - queue.bytes,
       ttlUntil: defaultTtlMs === null ? null : flush.now + defaultTtlMs,
     });
     queue.appendStored(result.copied, result.bytes);
     queue.counters.enqueued += result.copied;
+    if (result.copied > 0)
+      this.journey.bulk(flush.now, (atUs) =>
+        this.journey.store.recordEntryRange(flush.tx, {
+          queueId: queue.id,
+          fromEntryId: firstEntryId,
+          count: result.copied,
+          atUs,
+          kind: stepCode.replayed,
+          detail: replayId === undefined ? null : JSON.stringify({ replayId }),
+        }),
+      );
     this.changed(queue);
     if (result.copied > 0 && (this.consumers.get(queue)?.length ?? 0) > 0) this.dirtyQueues.add(queue);
     return result;
@@ -254,7 +275,7 @@ export class Engine implements ConsumerHost, EngineContext {
     queue: QueueRuntime,
     message: StoredMessage,
     options: { replayed: boolean; priorDeliveries?: number },
-  ): void {
+  ): number {
     const entry: ReadyEntry = {
       id: queue.allocateEntryId(),
       message,
@@ -283,6 +304,7 @@ export class Engine implements ConsumerHost, EngineContext {
     queue.counters.enqueued++;
     this.changed(queue);
     if ((this.consumers.get(queue)?.length ?? 0) > 0) this.dirtyQueues.add(queue);
+    return entry.id;
   }
 
   // ── publish ─────────────────────────────────────────────────────────────────────────
@@ -464,6 +486,7 @@ export class Engine implements ConsumerHost, EngineContext {
     this.store.deleteEntry(flush.tx, queue.id, entry.id);
     queue.removed(entry.size);
     if (event.type === 'expire') queue.counters.expired++;
+    this.journey.record(flush, event.type === 'expire' ? 'expired' : 'evicted', entry.message.id, queue, entry.id);
     this.applyDeath(flush, queue, entry, effect, details);
   }
 
@@ -480,6 +503,7 @@ export class Engine implements ConsumerHost, EngineContext {
       else {
         queue.counters.discarded++;
         this.changed(queue);
+        this.journey.record(flush, 'discarded', entry.message.id, queue, entry.id, null, { reason });
       }
       this.releaseLogReference(flush, entry.message.id);
     }
@@ -488,7 +512,10 @@ export class Engine implements ConsumerHost, EngineContext {
 
   /** A message older than the replayable log is deleted once no entry points at it. */
   private releaseLogReference(flush: Flush, messageId: number): void {
-    if (messageId < this.log.startId) this.store.deleteMessageIfUnreferenced(flush.tx, messageId);
+    if (messageId < this.log.startId) {
+      this.store.deleteMessageIfUnreferenced(flush.tx, messageId);
+      this.journey.forget(messageId);
+    }
   }
 
   // ── live listeners ──────────────────────────────────────────────────────────────────
@@ -568,6 +595,15 @@ export class Engine implements ConsumerHost, EngineContext {
     await this.commit.submit((flush) => {
       if (this.queuesByName.get(name) !== queue)
         throw new SluiceError('queue-not-found', `Queue "${name}" does not exist`);
+      this.journey.bulk(flush.now, (atUs) =>
+        this.journey.store.recordQueueEntries(flush.tx, {
+          queueId: queue.id,
+          atUs,
+          kind: stepCode['queue-deleted'],
+          readyOnly: false,
+          detail: JSON.stringify({ queue: name }),
+        }),
+      );
       this.store.deleteQueue(flush.tx, queue.id);
       const createdAt = this.createdAt.get(queue.id) ?? flush.now;
       const consumers = this.consumers.get(queue) ?? [];
@@ -586,6 +622,15 @@ export class Engine implements ConsumerHost, EngineContext {
   async purgeQueue(name: string): Promise<number> {
     const queue = this.requireQueue(name);
     return this.commit.submit((flush) => {
+      this.journey.bulk(flush.now, (atUs) =>
+        this.journey.store.recordQueueEntries(flush.tx, {
+          queueId: queue.id,
+          atUs,
+          kind: stepCode.purged,
+          readyOnly: true,
+          detail: null,
+        }),
+      );
       const { count } = this.store.purgeReady(flush.tx, queue.id);
       queue.reload(this.store.queueTotalsOf(queue.id));
       this.changed(queue);
@@ -676,6 +721,16 @@ export class Engine implements ConsumerHost, EngineContext {
     );
     queue.inFlight.delete(deliveryId);
     consumer.inFlight--;
+    // No consumer stored: a settlement comes from the consumer the delivery step names (checked above).
+    this.journey.record(
+      flush,
+      settledStep[outcome],
+      entry.message.id,
+      queue,
+      entry.id,
+      null,
+      error === undefined ? null : { error },
+    );
     const creditBack = consumer.prefetchMode && !consumer.closed ? 1 : 0;
     consumer.credit += creditBack;
     flush.undo(() => {
@@ -735,6 +790,8 @@ export class Engine implements ConsumerHost, EngineContext {
     for (const queue of this.changedQueues)
       this.store.updateQueueCounters(flush.tx, queue.id, JSON.stringify(queue.counters), queue.lastEntryId);
     this.changedQueues.clear();
+    // Last: dispatch above records deliveries (DESIGN.md: durability contract, same transaction).
+    this.journey.write(flush.tx);
   }
 
   private dispatch(flush: Flush, queue: QueueRuntime): void {
@@ -765,6 +822,7 @@ export class Engine implements ConsumerHost, EngineContext {
       }
       if (effect.kind !== 'mark-in-flight') throw new Error(`dispatch: unexpected ${effect.kind}`);
       this.store.markInFlight(flush.tx, queue.id, entry.id, effect.deliveryCount, flush.now);
+      this.journey.record(flush, 'delivered', entry.message.id, queue, entry.id, consumer.label);
       // Field by field, not a spread: see storedMessage().
       const held: InFlightEntry = {
         id: entry.id,
@@ -831,6 +889,7 @@ export class Engine implements ConsumerHost, EngineContext {
     }
     this.touchedQueues.clear();
     this.changedQueues.clear();
+    this.journey.discard();
     this.log.bytes = this.store.sumLogBytes(this.log.startId);
     // A full disk fails every commit until space returns: look again twice a second, not in a
     // tight loop of failing commits (publishes still get their store-full answer at once).
@@ -842,6 +901,11 @@ export class Engine implements ConsumerHost, EngineContext {
       }, 500);
       this.retryTimer.unref();
     }
+  }
+
+  /** Every step of one message since it was published (docs/journey.md). */
+  journeyOf(id: string): MessageJourney {
+    return readJourney(this, id);
   }
 
   // ── stats and lifecycle ─────────────────────────────────────────────────────────────
@@ -889,6 +953,9 @@ function withLastEntryId(
 }
 
 const noKeys: readonly string[] = [];
+
+/** The journey step a settlement records. */
+const settledStep = { ack: 'acked', release: 'released', fail: 'failed', reject: 'rejected' } as const;
 
 /** An entry's expiry: the message's own, or the queue's default TTL from now, whichever is sooner. */
 function entryExpiry(message: StoredMessage, config: QueueConfig, now: number): number | null {

@@ -268,6 +268,7 @@ export class ReplayManager {
             toId: to,
             limit: replayChunk,
             filter: filter ?? null,
+            replayId: row.id,
           });
           row.cursor = Math.max(row.cursor, result.lastId);
           row.scanned += result.scanned;

@@ -64,6 +64,8 @@ export class Retention {
         const result = await this.ctx.commit.submit((flush) => {
           const r = store.pruneLog(flush.tx, log.startId, from, pruneBatch);
           store.setMeta(flush.tx, 'prune_cursor', String(r.lastId));
+          // A pruned message's journey goes with it (docs/journey.md), unless a dead copy keeps it.
+          this.ctx.journey.forgetRange(from, r.lastId);
           return r;
         });
         deleted += result.deleted;

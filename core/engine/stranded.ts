@@ -7,9 +7,11 @@
  * backlog, so the broker starts anyway: publishes are refused (store-full) as they are while
  * running, ready entries are delivered, and the stranded ones wait — counted in their queue's
  * depth, never delivered — until the reset commits. It is retried every second; once it commits,
- * their queues re-read their ready entries from the store and dispatch picks them up in order.
+ * their queues re-read their ready entries from the store and dispatch picks them up in order
+ * (their journeys then lack the "returned" step the normal reset records).
  */
 import { SluiceError } from '../errors.ts';
+import type { Tx } from '../store/store.ts';
 import type { EngineContext } from './context.ts';
 
 const retryEveryMs = 1000;
@@ -21,11 +23,17 @@ export class StrandedEntries {
 
   constructor(private readonly ctx: EngineContext) {}
 
-  /** At open: resets every in-flight entry; on a full disk, remembers them and retries. Answers how many were reset now. */
-  recover(): number {
+  /**
+   * At open: resets every in-flight entry (`first` runs in the same transaction, before the reset);
+   * on a full disk, remembers them and retries. Answers how many were reset now.
+   */
+  recover(first: (tx: Tx) => void): number {
     const { store } = this.ctx;
     try {
-      return store.transaction((tx) => store.resetInFlight(tx));
+      return store.transaction((tx) => {
+        first(tx);
+        return store.resetInFlight(tx);
+      });
     } catch (error) {
       if (!(error instanceof SluiceError) || error.code !== 'store-full') throw error;
       this.entries = store.inFlightEntries();

@@ -221,9 +221,11 @@ export class SqliteStore {
 
   /** Deletes up to `limit` messages below `beforeId` that no queue entry points at. */
   pruneLog(_tx: Tx, beforeId: number, afterId: number, limit: number): { deleted: number; lastId: number } {
+    // The scan's end is read before deleting: read after, it missed the rows just deleted and the
+    // cursor stood still whenever a batch deleted everything it scanned.
+    const scanned = this.s.scanCursor.get(afterId, beforeId, limit) as { lastId: number | null };
     const rows = this.s.prunable.all(afterId, beforeId, limit) as Array<{ id: number }>;
     for (const row of rows) this.s.deleteMessage.run(row.id);
-    const scanned = this.s.scanCursor.get(afterId, beforeId, limit) as { lastId: number | null };
     return { deleted: rows.length, lastId: scanned.lastId ?? afterId };
   }
 

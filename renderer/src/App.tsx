@@ -13,11 +13,12 @@ import { Bridges } from './views/Bridges.tsx';
 import { Connections } from './views/Connections.tsx';
 import { DeadMessages } from './views/DeadMessages.tsx';
 import { Demo } from './views/Demo.tsx';
+import { Journey } from './views/Journey.tsx';
 import { Overview } from './views/Overview.tsx';
 import { Publish } from './views/Publish.tsx';
 import { Queues } from './views/Queues.tsx';
 import { Replay } from './views/Replay.tsx';
-import { viewFromHash, viewIndexOfKey, viewKey, views, type ViewId } from './views/routes.ts';
+import { linkedViews, viewFromHash, viewIndexOfKey, viewKey, views, type ViewId } from './views/routes.ts';
 import { Security } from './views/Security.tsx';
 import { Settings } from './views/Settings.tsx';
 import { Sparkplug } from './views/Sparkplug.tsx';
@@ -36,6 +37,7 @@ const screens: Record<ViewId, () => ReactNode> = {
   bridges: Bridges,
   sparkplug: Sparkplug,
   settings: Settings,
+  journey: Journey,
 };
 
 export function App(): ReactNode {
@@ -62,7 +64,7 @@ export function App(): ReactNode {
   }, []);
 
   const Screen = screens[view];
-  const title = views.find((v) => v.id === view)?.title;
+  const title = [...views, ...linkedViews].find((v) => v.id === view)?.title;
   return (
     <div className="app">
       <nav className="sidebar" aria-label="Views">

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { DeadMessage } from '../../core/engine/dmq.ts';
 import { Engine, type QueuedMessage } from '../../core/engine/engine.ts';
+import { stepCode } from '../../core/engine/journey.ts';
 import { tempDir, testEngineOptions } from '../helpers/engine.ts';
 import { crashQueue, crashQueueConfig, mulberry32, payloadFor } from './crash-plan.ts';
 
@@ -211,6 +212,45 @@ test(
         );
         assert.equal(queue.counters.deadLettered, dead.length, `dead-lettered counter matches the DMQ ${why}`);
         assert.ok(queue.counters.acked >= obs.consumed.size, `every resolved ack is counted ${why}`);
+
+        // docs/journey.md: journey steps ride the commit of the change they record, so they balance
+        // the counters exactly, and every resolved ack and every printed delivery has its step.
+        const steps = new Map(
+          (
+            engine.store.database
+              .prepare('SELECT kind, count(*) AS n FROM journey_events GROUP BY kind')
+              .all() as Array<{
+              kind: number;
+              n: number;
+            }>
+          ).map((row) => [row.kind, row.n]),
+        );
+        assert.equal(steps.get(stepCode.acked) ?? 0, queue.counters.acked, `one acked step per ack ${why}`);
+        assert.equal(
+          steps.get(stepCode['dead-lettered']) ?? 0,
+          queue.counters.deadLettered,
+          `one dead-lettered step per dead-letter ${why}`,
+        );
+        assert.equal(
+          steps.get(stepCode.delivered) ?? 0,
+          queue.counters.delivered,
+          `one delivered step per delivery ${why}`,
+        );
+        for (const id of obs.consumed) {
+          const kinds = engine.journeyOf(id).steps.map((step) => step.kind);
+          assert.equal(
+            kinds.at(-1),
+            'acked',
+            `the journey of consumed message ${id} ends acked: ${kinds.join(',')} ${why}`,
+          );
+        }
+        for (const [id, counts] of obs.deliveryCounts) {
+          const delivered = engine.journeyOf(id).steps.filter((step) => step.kind === 'delivered').length;
+          assert.ok(
+            delivered >= counts.length,
+            `${id}: ${delivered} delivered steps < ${counts.length} printed ${why}`,
+          );
+        }
         t.diagnostic(
           `acknowledged ${obs.acked.size}, consumed ${obs.consumed.size}, queued ${entries.length}, dead ${dead.length}`,
         );

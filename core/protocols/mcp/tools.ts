@@ -29,6 +29,7 @@ export const toolOperations = {
   'dmq.list': 'read',
   'dmq.counts': 'read',
   'dmq.get': 'read',
+  'messages.journey': 'read',
   'dmq.redeliver': 'write',
   'dmq.purge': 'destructive',
   'dmq.export': 'read',

@@ -21,6 +21,7 @@ import {
 } from '../logic/dead-filter.ts';
 import { count, time } from '../logic/format.ts';
 import { refusalNotice } from '../logic/session.ts';
+import { journeyHref } from './routes.ts';
 
 /** Dead messages loaded per page (the contract's page limit is 1000). */
 const pageSize = 500;
@@ -347,7 +348,12 @@ function DeadDetail(props: { dead: WireDeadMessage }): ReactNode {
                 {m.topic}
               </span>,
             ],
-            ['Message id', m.id],
+            [
+              'Message id',
+              <span key="id">
+                {m.id} · <a href={journeyHref(m.id)}>Show its journey</a>
+              </span>,
+            ],
             [
               'Published',
               `${time(m.timestamp)}${m.protocol ? ` over ${m.protocol}` : ''}${m.publisher ? ` by ${m.publisher}` : ''}`,

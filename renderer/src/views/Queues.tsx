@@ -15,7 +15,7 @@ import { previewPayload } from '../logic/payload.ts';
 import { configOf, fieldsOf, newQueueFields, updateOf, type QueueFields } from '../logic/queue-form.ts';
 import { refusalNotice } from '../logic/session.ts';
 import { PushConsumers } from './PushConsumers.tsx';
-import { queueFromHash } from './routes.ts';
+import { journeyHref, queueFromHash } from './routes.ts';
 
 export function Queues(): ReactNode {
   const listed = useOperation('queues.list', {}, ['queues']);
@@ -330,7 +330,8 @@ function QueueBrowser(props: { queue: WireQueueInfo }): ReactNode {
           {current && (
             <>
               <div className="muted">
-                Entry {current.entryId} · message {current.message.id} · delivered {current.deliveryCount}×
+                Entry {current.entryId} · message {current.message.id} (
+                <a href={journeyHref(current.message.id)}>journey</a>) · delivered {current.deliveryCount}×
                 {current.replayed && ' · replayed'}
                 {current.expiresAt !== null && ` · expires ${time(current.expiresAt)}`}
               </div>

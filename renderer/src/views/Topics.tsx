@@ -7,6 +7,7 @@
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useBroker } from '../api/hooks.ts';
 import { Details, isTyping } from '../components/bits.tsx';
+import { journeyHref } from './routes.ts';
 import { PayloadView } from '../components/PayloadView.tsx';
 import { PublishForm } from '../components/PublishForm.tsx';
 import { PinnedCharts, ValueHistoryPanel } from '../components/ValueChart.tsx';
@@ -329,7 +330,16 @@ function TopicDetail(props: {
             rows={[
               ['Messages', count(node.messages)],
               ['Rate', `${rate(node.ratePerSec)} msg/s`],
-              ['Last message', last ? `${time(last.timestamp)} · id ${last.id}` : '–'],
+              [
+                'Last message',
+                last ? (
+                  <span key="last">
+                    {time(last.timestamp)} · id {last.id} (<a href={journeyHref(last.id)}>journey</a>)
+                  </span>
+                ) : (
+                  '–'
+                ),
+              ],
               ['Protocol', last?.protocol ?? '–'],
               ['Content type', last?.contentType ?? '–'],
             ]}

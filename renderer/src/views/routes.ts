@@ -15,13 +15,16 @@ export const views = [
   { id: 'settings', title: 'Settings' },
 ] as const;
 
+/** Views reached by links from other views, not from the sidebar. */
+export const linkedViews = [{ id: 'journey', title: 'Message journey' }] as const;
+
 /** A view's id. */
-export type ViewId = (typeof views)[number]['id'];
+export type ViewId = (typeof views)[number]['id'] | (typeof linkedViews)[number]['id'];
 
 /** The view a location hash names (`#/queues` → queues); unknown → overview. */
 export function viewFromHash(hash: string): ViewId {
   const id = hash.replace(/^#\/?/, '').split(/[/?]/)[0];
-  return views.find((view) => view.id === id)?.id ?? 'overview';
+  return [...views, ...linkedViews].find((view) => view.id === id)?.id ?? 'overview';
 }
 
 /** The digit key that opens the view at `index` in the sidebar: 1–9, then 0 for the tenth. */
@@ -44,4 +47,15 @@ export function queueHref(name: string): string {
 export function queueFromHash(hash: string): string | undefined {
   const query = hash.split('?')[1];
   return query === undefined ? undefined : (new URLSearchParams(query).get('queue') ?? undefined);
+}
+
+/** A link to the journey of message `id` (docs/journey.md). */
+export function journeyHref(id: string): string {
+  return `#/journey?id=${encodeURIComponent(id)}`;
+}
+
+/** The message id a journey hash names (`#/journey?id=42` → 42). */
+export function journeyIdFromHash(hash: string): string | undefined {
+  const query = hash.split('?')[1];
+  return query === undefined ? undefined : (new URLSearchParams(query).get('id') ?? undefined);
 }
