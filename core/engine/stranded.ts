@@ -5,8 +5,9 @@
  * On a full disk that write fails (the WAL cannot grow). Refusing to start would leave the
  * engineer without the UI and API that say why, and without the consumers that drain the
  * backlog, so the broker starts anyway: publishes are refused (store-full) as they are while
- * running, ready entries are delivered, and the stranded ones wait — counted in their queue's
- * depth, never delivered — until the reset commits. It is retried every second; once it commits,
+ * running, consumers get what can be committed (handing out a delivery is a write too, so on a
+ * truly full filesystem nothing until space returns), and the stranded ones wait — counted in
+ * their queue's depth, never delivered — until the reset commits. It is retried every second; once it commits,
  * their queues re-read their ready entries from the store and dispatch picks them up in order
  * (their journeys then lack the "returned" step the normal reset records).
  */
