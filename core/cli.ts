@@ -48,7 +48,7 @@ import {
 import { replayCommands } from './cli/replay.ts';
 import { loadConfig, type ConfigInput } from './config.ts';
 import { SluiceError } from './errors.ts';
-import { createSelfSignedCertificate } from './security/tls.ts';
+import { createSelfSignedCertificate, tlsConfigSnippet } from './security/tls.ts';
 import { pushCommands } from './cli-push.ts';
 
 export { table } from './cli/kit.ts';
@@ -582,7 +582,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
       const hosts = options.host ?? ['localhost', '127.0.0.1'];
       const written = await createSelfSignedCertificate(options.out, hosts, options.days);
       io.out(
-        `Wrote ${written.cert} and ${written.key} for ${hosts.join(', ')}\nconfig: { "tls": { "cert": "${written.cert}", "key": "${written.key}" } }\n`,
+        `Wrote ${written.cert} and ${written.key} for ${hosts.join(', ')}\nconfig: ${tlsConfigSnippet(written)}\n`,
       );
       setExit(exitCodes.ok);
     });

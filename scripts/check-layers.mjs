@@ -11,6 +11,8 @@ const zones = [
   ['shared', 'core/log.ts'],
   ['shared', 'core/net.ts'],
   ['shared', 'core/node-flags.ts'],
+  // Where Sluice's own files are in each layout (source, compiled, Electron, installer).
+  ['shared', 'core/resources.ts'],
   // Pure, browser-safe schemas and helpers that the engine, the adapters and the renderer share.
   ['schema', 'core/schema/'],
   ['store', 'core/store/'],
