@@ -11,7 +11,6 @@
 // test/unit/node-flags.test.ts and test/integration/bin.test.ts keep this in step.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -38,7 +37,8 @@ async function loadCore() {
   }
   let tsxApi;
   try {
-    tsxApi = createRequire(import.meta.url).resolve('tsx/esm/api');
+    // The ESM entry (a file URL, so also on Windows); throws where tsx is not installed.
+    tsxApi = import.meta.resolve('tsx/esm/api');
   } catch {
     console.error(
       `sluice: the compiled core is missing (${fileURLToPath(compiledCli)}).\n` +

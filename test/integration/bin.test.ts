@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -55,6 +55,32 @@ describe('the sluice bin of a checkout', () => {
     assert.equal(counting.starts().length, 3, 'one Node process per command: no second start for help or version');
     const printed = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8' });
     assert.equal(printed.stdout.trim(), version);
+  });
+
+  it('a checkout without the compiled core runs the sources through tsx and says so', (t) => {
+    const dir = tempDir('sluice-bin-fallback-');
+    t.after(() => dir.cleanup());
+    // This checkout's sources and node_modules, but no out/: a fresh edit before any build.
+    mkdirSync(join(dir.dir, 'bin'));
+    copyFileSync(bin, join(dir.dir, 'bin/sluice.mjs'));
+    copyFileSync(join(root, 'package.json'), join(dir.dir, 'package.json'));
+    symlinkSync(join(root, 'core'), join(dir.dir, 'core'), 'junction');
+    symlinkSync(join(root, 'node_modules'), join(dir.dir, 'node_modules'), 'junction');
+    const result = spawnSync(process.execPath, [join(dir.dir, 'bin/sluice.mjs'), '--version'], { encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trim(), version);
+    assert.match(result.stderr, /no compiled core \(npm run build:core\); running the TypeScript sources through tsx/);
+  });
+
+  it('without the compiled core or tsx (a badly packed package) the bin says what is missing', (t) => {
+    const dir = tempDir('sluice-bin-nothing-');
+    t.after(() => dir.cleanup());
+    mkdirSync(join(dir.dir, 'bin'));
+    copyFileSync(bin, join(dir.dir, 'bin/sluice.mjs'));
+    const result = spawnSync(process.execPath, [join(dir.dir, 'bin/sluice.mjs'), '--help'], { encoding: 'utf8' });
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /the compiled core is missing \(.*out.core.cli\.js\)/);
+    assert.match(result.stderr, /npm run build:core/);
   });
 
   it('serve without the broker flags starts Node again with them, and stops with the launcher', async (t) => {
