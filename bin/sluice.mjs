@@ -73,9 +73,15 @@ function runWithFlags(flags) {
     detached: posix,
     env: { ...process.env, SLUICE_LAUNCHED: '1' },
   });
+  // One Ctrl-C can arrive twice (from the terminal and from npm, which passes signals on to its
+  // child) and a second signal tells `serve` to stop without draining: pass on a repeat only when
+  // it comes a second later, as a user insisting would send it.
+  let lastForwardMs = -Infinity;
   const forward = (signal) => () => {
     // Windows has no signals to pass on: the console's Ctrl-C reaches the child itself.
-    if (posix) child.kill(signal === 'SIGHUP' ? 'SIGTERM' : signal);
+    if (!posix || performance.now() - lastForwardMs < 1000) return;
+    lastForwardMs = performance.now();
+    child.kill(signal === 'SIGHUP' ? 'SIGTERM' : signal);
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, forward(signal));
   child.on('error', (error) => {

@@ -92,8 +92,15 @@ if (electron.path) {
       if (!process.env.SLUICE_NO_BROWSER) openBrowser(`${serving[1]}/`);
     }
   });
-  // Windows has no signals to pass on: the console's Ctrl-C reaches the broker itself.
+  // Windows has no signals to pass on: the console's Ctrl-C reaches the broker itself. One Ctrl-C
+  // reaches this launcher twice (the terminal, and npm passing it on) and a second signal means
+  // "stop now" to the broker: a repeat is passed on only when it comes a second later.
+  let lastForwardMs = -Infinity;
   for (const signal of ['SIGINT', 'SIGTERM'])
-    process.on(signal, () => process.platform !== 'win32' && serve.kill(signal));
+    process.on(signal, () => {
+      if (process.platform === 'win32' || performance.now() - lastForwardMs < 1000) return;
+      lastForwardMs = performance.now();
+      serve.kill(signal);
+    });
   serve.on('exit', (code) => process.exit(code ?? 0));
 }
