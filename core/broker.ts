@@ -5,7 +5,7 @@
  * Adding a listener (MQTT, AMQP): write `start…(engine or service, config, logger)` returning a
  * `Listener`, and push it in `startListeners` below.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConnectionRegistry } from './api/connections.ts';
 import { renderMetrics } from './api/metrics.ts';
@@ -25,6 +25,7 @@ import { BrokerSecurity } from './security/policy.ts';
 import { loadTls } from './security/tls.ts';
 import { SecurityStore } from './store/security-store.ts';
 import { defaultUiDir, uiStaticFiles } from './protocols/http/static-files.ts';
+import { packageVersion } from './resources.ts';
 
 /** A running door of the broker. */
 export interface Listener {
@@ -67,9 +68,7 @@ export interface BrokerOptions {
 }
 
 /** The package version, for health and OpenAPI. */
-export const version: string = (
-  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+export const version: string = packageVersion();
 
 /** Starts a broker: openEngine → ensureDeclaredQueues → createService → startListeners. */
 export async function createBroker(config: SluiceConfig, options: BrokerOptions = {}): Promise<Broker> {

@@ -23,7 +23,7 @@ import {
   type UnaryOperationName,
   type WireMessage,
 } from './api/contract.ts';
-import { createBroker, version } from './broker.ts';
+import { packageVersion } from './resources.ts';
 import { addTransferCommands, restoreInto, transferCommands } from './cli-transfer.ts';
 import { addDmqExport, dmqCommands } from './cli/dmq.ts';
 import {
@@ -50,11 +50,14 @@ import { replayCommands } from './cli/replay.ts';
 import { sparkplugCommands } from './cli/sparkplug.ts';
 import { loadConfig, type ConfigInput } from './config.ts';
 import { SluiceError } from './errors.ts';
-import { createSelfSignedCertificate } from './security/tls.ts';
+import { createSelfSignedCertificate, tlsConfigSnippet } from './security/tls.ts';
 import { pushCommands } from './cli-push.ts';
 
 export { table } from './cli/kit.ts';
 import { addMcpCommand } from './protocols/mcp/command.ts';
+
+/** The package version (core/resources.ts reads it without loading the broker). */
+const version = packageVersion();
 
 /** Process exit codes. */
 export const exitCodes = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const;
@@ -587,7 +590,7 @@ export function buildProgram(io: Output, setExit: (code: number) => void): Comma
       const hosts = options.host ?? ['localhost', '127.0.0.1'];
       const written = await createSelfSignedCertificate(options.out, hosts, options.days);
       io.out(
-        `Wrote ${written.cert} and ${written.key} for ${hosts.join(', ')}\nconfig: { "tls": { "cert": "${written.cert}", "key": "${written.key}" } }\n`,
+        `Wrote ${written.cert} and ${written.key} for ${hosts.join(', ')}\nconfig: ${tlsConfigSnippet(written)}\n`,
       );
       setExit(exitCodes.ok);
     });
@@ -707,6 +710,9 @@ async function serve(options: Record<string, string | undefined>, io: Output): P
   };
   const config = loadConfig({ ...(options.config !== undefined && { file: options.config }), flags });
   if (options.restore !== undefined) await restoreInto(options.restore, config.dataDir, false, io);
+  // Loaded here, not at the top: the client commands (and --help, --version) start in half the
+  // time without the broker's modules (aedes, rhea, kafkajs…); docs/packaging.md.
+  const { createBroker } = await import('./broker.ts');
   const broker = await createBroker(config);
   io.out(`Sluice ${version} serving ${broker.httpUrl} (data in ${config.dataDir})\n`);
   for (const listener of broker.listeners.slice(1)) io.out(`  ${listener.name}: ${listener.url}\n`);

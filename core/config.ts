@@ -7,8 +7,6 @@
  * `.prefault({})` so its defaults apply, and its variables to `environmentVariables`.
  */
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { z } from 'zod';
 import { queueNameSchema } from './api/contract.ts';
 import { queueConfigSchema } from './schema/queue-config.ts';
@@ -17,6 +15,10 @@ import { bridgesConfigSchema } from './schema/bridge-config.ts';
 import { pushConsumersConfigSchema } from './schema/push-config.ts';
 import { amqpConfigSchema } from './protocols/amqp/config.ts';
 import { mqttConfigSchema } from './protocols/mqtt/config.ts';
+import { defaultDataDir } from './resources.ts';
+
+/** The per-user app-data directory (core/resources.ts knows every platform's). */
+export { defaultDataDir };
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -174,17 +176,6 @@ export const environmentVariables: Readonly<Record<string, readonly string[]>> =
   SLUICE_TLS_CERT: ['tls', 'cert'],
   SLUICE_TLS_KEY: ['tls', 'key'],
 };
-
-/** The per-user app-data directory for Sluice on this platform. */
-export function defaultDataDir(
-  platform: NodeJS.Platform = process.platform,
-  env: NodeJS.ProcessEnv = process.env,
-  home: string = homedir(),
-): string {
-  if (platform === 'win32') return join(env.APPDATA ?? join(home, 'AppData', 'Roaming'), 'Sluice');
-  if (platform === 'darwin') return join(home, 'Library', 'Application Support', 'Sluice');
-  return join(env.XDG_DATA_HOME || join(home, '.local', 'share'), 'sluice');
-}
 
 /** Where configuration comes from; each later source wins. */
 export interface ConfigSources {

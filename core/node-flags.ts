@@ -5,7 +5,8 @@
  * QoS 0 16→1: +20–30% throughput for about 30 MB more RSS (docs/benchmarks.md).
  *
  * A flag of the heap's size must be given when the process starts (v8.setFlagsFromString is too
- * late), so `npm run serve` (package.json), the `npm start` launcher (scripts/start.mjs) and the
- * benchmarks pass these; test/unit/node-flags.test.ts keeps those copies in step.
+ * late), so `npm run serve` (package.json), the `npm start` launcher (scripts/start.mjs), the soak
+ * and the benchmarks pass these, and the `sluice` bin (bin/sluice.mjs) imports them and starts
+ * Node once more with them for `serve`; test/unit/node-flags.test.ts keeps those copies in step.
  */
 export const brokerNodeFlags: readonly string[] = ['--max-semi-space-size=32'];

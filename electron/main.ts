@@ -8,15 +8,16 @@ import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, shell, Tray } from 'electron';
 import { createBroker, type Broker } from '../core/broker.ts';
 import { loadConfig } from '../core/config.ts';
+import { resources } from '../core/resources.ts';
 import { ipcChannel } from './channel.ts';
 import { IpcSession, parseIpcRequest } from './ipc.ts';
 import { trayStatus } from './tray-status.ts';
 
-const here = fileURLToPath(new URL('.', import.meta.url)); // out/main
-const rendererIndex = join(here, '../renderer/index.html');
+const here = fileURLToPath(new URL('.', import.meta.url)); // out/main, in app.asar when packaged
+// The UI build and the icons come from core/resources.ts, which knows the installer's layout.
+const { uiDir, iconFile, trayIconFile } = resources();
+const rendererIndex = join(uiDir, 'index.html');
 const preload = join(here, '../preload/preload.cjs');
-const iconFile = join(here, '../../resources/icon.png');
-const trayIconFile = join(here, '../../resources/tray.png');
 
 let broker: Broker | undefined;
 let window: BrowserWindow | undefined;

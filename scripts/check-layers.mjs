@@ -13,6 +13,8 @@ const zones = [
   ['shared', 'core/net.ts'],
   ['shared', 'core/node-flags.ts'],
   ['shared', 'core/pacing.ts'],
+  // Where Sluice's own files are in each layout (source, compiled, Electron, installer).
+  ['shared', 'core/resources.ts'],
   // Pure, browser-safe schemas and helpers that the engine, the adapters and the renderer share.
   ['schema', 'core/schema/'],
   ['store', 'core/store/'],

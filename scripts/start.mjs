@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const uiUrl = `http://127.0.0.1:${process.env.SLUICE_HTTP_PORT ?? 8080}`;
-const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
 
 /** The Electron binary's path, or the reason there is none. */
 function electronBinary() {
@@ -21,10 +20,15 @@ function electronBinary() {
   }
 }
 
-function build() {
-  const result = spawnSync(npx, ['electron-vite', 'build'], { cwd: root, stdio: 'inherit' });
+/** Runs a dev tool's JS entry with this Node (no npx: Windows cannot spawn npx.cmd without a shell). */
+function runTool(script, args) {
+  const result = spawnSync(process.execPath, [join(root, script), ...args], { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
+
+const build = () => runTool('node_modules/electron-vite/bin/electron-vite.js', ['build']);
+/** The compiled core the `sluice` bin runs (tsconfig.build.json; incremental, so seconds when current). */
+const buildCore = () => runTool('node_modules/typescript/bin/tsc', ['-p', 'tsconfig.build.json']);
 
 /** Opens a URL in the default browser when the platform has a way; never fails. */
 function openBrowser(url) {
@@ -63,13 +67,19 @@ if (electron.path) {
     ].join('\n'),
   );
   if (!existsSync(join(root, 'out/renderer/index.html'))) build();
+  buildCore();
   const serve = spawn(
     process.execPath,
-    // The broker's V8 flags (core/node-flags.ts).
-    ['--max-semi-space-size=32', '--import', 'tsx', join(root, 'core/cli.ts'), 'serve', ...process.argv.slice(2)],
+    // The broker's V8 flags (core/node-flags.ts), given here so the bin need not start Node again.
+    ['--max-semi-space-size=32', join(root, 'bin/sluice.mjs'), 'serve', ...process.argv.slice(2)],
     {
       cwd: root,
-      stdio: ['inherit', 'pipe', 'inherit'],
+      stdio: ['inherit', 'pipe', 'inherit', 'ipc'],
+      // Its own process group, so a Ctrl-C reaches it once (passed on below), not twice, which
+      // would mean "stop now" instead of a drain; SLUICE_LAUNCHED makes it stop if this launcher
+      // dies without passing a signal on (bin/sluice.mjs).
+      detached: process.platform !== 'win32',
+      env: { ...process.env, SLUICE_LAUNCHED: '1' },
     },
   );
   let opened = false;
@@ -82,6 +92,15 @@ if (electron.path) {
       if (!process.env.SLUICE_NO_BROWSER) openBrowser(`${serving[1]}/`);
     }
   });
-  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => serve.kill(signal));
+  // Windows has no signals to pass on: the console's Ctrl-C reaches the broker itself. One Ctrl-C
+  // reaches this launcher twice (the terminal, and npm passing it on) and a second signal means
+  // "stop now" to the broker: a repeat is passed on only when it comes a second later.
+  let lastForwardMs = -Infinity;
+  for (const signal of ['SIGINT', 'SIGTERM'])
+    process.on(signal, () => {
+      if (process.platform === 'win32' || performance.now() - lastForwardMs < 1000) return;
+      lastForwardMs = performance.now();
+      serve.kill(signal);
+    });
   serve.on('exit', (code) => process.exit(code ?? 0));
 }

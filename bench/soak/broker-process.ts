@@ -58,10 +58,10 @@ export class SoakBroker {
     const child = spawn(
       process.execPath,
       [
+        // The `sluice` bin on the compiled core, as users run it; with the flags given here it
+        // serves in this one process, so a kill -9 of the child is a kill -9 of the broker.
         ...brokerNodeFlags,
-        '--import',
-        'tsx',
-        join(root, 'core/cli.ts'),
+        join(root, 'bin/sluice.mjs'),
         'serve',
         ...['--config', this.configFile, '--data-dir', this.dataDir, '--log-level', 'warn'],
         ...['--http-port', String(this.ports.http), '--mqtt-port', String(this.ports.mqtt)],

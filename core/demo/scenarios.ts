@@ -4,12 +4,12 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describeIssues } from '../api/contract.ts';
+import { resources } from '../resources.ts';
 import { scenarioSchema, type Scenario } from './scenario-schema.ts';
 
-/** Where the shipped scenarios live (next to the other resources). */
-export const defaultScenariosDir = fileURLToPath(new URL('../../resources/scenarios/', import.meta.url));
+/** Where the shipped scenarios live (core/resources.ts: the source tree, a package or an installer). */
+export const defaultScenariosDir = resources().scenariosDir;
 
 /** A scenario file that did not load. */
 export interface ScenarioProblem {

@@ -5,9 +5,10 @@
  */
 import { execFile } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import * as nodePath from 'node:path';
 import { promisify } from 'node:util';
 import { SluiceError } from '../errors.ts';
+import type { PathFunctions } from '../resources.ts';
 
 /** PEM text or a path to a PEM file → the PEM text. */
 export function readPem(value: string, what: string): string {
@@ -36,6 +37,24 @@ export function loadTls(config: {
 }
 
 /**
+ * The certificate and key files `createSelfSignedCertificate` writes into `dir`, as absolute
+ * paths: a config that names them then works whatever folder the broker is started from.
+ */
+export function selfSignedFiles(
+  dir: string,
+  cwd: string = process.cwd(),
+  path: PathFunctions = nodePath,
+): { cert: string; key: string } {
+  const folder = path.resolve(cwd, dir);
+  return { cert: path.join(folder, 'cert.pem'), key: path.join(folder, 'key.pem') };
+}
+
+/** The config `tls` section naming those files, as JSON (a Windows path's backslashes escaped). */
+export function tlsConfigSnippet(files: { readonly cert: string; readonly key: string }): string {
+  return JSON.stringify({ tls: { cert: files.cert, key: files.key } });
+}
+
+/**
  * Writes `cert.pem` and `key.pem` (0600) into `dir`: a self-signed RSA 2048 certificate for
  * `hosts` (DNS names or IP addresses, the first is the subject CN), valid `days`.
  */
@@ -45,8 +64,7 @@ export async function createSelfSignedCertificate(
   days = 825,
 ): Promise<{ cert: string; key: string }> {
   mkdirSync(dir, { recursive: true });
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
+  const { cert, key } = selfSignedFiles(dir);
   const names = hosts.map((host) => (/^[\d.]+$|:/.test(host) ? `IP:${host}` : `DNS:${host}`)).join(',');
   try {
     await promisify(execFile)('openssl', [

@@ -11,11 +11,12 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { Broker } from '../../core/broker.ts';
 import type { ConfigInput } from '../../core/config.ts';
+import { resources } from '../../core/resources.ts';
 import { startTestBroker } from '../helpers/broker.ts';
 import { peerSkip } from '../helpers/peers.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
-const rendererIndex = join(root, 'out/renderer/index.html');
+const rendererIndex = join(resources().uiDir, 'index.html');
 const artifacts = join(root, 'test-results/screenshots');
 const docs = join(root, 'docs/screenshots');
 

@@ -18,7 +18,16 @@ test('npm run serve and bench:core start node with the broker flags', () => {
 test('the npm start launcher passes the broker flags to the headless broker and to Electron', () => {
   const launcher = read('scripts/start.mjs');
   for (const flag of brokerNodeFlags) {
-    assert.ok(launcher.includes(`['${flag}', '--import', 'tsx'`), `headless serve lacks ${flag}`);
+    assert.ok(launcher.includes(`['${flag}', join(root, 'bin/sluice.mjs'), 'serve'`), `headless serve lacks ${flag}`);
     assert.ok(launcher.includes(`'--js-flags=${flag}'`), `Electron lacks --js-flags=${flag}`);
   }
+});
+
+test('the sluice bin takes the broker flags from core/node-flags, compiled or from the sources', () => {
+  // No copy of the flags to keep in step: the bin imports this module (test/integration/bin.test.ts
+  // checks that `sluice serve` really runs with them).
+  const bin = read('bin/sluice.mjs');
+  assert.match(bin, /new URL\('\.\.\/out\/core\/node-flags\.js', import\.meta\.url\)/);
+  assert.match(bin, /await import\('\.\.\/core\/node-flags\.ts'\)/);
+  assert.match(bin, /const \{ brokerNodeFlags \} = await import\(compiledFlags\.href\)/);
 });

@@ -7,7 +7,7 @@
 import { createReadStream, existsSync, statSync, type Stats } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resources } from '../../resources.ts';
 import type { StaticFiles } from './server.ts';
 
 /** Content types of what a Vite build emits; anything else is served as bytes. */
@@ -26,8 +26,8 @@ const contentTypes: Readonly<Record<string, string>> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
-/** The renderer build next to the sources (`npm run build` writes it). */
-export const defaultUiDir = fileURLToPath(new URL('../../../out/renderer', import.meta.url));
+/** The renderer build (`npm run build` writes it; core/resources.ts knows where it is in each layout). */
+export const defaultUiDir = resources().uiDir;
 
 /** Serves files below `rootDir`; the answer is false (fall through to 404) for anything else. */
 export function createStaticFiles(rootDir: string): StaticFiles {
