@@ -96,11 +96,11 @@ export async function startSluiceServe(
 ) {
   const { dir, cleanup } = tempDir('sluice-bench-serve-');
   const root = options.checkout ?? ownRoot;
+  // The `sluice` bin as users run it (the compiled core; a checkout without it falls back to tsx);
+  // with the broker flags given here it serves in this one process, which is the one measured.
   const [command, args] = pinned(options.cpus, process.execPath, [
     ...(options.nodeFlags ?? brokerNodeFlags),
-    '--import',
-    'tsx',
-    join(root, 'core/cli.ts'),
+    join(root, 'bin/sluice.mjs'),
     'serve',
     ...['--data-dir', dir, '--http-port', '0', '--mqtt-port', '0', '--mqtt-ws-port', '0', '--amqp-port', '0'],
   ]);

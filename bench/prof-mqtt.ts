@@ -1,0 +1,52 @@
+// Profiling helper (not a benchmark): starts `sluice serve` with --perf-basic-prof, runs one MQTT
+// load shape against it, and records the broker with Linux perf for the measured round.
+//   node --import tsx bench/prof-mqtt.ts <qos> <publishers>x<subscribers> <messages> <out-dir>
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { brokerNodeFlags } from '../core/node-flags.ts';
+import type { LoadSpec } from './mqtt-load.ts';
+import { cpuMicros, startSluiceServe } from './processes.ts';
+
+const [qos = '0', shape = '1x1', count = '100000', outDir = '/tmp/prof'] = process.argv.slice(2);
+const [publishers, subscribers] = shape.split('x').map(Number);
+const here = new URL('.', import.meta.url).pathname;
+const broker = await startSluiceServe({ nodeFlags: [...brokerNodeFlags, '--perf-basic-prof'] });
+try {
+  const spec: LoadSpec = {
+    url: broker.mqttUrl,
+    qos: Number(qos) as 0 | 1,
+    publishers: publishers!,
+    subscribers: subscribers!,
+    total: Number(count),
+    handshake: true,
+    username: broker.auth.username,
+    password: broker.auth.password,
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'mqtt-load.ts'), JSON.stringify(spec)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let perf: ReturnType<typeof spawn> | undefined;
+  let cpu = 0;
+  for await (const line of createInterface({ input: child.stdout! })) {
+    if (line === 'measure') {
+      perf = spawn('perf', ['record', '-F', '999', '-g', '-p', String(broker.pid), '-o', join(outDir, 'perf.data')], {
+        stdio: 'inherit',
+      });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      cpu = cpuMicros(broker.pid);
+      child.stdin!.write('go\n');
+    } else if (line === 'measured') {
+      cpu = cpuMicros(broker.pid) - cpu;
+      perf?.kill('SIGINT');
+      if (perf) await once(perf, 'exit');
+      child.stdin!.write('ok\n');
+    } else if (line.startsWith('{')) {
+      const result = JSON.parse(line) as { delivered: number; msgPerSec: number };
+      console.log(`${result.msgPerSec.toFixed(0)} msg/s, ${(cpu / result.delivered).toFixed(1)} µs/delivery`);
+    }
+  }
+} finally {
+  await broker.stop();
+}
