@@ -8,9 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, shell, Tray } from 'electron';
 import { createBroker, type Broker } from '../core/broker.ts';
 import { loadConfig } from '../core/config.ts';
+import { brokerNodeFlags } from '../core/node-flags.ts';
 import { resources } from '../core/resources.ts';
 import { ipcChannel } from './channel.ts';
 import { IpcSession, parseIpcRequest } from './ipc.ts';
+import { relaunchArgs } from './launch-flags.ts';
 import { trayStatus } from './tray-status.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url)); // out/main, in app.asar when packaged
@@ -24,8 +26,15 @@ let window: BrowserWindow | undefined;
 let tray: Tray | undefined;
 let drained = false;
 
+// An installed app started without the broker's V8 flags starts once more with them (launch-flags.ts).
+const relaunch = app.isPackaged ? relaunchArgs(process.argv, process.env, brokerNodeFlags) : undefined;
+if (relaunch) {
+  process.env.SLUICE_RELAUNCHED = '1';
+  app.relaunch({ args: relaunch });
+  app.exit(0);
+}
 // A second launch focuses the running window: two brokers cannot share one data directory.
-if (!app.requestSingleInstanceLock()) app.quit();
+else if (!app.requestSingleInstanceLock()) app.quit();
 else {
   app.on('second-instance', showWindow);
   app.whenReady().then(start, fail);

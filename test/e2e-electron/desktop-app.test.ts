@@ -12,6 +12,7 @@
 import { describe } from 'node:test';
 import { _electron as electron } from 'playwright-core';
 import { packagedAppHere } from './packaged-app.ts';
+import { brokerNodeFlags } from '../../core/node-flags.ts';
 import { cleanEnvironment, desktopScenario, type Ended, type LaunchApp } from './scenario.ts';
 
 const app = packagedAppHere();
@@ -22,7 +23,9 @@ const skip = missing && process.env.CI !== 'true' ? `packaged desktop app not av
 const launchPackagedApp: LaunchApp = async (configFile) => {
   const electronApp = await electron.launch({
     executablePath: (app as { path: string }).path,
-    args: [],
+    // With the broker's V8 flags given, the installed app does not start itself again (launch-flags.ts),
+    // so Playwright keeps the process it launched.
+    args: brokerNodeFlags.map((flag) => `--js-flags=${flag}`),
     env: cleanEnvironment(configFile),
     timeout: 90_000,
   });

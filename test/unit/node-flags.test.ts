@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { brokerNodeFlags } from '../../core/node-flags.ts';
+import { relaunchArgs } from '../../electron/launch-flags.ts';
 
 const root = new URL('../../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
@@ -30,4 +31,32 @@ test('the sluice bin takes the broker flags from core/node-flags, compiled or fr
   assert.match(bin, /new URL\('\.\.\/out\/core\/node-flags\.js', import\.meta\.url\)/);
   assert.match(bin, /await import\('\.\.\/core\/node-flags\.ts'\)/);
   assert.match(bin, /const \{ brokerNodeFlags \} = await import\(compiledFlags\.href\)/);
+});
+
+test('an installed desktop app without the flags starts once more with them, and only once', () => {
+  const exe = '/opt/Sluice/sluice';
+  const flags = ['--max-semi-space-size=32'];
+  assert.deepEqual(relaunchArgs([exe], {}, flags), ['--js-flags=--max-semi-space-size=32']);
+  assert.deepEqual(relaunchArgs([exe, '--no-sandbox', '--js-flags=--jitless'], {}, flags), [
+    '--no-sandbox',
+    '--js-flags=--jitless --max-semi-space-size=32',
+  ]);
+  assert.equal(relaunchArgs([exe, '--js-flags=--max-semi-space-size=32'], {}, flags), undefined, 'given: no relaunch');
+  assert.equal(
+    relaunchArgs([exe, '--js-flags=--max-semi-space-size=64'], {}, flags),
+    undefined,
+    'the user’s own size wins',
+  );
+  assert.equal(relaunchArgs([exe], { SLUICE_RELAUNCHED: '1' }, flags), undefined, 'never a second relaunch');
+  // The relaunched command line has the flags, so even without the guard it would not loop.
+  assert.equal(relaunchArgs([exe, ...relaunchArgs([exe], {}, flags)!], {}, flags), undefined);
+});
+
+test('the desktop main process applies the relaunch, and the packaged e2e launch gives the flags', () => {
+  const main = read('electron/main.ts');
+  assert.match(main, /app\.isPackaged \? relaunchArgs\(process\.argv, process\.env, brokerNodeFlags\)/);
+  assert.match(
+    read('test/e2e-electron/desktop-app.test.ts'),
+    /brokerNodeFlags\.map\(\(flag\) => `--js-flags=\$\{flag\}`\)/,
+  );
 });
