@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '../../test/helpers/process.ts';
+import { freePorts } from '../../test/helpers/process.ts';
 import { ensureRendererBuild } from '../../test/e2e/ui-harness.ts';
 import { startMosquitto, type Mosquitto } from '../../test/integration/bridge-helpers.ts';
 import { SoakBroker } from './broker-process.ts';
@@ -125,7 +125,8 @@ async function soak(options: SoakOptions, cleanups: Cleanup[]): Promise<SoakResu
   const mosquitto: Mosquitto | undefined = options.bridge ? await startMosquitto() : undefined;
   if (!mosquitto) skippedFaults.push('bridge-outage: no bridge in this run');
   else cleanups.push(() => mosquitto.cleanup());
-  const ports = { http: await freePort(), mqtt: await freePort(), ws: await freePort(), amqp: await freePort() };
+  const [http, mqtt, ws, amqp] = (await freePorts(4)) as [number, number, number, number];
+  const ports = { http, mqtt, ws, amqp };
   const configFile = join(options.workDir, 'sluice.json');
   writeFileSync(configFile, JSON.stringify(soakConfig(mosquitto), null, 2));
   const broker = new SoakBroker(dataDir, configFile, ports);

@@ -11,6 +11,15 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** `count` distinct free ports: each is held until all are chosen (freePort twice may answer the same one). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => createServer());
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))));
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}
+
 /**
  * Runs a TypeScript script in a child `node --import tsx` and waits until it prints `ready`;
  * `out()` is everything it has printed so far.
