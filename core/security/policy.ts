@@ -106,7 +106,18 @@ export class BrokerSecurity implements SecurityPolicy {
     }
     const password =
       typeof credentials.password === 'string' ? credentials.password : (credentials.password?.toString('utf8') ?? '');
-    // Counted before the slow path (parallel attempts see each other), per (user, address).
+    // One attempt at a time per (user, address), each counted before the slow path (throttle.ts).
+    const done = await this.throttle.turn(name, credentials.address);
+    try {
+      await this.checkPassword(name, password, credentials);
+    } finally {
+      done();
+    }
+    return { ...base, user: name };
+  }
+
+  /** The password check of one login attempt: throttled, counted, audited when it fails. */
+  private async checkPassword(name: string, password: string, credentials: Credentials): Promise<void> {
     const attempt = this.throttle.begin(name, credentials.address);
     if (attempt.delayMs > 0) {
       this.loginCounters.throttled++;
@@ -142,7 +153,6 @@ export class BrokerSecurity implements SecurityPolicy {
       throw new SluiceError('not-authenticated', 'Bad user name or password');
     }
     this.throttle.succeeded(name, credentials.address);
-    return { ...base, user: name };
   }
 
   allows(principal: Principal, action: Action, resource: string): boolean {

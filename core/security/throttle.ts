@@ -5,9 +5,11 @@
  * even checked. Keyed by the pair, an attacker elsewhere cannot slow down (lock out) the user
  * from its own address.
  *
- * An attempt is counted as a failure when it *starts* (`begin`), before the slow path: parallel
- * attempts each see the ones already in flight, so 30 at once are not 30 free guesses. A success
- * clears the pair's record; a record is forgotten `forgetAfterMs` after its last attempt. At most
+ * Attempts of one pair take turns (`turn`): each starts once the one before it has ended, so it
+ * sees how that one ended. 30 parallel guesses are then not 30 free ones, and 16 devices behind
+ * one gateway logging in at once with the right password (a broker restart) are not taken for
+ * an attack: the first success clears the record before the second begins. An attempt is
+ * counted as a failure when it begins, before the slow path. A success clears the pair's record; a record is forgotten `forgetAfterMs` after its last attempt. At most
  * 10 000 records are kept (least recently failed dropped), so a spray of names or addresses
  * cannot grow memory.
  */
@@ -34,7 +36,25 @@ const maxRecords = 10_000;
 export class LoginThrottle {
   private readonly failures = new Map<string, { count: number; lastAt: number }>();
 
+  /** The last attempt in line per pair, while any is in progress. */
+  private readonly lines = new Map<string, Promise<void>>();
+
   constructor(private readonly options: ThrottleOptions) {}
+
+  /** Waits until the pair's attempts before this one have ended; call the answer when this one has. */
+  async turn(user: string, address: string | undefined): Promise<() => void> {
+    const key = pairKey(user, address);
+    const before = this.lines.get(key) ?? Promise.resolve();
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    const last = before.then(() => mine);
+    this.lines.set(key, last);
+    await before;
+    return () => {
+      done();
+      if (this.lines.get(key) === last) this.lines.delete(key);
+    };
+  }
 
   /** Counts an attempt as failed until `succeeded` says otherwise; returns its delay. */
   begin(user: string, address: string | undefined, now = Date.now()): LoginAttempt {

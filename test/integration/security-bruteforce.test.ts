@@ -4,6 +4,7 @@
 // log and in /metrics.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import mqtt from 'mqtt';
 import type { Broker } from '../../core/broker.ts';
 import { closeConnection, connect as connectAmqp } from './amqp-helpers.ts';
 import { basic, limitedPassword, startSecuredBroker } from './security-helpers.ts';
@@ -12,10 +13,11 @@ describe('security: brute force', () => {
   let broker: Broker;
   let base: string;
   let amqpPort: number;
+  let mqttUrl: string;
   let cleanup: () => Promise<void>;
   let adminToken: string;
   before(async () => {
-    ({ broker, amqpPort, cleanup } = await startSecuredBroker({
+    ({ broker, amqpPort, mqttUrl, cleanup } = await startSecuredBroker({
       security: { bruteForce: { freeAttempts: 3, baseDelayMs: 20, maxDelayMs: 100 } },
     }));
     base = broker.httpUrl;
@@ -52,6 +54,27 @@ describe('security: brute force', () => {
     assert.equal(details.filter((d) => /throttled \d+ ms/.test(d)).length, 27, 'every attempt after the 3 free ones');
     assert.equal((await metric('sluice_login_throttled_total')) - throttledBefore, 27);
     assert.ok((await metric('sluice_login_failures_total')) >= 30);
+  });
+
+  it('16 devices logging in at once with the right password (a gateway after a restart) all connect, none throttled', async () => {
+    const throttledBefore = await metric('sluice_login_throttled_total');
+    const clients = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        mqtt.connectAsync(mqttUrl, {
+          clientId: `gateway-device-${i}`,
+          username: 'admin',
+          password: broker.firstRunAdmin!.password,
+          reconnectPeriod: 0,
+          connectTimeout: 20_000,
+        }),
+      ),
+    );
+    try {
+      assert.equal(clients.filter((client) => client.connected).length, 16);
+      assert.equal(await metric('sluice_login_throttled_total'), throttledBefore, 'nobody waited');
+    } finally {
+      await Promise.all(clients.map((client) => client.endAsync()));
+    }
   });
 
   it("failures for a user from another address do not make the user's own login wait", async () => {
