@@ -36,7 +36,7 @@ try {
   console.log(`restart to ready (ms): ${result.restartsMs.map((ms) => ms.toFixed(0)).join(', ')}`);
   for (const refused of result.refusedStarts) console.log(`start refused after a kill, tried again: ${refused}`);
   console.log(
-    `RSS trend ${result.rssSlopeMbPerHour.toFixed(1)} MB/hour; fds ${result.fdsSlopePerHour.toFixed(1)}/hour`,
+    `RSS at the end of each life ${result.rssEndOfLifeMb.join(', ')} MB, trend ${result.rssEndOfLifeSlopeMbPerHour.toFixed(1)} MB/hour (every settled sample: ${result.rssSlopeMbPerHour.toFixed(1)} MB/hour); fds ${result.fdsSlopePerHour.toFixed(1)}/hour`,
   );
   console.log(`UI: ${JSON.stringify(result.ui)}`);
   console.log(`report: ${files.html}\nsummary: ${files.json}`);

@@ -12,7 +12,7 @@ import { ensureRendererBuild } from '../../test/e2e/ui-harness.ts';
 import { startMosquitto, type Mosquitto } from '../../test/integration/bridge-helpers.ts';
 import { SoakBroker } from './broker-process.ts';
 import { Ledger, parseSoakPayload, type Point } from './ledger.ts';
-import { latencyWindows, settled, slopePerHour, throughputWindows } from './series.ts';
+import { endOfLives, latencyWindows, settled, slopePerHour, throughputWindows } from './series.ts';
 import { openUiPage, type UiPage } from './ui-page.ts';
 import {
   amqpConsumer,
@@ -82,6 +82,9 @@ export interface SoakResult {
     readonly throughput: Readonly<Record<string, Point[]>>;
   };
   readonly rssSlopeMbPerHour: number;
+  /** RSS at the end of each broker life, and their trend: the leak signal across restarts. */
+  readonly rssEndOfLifeMb: readonly number[];
+  readonly rssEndOfLifeSlopeMbPerHour: number;
   readonly fdsSlopePerHour: number;
   readonly retentionMaxLogMb: number;
   readonly ui: {
@@ -412,6 +415,8 @@ async function soak(options: SoakOptions, cleanups: Cleanup[]): Promise<SoakResu
     },
     rssSlopeMbPerHour: slopePerHour(settled(rss, lastLives)),
     fdsSlopePerHour: slopePerHour(settled(fds, lastLives)),
+    rssEndOfLifeMb: endOfLives(rss, lastLives).map((point) => Math.round(point.value * 10) / 10),
+    rssEndOfLifeSlopeMbPerHour: slopePerHour(endOfLives(rss, lastLives)),
     retentionMaxLogMb: retentionMaxLogBytes / 1e6,
     ui: uiResult,
   };

@@ -67,3 +67,18 @@ export function slopePerHour(points: readonly Point[]): number {
   }
   return den === 0 ? 0 : (num / den) * 3_600_000;
 }
+
+/**
+ * The last sample of each broker life (just before its kill, or the run's end): one point per
+ * life at the same stage, after its post-restart catch-up. Their slope is the leak signal; a slope
+ * over every sample of short lives also measures each life's warm-up and catch-up.
+ */
+export function endOfLives(points: readonly Point[], lives: readonly number[]): Point[] {
+  const ends: Point[] = [];
+  lives.forEach((start, index) => {
+    const next = lives[index + 1] ?? Infinity;
+    const inLife = points.filter((point) => point.at >= start && point.at < next);
+    if (inLife.length > 0) ends.push(inLife[inLife.length - 1]!);
+  });
+  return ends;
+}
