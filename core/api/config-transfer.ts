@@ -23,7 +23,7 @@ import { toRabbitDefinitions, type RabbitConversion } from '../schema/rabbitmq-d
 import { BackupJobs } from './backups.ts';
 import type { ConfigImportResult } from './contract.ts';
 import type { PushRegistry } from './push-registry.ts';
-import { redactPushConfig, redactedSecret, type PushConsumerConfig } from '../schema/push-config.ts';
+import { hasRedactedSecret, redactPushConfig, secretsMayFollow } from '../schema/push-config.ts';
 
 /** What the config file declares beyond the stores: the host hands it in (the api layer cannot read config). */
 export interface DeclaredSettings {
@@ -110,20 +110,6 @@ export function exportConfig(
       .map((config) => (options.includeSecrets ? config : redactPushConfig(config)))
       .sort((a, b) => a.name.localeCompare(b.name)),
   };
-}
-
-/** True when the configuration holds a secret as the export's placeholder instead of its value. */
-function hasRedactedSecret(config: PushConsumerConfig): boolean {
-  const { auth, tls } = config;
-  const secret =
-    auth.type === 'basic'
-      ? auth.password
-      : auth.type === 'bearer'
-        ? auth.token
-        : auth.type === 'header'
-          ? auth.value
-          : undefined;
-  return secret === redactedSecret || tls.key === redactedSecret;
 }
 
 /** Fields whose values differ (by their JSON). */
@@ -250,7 +236,7 @@ function plan(
         `pushConsumers: "${wanted.name}" consumes queue "${wanted.queue}", which neither this broker nor the document has`,
       );
     const current = pushed.get(wanted.name);
-    const sameOrigin = current !== undefined && new URL(current.url).origin === new URL(wanted.url).origin;
+    const sameOrigin = current !== undefined && secretsMayFollow(current.url, wanted.url);
     if (hasRedactedSecret(wanted) && !sameOrigin) {
       const detail = current
         ? 'its endpoint moves to another origin and the document has no secrets (export with --include-secrets)'

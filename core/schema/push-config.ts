@@ -111,6 +111,29 @@ export function redactPushConfig(config: PushConsumerConfig): PushConsumerConfig
   };
 }
 
+/**
+ * Whether a stored secret may follow a configuration from `previousUrl` to `url`: only to the
+ * origin it was given for, so repointing a push consumer never hands the old endpoint's
+ * credentials to a new one.
+ */
+export function secretsMayFollow(previousUrl: string, url: string): boolean {
+  return new URL(previousUrl).origin === new URL(url).origin;
+}
+
+/** True when the configuration holds a secret as the placeholder `redactedSecret` instead of its value. */
+export function hasRedactedSecret(config: PushConsumerConfig): boolean {
+  const { auth, tls } = config;
+  const secret =
+    auth.type === 'basic'
+      ? auth.password
+      : auth.type === 'bearer'
+        ? auth.token
+        : auth.type === 'header'
+          ? auth.value
+          : undefined;
+  return secret === redactedSecret || tls.key === redactedSecret;
+}
+
 // ── status ──────────────────────────────────────────────────────────────────────────────
 
 /** Where a push consumer stands. */

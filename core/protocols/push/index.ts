@@ -10,6 +10,7 @@ import {
   pushMetrics,
   redactPushConfig,
   redactedSecret,
+  secretsMayFollow,
   type PushConsumerConfig,
   type PushConsumerConfigInput,
   type PushConsumerView,
@@ -154,8 +155,7 @@ export function parseWithSecrets(
     given === undefined || given === redactedSecret ? stored : given;
   // A stored secret goes only where it went before: pointing a push consumer at another origin
   // without giving the secrets again must not hand the old endpoint's credentials to the new one.
-  const sameOrigin = previous !== undefined && new URL(previous.url).origin === new URL(config.url).origin;
-  if (!sameOrigin) previous = undefined;
+  if (previous !== undefined && !secretsMayFollow(previous.url, config.url)) previous = undefined;
   const before = previous?.auth;
   let auth = config.auth;
   if (auth.type === 'basic') {
