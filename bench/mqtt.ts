@@ -33,7 +33,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { LoadResult, LoadSpec } from './mqtt-load.ts';
 import {
-  cpuMicros,
+  cpuSplitMicros,
   fmt,
   median,
   peakRssMb,
@@ -68,6 +68,8 @@ interface Variant {
 interface RunResult extends LoadResult {
   /** Broker CPU (user + sys) per delivery over the measured round, µs. */
   readonly cpuUsPerDelivery: number;
+  /** Of that, system (kernel) time: mostly system calls, the part that varies most between machines. */
+  readonly sysUsPerDelivery: number;
   readonly peakRssMb: number;
   /** With a page open: its longest main-thread task in the measured round, ms. */
   readonly longestTaskMs?: number;
@@ -113,16 +115,17 @@ async function run(kind: BrokerKind, scenario: Scenario, variant: Variant = {}):
       ? spawn('taskset', ['-c', '0', process.execPath, ...loadArgs], { stdio: ['pipe', 'pipe', 'inherit'] })
       : spawn(process.execPath, loadArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
     const exited = once(child, 'exit');
-    let cpuAtStart = NaN;
-    let cpuUsed = NaN;
+    let cpuAtStart = { user: NaN, sys: NaN };
+    let cpuUsed = { user: NaN, sys: NaN };
     let result: LoadResult | undefined;
     for await (const line of createInterface({ input: child.stdout })) {
       if (line === 'measure') {
         await probe?.resetTasks();
-        cpuAtStart = cpuMicros(broker.pid);
+        cpuAtStart = cpuSplitMicros(broker.pid);
         child.stdin.write('go\n');
       } else if (line === 'measured') {
-        cpuUsed = cpuMicros(broker.pid) - cpuAtStart;
+        const now = cpuSplitMicros(broker.pid);
+        cpuUsed = { user: now.user - cpuAtStart.user, sys: now.sys - cpuAtStart.sys };
         child.stdin.write('ok\n');
       } else if (line.startsWith('{')) result = JSON.parse(line) as LoadResult;
     }
@@ -131,7 +134,8 @@ async function run(kind: BrokerKind, scenario: Scenario, variant: Variant = {}):
     const tasks = await probe?.longTasks();
     return {
       ...result,
-      cpuUsPerDelivery: cpuUsed / result.delivered,
+      cpuUsPerDelivery: (cpuUsed.user + cpuUsed.sys) / result.delivered,
+      sysUsPerDelivery: cpuUsed.sys / result.delivered,
       peakRssMb: peakRssMb(broker.pid),
       ...(tasks && { longestTaskMs: tasks.longestMs }),
     };
@@ -144,6 +148,7 @@ async function run(kind: BrokerKind, scenario: Scenario, variant: Variant = {}):
 const log = (label: string, r: RunResult) =>
   console.log(
     `${label.padEnd(44)} ${fmt(r.msgPerSec).padStart(7)} msg/s ${fmt(r.cpuUsPerDelivery, 1).padStart(6)} µs/delivery ` +
+      `(sys ${fmt(r.sysUsPerDelivery, 1)}) ` +
       `p50 ${fmt(r.p50Ms, 1)} p99 ${fmt(r.p99Ms, 1)} ms, RSS ${fmt(r.peakRssMb)} MB, ` +
       `delivered ${r.delivered}/${r.expected}${r.longestTaskMs !== undefined ? `, longest task ${fmt(r.longestTaskMs)} ms` : ''}`,
   );
@@ -177,7 +182,7 @@ const paired = (a: readonly RunResult[], b: readonly RunResult[], field: keyof R
   a.map((r, i) => Number(r[field]) / Number(b[i]?.[field] ?? NaN));
 const ratioText = (ratios: number[]) => `**${fmt(median(ratios), 2)}** (${ratios.map((r) => fmt(r, 2)).join(', ')})`;
 const brokerCells = (list: readonly RunResult[]) =>
-  `${fmt(med(list, 'msgPerSec'))} | ${fmt(med(list, 'cpuUsPerDelivery'), 1)} | ` +
+  `${fmt(med(list, 'msgPerSec'))} | ${fmt(med(list, 'cpuUsPerDelivery'), 1)} (${fmt(med(list, 'sysUsPerDelivery'), 1)}) | ` +
   `${fmt(med(list, 'p50Ms'), 1)} / ${fmt(med(list, 'p99Ms'), 1)} | ${fmt(med(list, 'peakRssMb'))}`;
 
 const report: Record<string, unknown> = { messages, repeat, quick, startedAt: new Date().toISOString() };
@@ -198,7 +203,7 @@ try {
     const runs = await rounds('main', scenarios, brokers, (broker, scenario) => run(broker, scenario));
     report.main = Object.fromEntries(runs);
     const rows = [
-      '| shape | Sluice msg/s | µs/delivery | p50 / p99 ms | peak RSS MB | Mosquitto msg/s | µs/delivery | p50 / p99 ms | peak RSS MB | throughput ratio per round | CPU/delivery ratio per round | delivered (fewest in any run: Sluice / Mosquitto / expected) |',
+      '| shape | Sluice msg/s | µs/delivery (sys) | p50 / p99 ms | peak RSS MB | Mosquitto msg/s | µs/delivery (sys) | p50 / p99 ms | peak RSS MB | throughput ratio per round | CPU/delivery ratio per round | delivered (fewest in any run: Sluice / Mosquitto / expected) |',
       '|---|---|---|---|---|---|---|---|---|---|---|---|',
     ];
     for (const scenario of scenarios) {
@@ -215,7 +220,7 @@ try {
     tables.push(`\`sluice serve\` vs Mosquitto, medians of ${repeat} round(s):\n\n${rows.join('\n')}`);
     if (sections.has('engine')) {
       const engineRows = [
-        '| shape | engine-only msg/s | µs/delivery | p50 / p99 ms | peak RSS MB | throughput ratio to Mosquitto |',
+        '| shape | engine-only msg/s | µs/delivery (sys) | p50 / p99 ms | peak RSS MB | throughput ratio to Mosquitto |',
         '|---|---|---|---|---|---|',
       ];
       for (const scenario of scenarios) {
@@ -228,7 +233,7 @@ try {
     }
     if (baselineCheckout) {
       const baseRows = [
-        '| shape | baseline msg/s | µs/delivery | p50 / p99 ms | peak RSS MB | Sluice/baseline throughput per round | Sluice/baseline CPU per delivery per round |',
+        '| shape | baseline msg/s | µs/delivery (sys) | p50 / p99 ms | peak RSS MB | Sluice/baseline throughput per round | Sluice/baseline CPU per delivery per round |',
         '|---|---|---|---|---|---|---|',
       ];
       for (const scenario of scenarios) {
@@ -291,7 +296,7 @@ try {
     );
     report.pinned = Object.fromEntries(runs);
     const rows = [
-      '| shape | Sluice msg/s | µs/delivery | p50 / p99 ms | peak RSS MB | Mosquitto msg/s | µs/delivery | p50 / p99 ms | peak RSS MB | throughput ratio per round | CPU/delivery ratio per round |',
+      '| shape | Sluice msg/s | µs/delivery (sys) | p50 / p99 ms | peak RSS MB | Mosquitto msg/s | µs/delivery (sys) | p50 / p99 ms | peak RSS MB | throughput ratio per round | CPU/delivery ratio per round |',
       '|---|---|---|---|---|---|---|---|---|---|---|',
     ];
     for (const scenario of oneToOne) {

@@ -121,7 +121,7 @@ export class JourneyRecorder {
     /** False: nothing is recorded (config `journey: false`); what is stored is still read and pruned. */
     readonly enabled: boolean,
   ) {
-    this.store = new JourneyStore(sqlite.database);
+    this.store = new JourneyStore(sqlite.database, (statements) => sqlite.guardLogReads(statements));
     this.lastAtUs = Date.now() * 1000;
   }
 

@@ -48,6 +48,8 @@ export interface IssuedToken {
 const userNamePattern = /^[A-Za-z0-9._@-]{1,64}$/;
 const roleNamePattern = /^[A-Za-z0-9._-]{1,64}$/;
 const tokenPrefix = 'slc_';
+/** Bounds the ACL decision cache (many distinct topics, say a topic per device, just refill it). */
+const maxCachedDecisions = 10_000;
 
 /** Users, roles, tokens and the ACL decision. */
 export class BrokerSecurity implements SecurityPolicy {
@@ -59,6 +61,11 @@ export class BrokerSecurity implements SecurityPolicy {
   /** Failed logins and logins made to wait since start (for /metrics). */
   readonly loginCounters = { failed: 0, throttled: 0 };
   private readonly rightsListeners = new Set<(change: RightsChange) => void>();
+  /**
+   * ACL decisions by user, action and resource: a publisher repeats the same few topics, and each
+   * decision otherwise walks every rule of every role. Emptied whenever a user or role changes.
+   */
+  private readonly decisions = new Map<string, boolean>();
 
   constructor(
     private readonly store: SecurityStore,
@@ -156,7 +163,15 @@ export class BrokerSecurity implements SecurityPolicy {
   }
 
   allows(principal: Principal, action: Action, resource: string): boolean {
-    return rolesAllow(this.rolesOf(principal), principal, action, resource);
+    // User names never hold a newline; anonymous ('') is no user name.
+    const key = `${principal.user ?? ''}\n${action}\n${resource}`;
+    let allowed = this.decisions.get(key);
+    if (allowed === undefined) {
+      allowed = rolesAllow(this.rolesOf(principal), principal, action, resource);
+      if (this.decisions.size >= maxCachedDecisions) this.decisions.clear();
+      this.decisions.set(key, allowed);
+    }
+    return allowed;
   }
 
   recordEvent(principal: Principal, operation: string, resource: string, detail: string): void {
@@ -236,6 +251,7 @@ export class BrokerSecurity implements SecurityPolicy {
     if (this.users.has(name) || !this.store.insertUser(row))
       throw new SluiceError('user-exists', `User "${name}" already exists`);
     this.users.set(name, row);
+    this.decisions.clear();
     return userInfo(row);
   }
 
@@ -250,6 +266,7 @@ export class BrokerSecurity implements SecurityPolicy {
       now,
     );
     this.users.set(name, this.store.getUser(name)!);
+    this.decisions.clear();
     // A new password ends the old credentials: bearer tokens and open connections.
     if (passwordHash !== undefined) {
       this.store.deleteTokensOf(name);
@@ -265,6 +282,7 @@ export class BrokerSecurity implements SecurityPolicy {
       throw new SluiceError('invalid-input', `"${name}" is the last admin; give another user the admin role first`);
     this.store.deleteUser(name); // and its tokens
     this.users.delete(name);
+    this.decisions.clear();
     this.rightsChanged({ user: name, kind: 'credentials' });
   }
 
@@ -289,6 +307,7 @@ export class BrokerSecurity implements SecurityPolicy {
     if (existing) {
       this.store.updateUser(name, { roles, ...(passwordHash !== undefined && { passwordHash }) }, now);
       this.users.set(name, this.store.getUser(name)!);
+      this.decisions.clear();
       // Rights are live (docs/security.md): an import that changes a user's password or roles
       // acts on its open connections and tokens exactly as users.update does.
       if (passwordHash !== undefined && passwordHash !== existing.passwordHash) {
@@ -302,6 +321,7 @@ export class BrokerSecurity implements SecurityPolicy {
     const row: UserRow = { name, passwordHash, roles: [...roles], createdAt: now, updatedAt: now };
     if (!this.store.insertUser(row)) throw new SluiceError('user-exists', `User "${name}" already exists`);
     this.users.set(name, row);
+    this.decisions.clear();
     return userInfo(row);
   }
 
@@ -309,6 +329,7 @@ export class BrokerSecurity implements SecurityPolicy {
   removeImportedUser(name: string): void {
     this.store.deleteUser(name);
     this.users.delete(name);
+    this.decisions.clear();
     this.rightsChanged({ user: name, kind: 'credentials' });
   }
 
@@ -336,6 +357,7 @@ export class BrokerSecurity implements SecurityPolicy {
     const role: Role = { name, description, rules: rules.map((r) => ({ ...r })), builtIn: false };
     this.store.putRole({ name, description, rulesJson: JSON.stringify(role.rules), updatedAt: Date.now() });
     this.roles.set(name, role);
+    this.decisions.clear();
     this.rightsChanged({ user: null, kind: 'roles' });
     return role;
   }
@@ -349,6 +371,7 @@ export class BrokerSecurity implements SecurityPolicy {
       throw new SluiceError('invalid-input', `Role "${name}" is given to ${users.join(', ')}; take it away first`);
     this.store.deleteRole(name);
     this.roles.delete(name);
+    this.decisions.clear();
   }
 
   /**

@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { BatchedInsert } from './batched-insert.ts';
 import type { Tx } from './store.ts';
 
 /** One journey row as stored (migration 009). */
@@ -37,12 +38,11 @@ export interface JourneyDeadCopy {
   readonly size: number;
 }
 
+const columnList = ['message_id', 'at_us', 'kind', 'queue_id', 'entry_id', 'consumer', 'detail'];
 /** Values per buffered row, in column order: message_id, at_us, kind, queue_id, entry_id, consumer, detail. */
-export const journeyColumns = 7;
-/** Rows per multi-row INSERT, largest first: a commit's steps go in a few statements, not one each. */
-const batchSizes = [128, 16, 1] as const;
+export const journeyColumns = columnList.length;
 
-const columns = 'message_id, at_us, kind, queue_id, entry_id, consumer, detail';
+const columns = columnList.join(', ');
 
 /**
  * SQL for the message journey (migration 009). Writes take a `Tx`: they ride the engine's group
@@ -50,30 +50,18 @@ const columns = 'message_id, at_us, kind, queue_id, entry_id, consumer, detail';
  */
 export class JourneyStore {
   private readonly s: ReturnType<typeof prepare>;
-  private readonly inserts: ReadonlyMap<number, Database.Statement>;
+  private readonly inserts: BatchedInsert;
 
-  constructor(db: Database.Database) {
-    this.s = prepare(db);
-    this.inserts = new Map(
-      batchSizes.map((n) => [
-        n,
-        db.prepare(
-          `INSERT INTO journey_events (${columns}) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-        ),
-      ]),
-    );
+  /** `guardLogReads`: SqliteStore's, so that statements reading the log see rows still waiting to be written. */
+  constructor(db: Database.Database, guardLogReads: <T extends Record<string, Database.Statement>>(s: T) => T) {
+    this.s = guardLogReads(prepare(db));
+    // A commit's steps go in a few statements, not one each.
+    this.inserts = new BatchedInsert(db, 'journey_events', columnList);
   }
 
   /** Writes buffered rows: `values` holds `journeyColumns` values per row. */
   insert(_tx: Tx, values: ReadonlyArray<number | string | null>): void {
-    let at = 0;
-    let left = values.length / journeyColumns;
-    for (const n of batchSizes) {
-      const stmt = this.inserts.get(n)!;
-      const width = n * journeyColumns;
-      for (; left >= n; left -= n, at += width)
-        stmt.run(at === 0 && width === values.length ? values : values.slice(at, at + width));
-    }
+    this.inserts.run(values);
   }
 
   /**

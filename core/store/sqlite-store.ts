@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SluiceError } from '../errors.ts';
 import { backupDatabase, type BackupProgress, type BackupResult } from './backup.ts';
+import { LogAppends, writeAppendsFirst } from './log-appends.ts';
 import { migrations } from './migrations/index.ts';
 import {
   StoredEntryState,
@@ -49,6 +50,7 @@ const TX = Symbol('tx');
 export class SqliteStore {
   private readonly db: Database.Database;
   private readonly s: ReturnType<typeof prepareStatements>;
+  private readonly appends: LogAppends;
   private readonly txToken = { [TX]: true } as unknown as Tx;
   private inTransaction = false;
 
@@ -60,7 +62,8 @@ export class SqliteStore {
     db.function('sluice_topic_matches', { deterministic: true }, (filter, topic) =>
       this.topicMatcher(String(filter), String(topic)) ? 1 : 0,
     );
-    this.s = prepareStatements(db);
+    this.appends = new LogAppends(db);
+    this.s = writeAppendsFirst(prepareStatements(db), this.appends);
   }
 
   /** The engine's topic filter rules, used by `copyLogToQueue` (the store has no topic logic of its own). */
@@ -96,9 +99,15 @@ export class SqliteStore {
   transaction<T>(work: (tx: Tx) => T): T {
     if (this.inTransaction) throw new Error('SqliteStore.transaction is not re-entrant');
     this.inTransaction = true;
+    const mark = this.appends.mark();
     try {
-      return this.db.transaction(() => work(this.txToken))();
+      return this.db.transaction(() => {
+        const result = work(this.txToken);
+        this.appends.write();
+        return result;
+      })();
     } catch (error) {
+      this.appends.discard(mark);
       throw translateSqliteError(error, 'committing');
     } finally {
       this.inTransaction = false;
@@ -111,6 +120,14 @@ export class SqliteStore {
    */
   get database(): Database.Database {
     return this.db;
+  }
+
+  /**
+   * For other store modules' statements that read or delete log rows: they run after the rows
+   * still waiting to be written (core/store/log-appends.ts), as this store's own do.
+   */
+  guardLogReads<T extends Record<string, Database.Statement>>(statements: T): T {
+    return writeAppendsFirst(statements, this.appends);
   }
 
   /** Changes the page cap at run time (tests: "space returns"). */
@@ -137,17 +154,9 @@ export class SqliteStore {
   }
 
   // ── message log ─────────────────────────────────────────────────────────────────────
+  /** Appends to the log; the row is written with the others of its commit (core/store/log-appends.ts). */
   appendMessage(_tx: Tx, timestamp: number, m: MessageDraft): number {
-    const info = this.s.appendMessage.run(
-      timestamp,
-      m.topic,
-      m.payload,
-      m.propsJson,
-      m.expiresAt,
-      m.dmqEligible ? 1 : 0,
-      m.size,
-    );
-    return Number(info.lastInsertRowid);
+    return this.appends.append(timestamp, m);
   }
 
   /** Puts a message back under its original id (dead message redelivery); no-op if still there. */
@@ -182,8 +191,7 @@ export class SqliteStore {
 
   /** The highest id ever assigned, even if since deleted (sqlite_sequence). */
   lastAssignedMessageId(): number {
-    const row = this.s.lastSequence.get('messages') as { seq: number } | undefined;
-    return row?.seq ?? 0;
+    return this.appends.lastId;
   }
 
   /** First message at or after `id`, with its timestamp. */
@@ -509,16 +517,12 @@ function prepareStatements(db: Database.Database) {
     setMeta: db.prepare(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
     ),
-    appendMessage: db.prepare(
-      'INSERT INTO messages (ts, topic, payload, props, expires_at, dmq_eligible, size) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    ),
     restoreMessage: db.prepare(
       'INSERT OR IGNORE INTO messages (id, ts, topic, payload, props, expires_at, dmq_eligible, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     ),
     getMessage: db.prepare('SELECT * FROM messages WHERE id = ?'),
     readLog: db.prepare('SELECT * FROM messages WHERE id >= ? AND id <= ? ORDER BY id LIMIT ?'),
     logBounds: db.prepare('SELECT min(id) AS firstId, max(id) AS lastId FROM messages'),
-    lastSequence: db.prepare('SELECT seq FROM sqlite_sequence WHERE name = ?'),
     firstAtOrAfter: db.prepare('SELECT id, ts FROM messages WHERE id >= ? ORDER BY id LIMIT 1'),
     countLog: db.prepare('SELECT count(*) AS n FROM messages WHERE id >= ? AND id <= ?'),
     countLogMatching: db.prepare(

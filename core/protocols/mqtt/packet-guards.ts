@@ -11,24 +11,34 @@ import type { Duplex } from 'node:stream';
  */
 export function refuseInvalidUtf8(client: Client): void {
   const parser = (client as unknown as { _parser: StringParser })._parser;
-  const parseString = parser._parseString;
+  // mqtt-packet's `_parseString`, with the check between reading the bytes and decoding them.
   parser._parseString = function checkedParseString(this: StringParser): string | null {
-    const start = this._pos;
-    if (start + 2 <= this._list.length) {
-      const end = start + 2 + this._list.readUInt16BE(start);
-      if (end <= this._list.length) {
-        const bytes = this._list.slice(start + 2, end);
-        if (!isUtf8(bytes) || bytes.includes(0)) return null;
-      }
-    }
-    return parseString.call(this);
+    const length = this._parseNum();
+    const end = length + this._pos;
+    if (length === -1 || end > this._list.length || end > this.packet.length) return null;
+    const bytes = this._list.slice(this._pos, end);
+    if (!wellFormed(bytes)) return null;
+    this._pos += length;
+    return bytes.toString('utf8');
   };
+}
+
+/** Well-formed UTF-8 without U+0000; ASCII (topics, client ids nearly always) is checked in line. */
+function wellFormed(bytes: Buffer): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    if (byte === 0) return false;
+    if (byte > 0x7f) return isUtf8(bytes) && !bytes.includes(0);
+  }
+  return true;
 }
 
 /** The part of mqtt-packet's parser the string check uses. */
 interface StringParser {
   _pos: number;
-  _list: { length: number; readUInt16BE(offset: number): number; slice(start: number, end: number): Buffer };
+  packet: { length: number };
+  _list: { length: number; slice(start: number, end: number): Buffer };
+  _parseNum(this: StringParser): number;
   _parseString(this: StringParser): string | null;
 }
 
