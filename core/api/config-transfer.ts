@@ -22,7 +22,7 @@ import {
 import { toRabbitDefinitions, type RabbitConversion } from '../schema/rabbitmq-definitions.ts';
 import { BackupJobs } from './backups.ts';
 import type { ConfigImportResult } from './contract.ts';
-import type { PushRegistry } from './push-registry.ts';
+import type { PushRegistry } from '../schema/push-config.ts';
 import { hasRedactedSecret, redactPushConfig, secretsMayFollow } from '../schema/push-config.ts';
 
 /** What the config file declares beyond the stores: the host hands it in (the api layer cannot read config). */

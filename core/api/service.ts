@@ -34,7 +34,7 @@ import { createSparkplugService } from './sparkplug.ts';
 import type { SparkplugLimits } from '../sparkplug/state.ts';
 import { topicMatches } from '../schema/topic.ts';
 import { decodePayload, toMessageEvent, toWireDeadMessage, toWireMessage, toWireQueue } from './wire.ts';
-import type { PushRegistry } from './push-registry.ts';
+import type { PushRegistry } from '../schema/push-config.ts';
 
 export type { PushRegistry };
 

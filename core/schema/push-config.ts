@@ -206,6 +206,29 @@ export const pushConsumerViewSchema = z.object({
 /** A push consumer as listed. */
 export type PushConsumerView = z.infer<typeof pushConsumerViewSchema>;
 
+/**
+ * The push consumers as the API service and config import use them. core/protocols/push
+ * implements it (its PushConsumers adds metrics and close); here so that the api and push
+ * layers share one declaration.
+ */
+export interface PushRegistry {
+  /** Each one's configuration (secrets redacted) and status, by name. */
+  list(queue?: string): PushConsumerView[];
+  /** One of them; push-consumer-not-found when there is none. */
+  get(name: string): PushConsumerView;
+  /**
+   * Creates or replaces one and (re)starts it. A secret left out, or given as the redacted
+   * placeholder, keeps the stored one.
+   */
+  put(input: PushConsumerConfigInput, by: { user: string | null }): Promise<PushConsumerView>;
+  /** Stops one (its requests under way are released back to the queue) and forgets it. */
+  delete(name: string): Promise<void>;
+  /** Each one's status. */
+  statuses(): PushStatus[];
+  /** Every configuration with its secrets (a configuration export with secrets; undoing an import). */
+  configs(): PushConsumerConfig[];
+}
+
 /** `endpoint-down` is raised after this long without reaching the endpoint. */
 export const pushDownAlarmMs = 30_000;
 

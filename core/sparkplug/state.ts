@@ -10,25 +10,31 @@
  * Bounded memory: at most `maxNodes` edge nodes, `maxDevices` devices in all, `maxMetrics` metric
  * values in all and `maxMetricsPerNode` per node or device; text values are clipped to 1 KiB and
  * bytes to 256. What comes past a cap is counted in `untracked`, not kept.
+ *
+ * The nodes, devices and metric books it keeps, and their wire form, are node-state.ts.
  */
 import type { z } from 'zod';
 import type {
-  sparkplugGapSchema,
-  sparkplugMetricSchema,
-  sparkplugNodeSchema,
-  sparkplugRebirthNeedSchema,
   sparkplugSnapshotSchema,
   sparkplugUndecodableSchema,
   sparkplugHostSchema,
 } from '../api/contract/ops-sparkplug.ts';
-import { dataTypeName, maxTextChars, metricValue, type ShownValue } from './metric-value.ts';
-import { decodePayload, type SparkplugMetric, type SparkplugPayload } from './payload.ts';
+import { maxTextChars } from './metric-value.ts';
+import {
+  compare,
+  newDevice,
+  newNode,
+  nodeKey,
+  updateMetric,
+  wireNode,
+  type DeviceState,
+  type MetricBook,
+  type NodeState,
+  type RebirthNeed,
+} from './node-state.ts';
+import { decodePayload, type SparkplugPayload } from './payload.ts';
 import { parseSparkplugTopic, type MessageType } from './topic.ts';
 
-type Gap = z.infer<typeof sparkplugGapSchema>;
-type RebirthNeed = z.infer<typeof sparkplugRebirthNeedSchema>;
-type WireMetric = z.infer<typeof sparkplugMetricSchema>;
-type WireNode = z.infer<typeof sparkplugNodeSchema>;
 type Undecodable = z.infer<typeof sparkplugUndecodableSchema>;
 type Host = z.infer<typeof sparkplugHostSchema>;
 /** What the state answers (sparkplug.state's output). */
@@ -61,57 +67,6 @@ export interface SparkplugInput {
   /** When the broker accepted it (ms since epoch). */
   readonly timestamp: number;
 }
-
-interface MetricState {
-  name: string | null;
-  alias: string | null;
-  datatype: string;
-  value: ShownValue;
-  timestamp: number | null;
-  updatedAt: number;
-}
-
-/** Metrics of a node or a device, by name, with the aliases its birth gave. */
-interface MetricBook {
-  readonly byKey: Map<string, MetricState>;
-  readonly byAlias: Map<string, MetricState>;
-}
-
-interface DeviceState {
-  readonly device: string;
-  state: 'online' | 'offline' | 'unknown';
-  birthAt: number | null;
-  deathAt: number | null;
-  lastMessageAt: number;
-  messages: number;
-  readonly metrics: MetricBook;
-}
-
-interface NodeState {
-  readonly group: string;
-  readonly node: string;
-  state: 'online' | 'offline' | 'unknown';
-  bdSeq: number | null;
-  seq: number | null;
-  birthAt: number | null;
-  deathAt: number | null;
-  lastMessageAt: number;
-  messages: number;
-  seqGaps: number;
-  lastSeqGap: Gap | null;
-  bdSeqGaps: number;
-  lastBdSeqGap: Gap | null;
-  staleDeaths: number;
-  unknownAliasMessages: number;
-  rebirthNeeded: RebirthNeed | null;
-  rebirthRequestedAt: number | null;
-  undecodable: number;
-  readonly metrics: MetricBook;
-  readonly devices: Map<string, DeviceState>;
-}
-
-const newBook = (): MetricBook => ({ byKey: new Map(), byAlias: new Map() });
-const nodeKey = (group: string, node: string) => `${group}\u0000${node}`;
 
 /** The Sparkplug state of every edge node seen since start, bounded. */
 export class SparkplugState {
@@ -167,7 +122,7 @@ export class SparkplugState {
     const nodes = all
       .filter((n) => (filter.group === undefined || n.group === filter.group) && (filter.node ?? n.node) === n.node)
       .sort((a, b) => (a.group === b.group ? compare(a.node, b.node) : compare(a.group, b.group)))
-      .map((n) => this.wireNode(n, filter.metrics));
+      .map((n) => wireNode(n, filter.metrics));
     let devicesOnline = 0;
     for (const n of all) for (const d of n.devices.values()) if (d.state === 'online') devicesOnline++;
     return {
@@ -371,28 +326,7 @@ export class SparkplugState {
       this.untracked++;
       return undefined;
     }
-    const node: NodeState = {
-      group,
-      node: id,
-      state: 'unknown',
-      bdSeq: null,
-      seq: null,
-      birthAt: null,
-      deathAt: null,
-      lastMessageAt: 0,
-      messages: 0,
-      seqGaps: 0,
-      lastSeqGap: null,
-      bdSeqGaps: 0,
-      lastBdSeqGap: null,
-      staleDeaths: 0,
-      unknownAliasMessages: 0,
-      rebirthNeeded: null,
-      rebirthRequestedAt: null,
-      undecodable: 0,
-      metrics: newBook(),
-      devices: new Map(),
-    };
+    const node = newNode(group, id);
     this.nodes.set(key, node);
     return node;
   }
@@ -404,15 +338,7 @@ export class SparkplugState {
       this.untracked++;
       return undefined;
     }
-    const device: DeviceState = {
-      device: id,
-      state: 'unknown',
-      birthAt: null,
-      deathAt: null,
-      lastMessageAt: at,
-      messages: 0,
-      metrics: newBook(),
-    };
+    const device = newDevice(id, at);
     node.devices.set(id, device);
     this.devices++;
     return device;
@@ -464,39 +390,6 @@ export class SparkplugState {
       typeof parsed.timestamp === 'number' && parsed.timestamp >= 0 ? Math.floor(parsed.timestamp) : null;
     this.hosts.set(host, { host: host.slice(0, maxTextChars), online: parsed.online as boolean, timestamp, at });
   }
-
-  private wireNode(n: NodeState, withMetrics: boolean): WireNode {
-    const { metrics: book, devices, ...fields } = n;
-    return {
-      ...fields,
-      lastSeqGap: n.lastSeqGap && { ...n.lastSeqGap },
-      lastBdSeqGap: n.lastBdSeqGap && { ...n.lastBdSeqGap },
-      rebirthNeeded: n.rebirthNeeded && { ...n.rebirthNeeded },
-      metricCount: book.byKey.size,
-      ...(withMetrics && { metrics: wireMetrics(book) }),
-      devices: [...devices.values()]
-        .sort((a, b) => compare(a.device, b.device))
-        .map(({ metrics: deviceBook, ...device }) => ({
-          ...device,
-          metricCount: deviceBook.byKey.size,
-          ...(withMetrics && { metrics: wireMetrics(deviceBook) }),
-        })),
-    };
-  }
-}
-
-function updateMetric(state: MetricState, metric: SparkplugMetric, at: number): void {
-  // DATA messages may leave the datatype out: the birth's stands (Sparkplug 3.0 §6.4.16).
-  if (metric.datatype !== undefined) state.datatype = dataTypeName(metric.datatype);
-  state.value = metricValue(metric, state.datatype);
-  state.timestamp = metric.timestamp === undefined ? null : Number(metric.timestamp);
-  state.updatedAt = at;
-}
-
-function wireMetrics(book: MetricBook): WireMetric[] {
-  return [...book.byKey.values()]
-    .map((m) => ({ ...m }))
-    .sort((a, b) => compare(a.name ?? `#${a.alias ?? ''}`, b.name ?? `#${b.alias ?? ''}`));
 }
 
 /** The bdSeq metric of an NBIRTH or NDEATH (Sparkplug 3.0 §6.4.21), 0–255. */
@@ -506,5 +399,3 @@ function bdSeqOf(payload: SparkplugPayload): number | null {
   const raw = 'longValue' in metric ? metric.longValue : 'intValue' in metric ? metric.intValue : undefined;
   return raw === undefined ? null : Number(BigInt(raw) % 256n);
 }
-
-const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

@@ -14,27 +14,13 @@ import {
   type PushConsumerConfig,
   type PushConsumerConfigInput,
   type PushConsumerView,
-  type PushStatus,
+  type PushRegistry,
 } from '../../schema/push-config.ts';
 import type { PushStore } from '../../store/push-store.ts';
 import { PushConsumer, stoppedStatus } from './push-consumer.ts';
 
-/** The running push consumers of one broker. */
-export interface PushConsumers {
-  /** Each one's configuration (secrets redacted) and status, by name. */
-  list(queue?: string): PushConsumerView[];
-  /** One of them; push-consumer-not-found when there is none. */
-  get(name: string): PushConsumerView;
-  /**
-   * Creates or replaces one and (re)starts it. A secret left out, or given as the redacted
-   * placeholder, keeps the stored one.
-   */
-  put(input: PushConsumerConfigInput, by: { user: string | null }): Promise<PushConsumerView>;
-  /** Stops one (its requests under way are released back to the queue) and forgets it. */
-  delete(name: string): Promise<void>;
-  statuses(): PushStatus[];
-  /** Every configuration with its secrets (a configuration export with secrets; undoing an import). */
-  configs(): PushConsumerConfig[];
+/** The running push consumers of one broker: what the API uses, plus what the broker runs. */
+export interface PushConsumers extends PushRegistry {
   /** Prometheus text for `/metrics`. */
   metrics(): string;
   /** Stops every one; call before the engine closes. */
