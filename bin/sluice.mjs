@@ -32,8 +32,8 @@ function isServe(words) {
 /** Loads the core's entry: compiled, or in a checkout without a build the sources through tsx. */
 async function loadCore() {
   if (existsSync(compiledCli)) {
-    const { brokerNodeFlags } = await import(compiledFlags.href);
-    return { brokerNodeFlags, main: async () => (await import(compiledCli.href)).main };
+    const { brokerNodeFlags, missingNodeFlags } = await import(compiledFlags.href);
+    return { brokerNodeFlags, missingNodeFlags, main: async () => (await import(compiledCli.href)).main };
   }
   let tsxApi;
   try {
@@ -49,16 +49,8 @@ async function loadCore() {
   if (!process.env.SLUICE_LAUNCHED)
     console.error('sluice: no compiled core (npm run build:core); running the TypeScript sources through tsx');
   (await import(tsxApi)).register();
-  const { brokerNodeFlags } = await import('../core/node-flags.ts');
-  return { brokerNodeFlags, main: async () => (await import('../core/cli.ts')).main };
-}
-
-/** The flags this Node lacks, by name: `--max-semi-space-size=64` given by the user counts as given. */
-function missingFlags(flags) {
-  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].map(
-    (flag) => flag.split('=')[0],
-  );
-  return flags.filter((flag) => !given.includes(flag.split('=')[0]));
+  const { brokerNodeFlags, missingNodeFlags } = await import('../core/node-flags.ts');
+  return { brokerNodeFlags, missingNodeFlags, main: async () => (await import('../core/cli.ts')).main };
 }
 
 /**
@@ -102,6 +94,8 @@ if (process.env.SLUICE_LAUNCHED && process.channel) {
 }
 // Help and version only print: never worth a second Node.
 const printsOnly = args.some((arg) => ['--help', '-h', '--version', '-V'].includes(arg));
-const missing = isServe(args) && !printsOnly ? missingFlags(core.brokerNodeFlags) : [];
+// The flags this Node lacks, by name (core/node-flags.ts): the user's own `--max-semi-space-size=64` counts as given.
+const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+const missing = isServe(args) && !printsOnly ? core.missingNodeFlags(given, core.brokerNodeFlags) : [];
 if (missing.length > 0 && !process.env.SLUICE_LAUNCHED) runWithFlags(missing);
 else process.exitCode = await (await core.main())(process.argv);

@@ -10,3 +10,13 @@
  * Node once more with them for `serve`; test/unit/node-flags.test.ts keeps those copies in step.
  */
 export const brokerNodeFlags: readonly string[] = ['--max-semi-space-size=32'];
+
+/**
+ * The flags of `flags` that `given` lacks, matched by name: a `--max-semi-space-size=64` given
+ * counts as `--max-semi-space-size` given (the user's own value wins). The `sluice` bin passes
+ * Node's own flags and NODE_OPTIONS, the desktop app its `--js-flags` (electron/launch-flags.ts).
+ */
+export function missingNodeFlags(given: readonly string[], flags: readonly string[]): string[] {
+  const names = new Set(given.map((flag) => flag.split('=')[0]));
+  return flags.filter((flag) => !names.has(flag.split('=')[0]));
+}

@@ -6,6 +6,7 @@
  * once more with them, before any window. `SLUICE_RELAUNCHED` guards against a second relaunch
  * whatever the new instance's command line looks like.
  */
+import { missingNodeFlags } from '../core/node-flags.ts';
 
 /** The arguments to start again with (after the executable), or undefined when nothing is missing. */
 export function relaunchArgs(
@@ -16,8 +17,7 @@ export function relaunchArgs(
   if (env.SLUICE_RELAUNCHED === '1') return undefined;
   const jsFlags = argv.filter((arg) => arg.startsWith('--js-flags=')).map((arg) => arg.slice('--js-flags='.length));
   const given = jsFlags.flatMap((value) => value.split(/\s+/)).filter(Boolean);
-  const names = new Set(given.map((flag) => flag.split('=')[0]));
-  const missing = flags.filter((flag) => !names.has(flag.split('=')[0]));
+  const missing = missingNodeFlags(given, flags);
   if (missing.length === 0) return undefined;
   const others = argv.slice(1).filter((arg) => !arg.startsWith('--js-flags='));
   return [...others, `--js-flags=${[...given, ...missing].join(' ')}`];

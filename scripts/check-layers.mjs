@@ -22,6 +22,8 @@ const zones = [
   ['sparkplug', 'core/sparkplug/'],
   ['engine', 'core/engine/'],
   ['security', 'core/security/'],
+  // The service's handlers by area, behind the core/api/service.ts facade: the api layer's rules, no wider.
+  ['api', 'core/api/service/'],
   ['api', 'core/api/'],
   ['mqtt', 'core/protocols/mqtt/'],
   ['amqp', 'core/protocols/amqp/'],

@@ -41,6 +41,16 @@ function countingNodeStarts(dir: string) {
   };
 }
 
+/** This checkout's sources and node_modules in `dir`, but no out/ (a fresh edit before any build); returns its bin. */
+function sourceCheckout(dir: string): string {
+  mkdirSync(join(dir, 'bin'), { recursive: true });
+  copyFileSync(bin, join(dir, 'bin/sluice.mjs'));
+  copyFileSync(join(root, 'package.json'), join(dir, 'package.json'));
+  symlinkSync(join(root, 'core'), join(dir, 'core'), 'junction');
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'junction');
+  return join(dir, 'bin/sluice.mjs');
+}
+
 describe('the sluice bin of a checkout', () => {
   it('runs the compiled core (npm install built out/core), printing the version with one Node process', (t) => {
     assert.ok(existsSync(join(root, 'out/core/cli.js')), 'out/core/cli.js is missing: npm run build:core');
@@ -60,13 +70,7 @@ describe('the sluice bin of a checkout', () => {
   it('a checkout without the compiled core runs the sources through tsx and says so', (t) => {
     const dir = tempDir('sluice-bin-fallback-');
     t.after(() => dir.cleanup());
-    // This checkout's sources and node_modules, but no out/: a fresh edit before any build.
-    mkdirSync(join(dir.dir, 'bin'));
-    copyFileSync(bin, join(dir.dir, 'bin/sluice.mjs'));
-    copyFileSync(join(root, 'package.json'), join(dir.dir, 'package.json'));
-    symlinkSync(join(root, 'core'), join(dir.dir, 'core'), 'junction');
-    symlinkSync(join(root, 'node_modules'), join(dir.dir, 'node_modules'), 'junction');
-    const result = spawnSync(process.execPath, [join(dir.dir, 'bin/sluice.mjs'), '--version'], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [sourceCheckout(dir.dir), '--version'], { encoding: 'utf8' });
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stdout.trim(), version);
     assert.match(result.stderr, /no compiled core \(npm run build:core\); running the TypeScript sources through tsx/);
@@ -81,6 +85,33 @@ describe('the sluice bin of a checkout', () => {
     assert.equal(result.status, 1);
     assert.match(result.stderr, /the compiled core is missing \(.*out.core.cli\.js\)/);
     assert.match(result.stderr, /npm run build:core/);
+  });
+
+  it('serve misses a flag by its name, compiled or from the sources: the user’s own size wins', (t) => {
+    // `serve` with a config file that is not there: the broker process exits 2 at once, after the
+    // bin has decided whether to start Node again with the flags (core/node-flags.ts).
+    const dir = tempDir('sluice-bin-missing-');
+    t.after(() => dir.cleanup());
+    const serve = ['serve', '--config', join(dir.dir, 'no-such-config.json')];
+    const ownSize = brokerNodeFlags.map((flag) => `${flag.split('=')[0]}=64`).join(' ');
+    const bins = { compiled: bin, sources: sourceCheckout(join(dir.dir, 'checkout')) };
+    for (const [layout, path] of Object.entries(bins)) {
+      for (const own of [false, true]) {
+        const counted = join(dir.dir, `${layout}-${own ? 'own-size' : 'no-flags'}`);
+        mkdirSync(counted);
+        const counting = countingNodeStarts(counted);
+        const env = { ...counting.env, NODE_OPTIONS: `${counting.env.NODE_OPTIONS}${own ? ` ${ownSize}` : ''}` };
+        const result = spawnSync(process.execPath, [path, ...serve], { env, encoding: 'utf8' });
+        assert.equal(result.status, 2, `${layout}: ${result.stderr}`);
+        assert.match(result.stderr, /no-such-config\.json/);
+        const starts = counting.starts();
+        if (own) assert.equal(starts.length, 1, `${layout}: the user's own size is kept, in one process`);
+        else {
+          assert.equal(starts.length, 2, `${layout}: the launcher and the broker`);
+          for (const flag of brokerNodeFlags) assert.ok(starts[1]!.flags.includes(flag), `${layout}: ${flag} given`);
+        }
+      }
+    }
   });
 
   it('serve without the broker flags starts Node again with them, and stops with the launcher', async (t) => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { brokerNodeFlags } from '../../core/node-flags.ts';
+import { brokerNodeFlags, missingNodeFlags } from '../../core/node-flags.ts';
 import { relaunchArgs } from '../../electron/launch-flags.ts';
 
 const root = new URL('../../', import.meta.url);
@@ -24,13 +24,20 @@ test('the npm start launcher passes the broker flags to the headless broker and 
   }
 });
 
-test('the sluice bin takes the broker flags from core/node-flags, compiled or from the sources', () => {
-  // No copy of the flags to keep in step: the bin imports this module (test/integration/bin.test.ts
-  // checks that `sluice serve` really runs with them).
-  const bin = read('bin/sluice.mjs');
-  assert.match(bin, /new URL\('\.\.\/out\/core\/node-flags\.js', import\.meta\.url\)/);
-  assert.match(bin, /await import\('\.\.\/core\/node-flags\.ts'\)/);
-  assert.match(bin, /const \{ brokerNodeFlags \} = await import\(compiledFlags\.href\)/);
+test('a flag counts as given by its name, whatever value the user gave it', () => {
+  // One rule for the bin (Node's flags and NODE_OPTIONS) and the desktop app (--js-flags); the bin
+  // imports it with the flags, compiled or from the sources (test/integration/bin.test.ts runs both).
+  const flags = ['--max-semi-space-size=32', '--stack-size=2000'];
+  assert.deepEqual(missingNodeFlags([], flags), flags);
+  assert.deepEqual(missingNodeFlags(['--max-semi-space-size=32', '--stack-size=2000'], flags), []);
+  assert.deepEqual(
+    missingNodeFlags(['--max-semi-space-size=64'], flags),
+    ['--stack-size=2000'],
+    'the user’s own size wins',
+  );
+  assert.deepEqual(missingNodeFlags(['--max-semi-space-size'], flags), ['--stack-size=2000']);
+  assert.deepEqual(missingNodeFlags(['', '--import', 'tsx', '--max-old-space-size=32'], flags), flags);
+  assert.deepEqual(missingNodeFlags(['--max-semi-space-size-x=1'], flags), flags, 'a longer name is another flag');
 });
 
 test('an installed desktop app without the flags starts once more with them, and only once', () => {
