@@ -112,6 +112,7 @@ export async function startSluiceServe(
     ...(options.nodeFlags ?? brokerNodeFlags),
     join(root, 'bin/sluice.mjs'),
     'serve',
+    ...(process.env.SLUICE_BENCH_CONFIG ? ['--config', process.env.SLUICE_BENCH_CONFIG] : []),
     ...['--data-dir', dir, '--http-port', '0', '--mqtt-port', '0', '--mqtt-ws-port', '0', '--amqp-port', '0'],
   ]);
   const child = spawn(command, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,4 +1,4 @@
-import { listen } from '../../net.ts';
+import { coalesceWrites, listen } from '../../net.ts';
 import { readPem } from '../../security/tls.ts';
 import type { ConnectionRegistry } from '../../api/connections.ts';
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
@@ -62,6 +62,8 @@ export async function startAmqp(
 
   const accept = (socket: Socket): void => {
     socket.setNoDelay(true);
+    // rhea writes each frame on its own: a commit's dispositions and transfers leave in one write.
+    coalesceWrites(socket);
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     const auth: Authentication = { principal: null };
