@@ -141,6 +141,35 @@ describe('security: revocation reaches open connections', () => {
     await held.close();
   });
 
+  // Publish decisions are cached per (user, action, topic) (core/security/policy.ts): the cache
+  // must not outlive a change, on a connection that stays open the whole time.
+  it('a role change applies to the next publish of an open MQTT 5 connection, both ways', async () => {
+    broker.security.putRole('line1-publish', 'may publish on line 1', [
+      { actions: ['publish'], patterns: ['plant/line1/#'] },
+    ]);
+    await createUser({ name: 'publisher5', password: 'publisher5-pw', roles: ['line1-publish'] });
+    const v5 = await tryMqtt(mqttUrl, { protocolVersion: 5, username: 'publisher5', password: 'publisher5-pw' });
+    if (!('client' in v5)) assert.fail(`MQTT 5 refused ${v5.refused}`);
+    const publishCode = (topic: string) =>
+      v5.client.publishAsync(topic, 'x', { qos: 1 }).then(
+        (packet) => (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0,
+        (error: { code?: number }) => error.code ?? -1,
+      );
+    try {
+      assert.equal(await publishCode('plant/line1/speed'), 0);
+      broker.security.putRole('line1-publish', 'may publish nothing', [
+        { actions: ['publish'], patterns: ['nowhere'] },
+      ]);
+      assert.equal(await publishCode('plant/line1/speed'), 0x87);
+      broker.security.putRole('line1-publish', 'may publish on line 1 again', [
+        { actions: ['publish'], patterns: ['plant/line1/#'] },
+      ]);
+      assert.equal(await publishCode('plant/line1/speed'), 0);
+    } finally {
+      await v5.client.endAsync(true);
+    }
+  });
+
   it("a role change that still covers a user's subscriptions leaves its connections alone", async () => {
     await createUser({ name: 'kept', password: 'kept-password', roles: ['line1'] });
     const held = await subscribeEverywhere('kept', 'kept-password');
