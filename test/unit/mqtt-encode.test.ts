@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { encodePublishes, type OutgoingPacket } from '../../core/protocols/mqtt/session.ts';
+import { encodePublishes, type OutgoingPacket } from '../../core/protocols/mqtt/publish-encoding.ts';
 
 // The session writes PUBLISH packets itself (one buffer per burst); they must be byte for byte
 // what mqtt-packet (aedes' and MQTT.js' codec) generates, and parse back to the same packets.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import { encodeProperties, inboundFields, type PublishProperties } from '../../core/protocols/mqtt/properties.ts';
-import { encodePublishes, type OutgoingPacket } from '../../core/protocols/mqtt/session.ts';
+import { encodePublishes, type OutgoingPacket } from '../../core/protocols/mqtt/publish-encoding.ts';
 
 // MQTT 5 PUBLISHes written by the session (properties included) must be byte for byte what
 // mqtt-packet generates with protocolVersion 5, and parse back to the same properties.

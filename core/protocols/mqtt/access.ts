@@ -4,7 +4,8 @@
  * refuses the CONNECT or disconnects the client.
  */
 import type { Principal, SecurityPolicy } from '../../security/authorize.ts';
-import { sessionQueueName, type Session } from './session.ts';
+import { sessionQueueName } from './queue-names.ts';
+import type { Session } from './session.ts';
 
 /**
  * Why `principal` may not connect as `clientId`, or undefined: the id is another user's while

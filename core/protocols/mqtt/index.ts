@@ -1,77 +1,44 @@
-import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { Aedes, type Client } from 'aedes';
 import type { IncomingMessage } from 'node:http';
-import { Readable, type Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { ConnectionHandle, ConnectionRegistry } from '../../api/connections.ts';
 import type { Engine } from '../../engine/engine.ts';
-import { SluiceError, toSluiceError } from '../../errors.ts';
-import { allowAllPolicy, authorize, type Principal, type SecurityPolicy } from '../../security/authorize.ts';
+import { toSluiceError } from '../../errors.ts';
+import { allowAllPolicy, type SecurityPolicy } from '../../security/authorize.ts';
 import { MqttPersistenceStore } from '../../store/mqtt-persistence-store.ts';
 import { mqttConfigSchema, type MqttConfig, type MqttConfigInput } from './config.ts';
 import { startListeners } from './listeners.ts';
 import { ownershipRefusal, watchRights } from './access.ts';
 import {
+  holdWill,
+  isV5,
+  prepareV5,
+  refusal,
+  remoteOf,
+  sendDisconnect,
+  type PatchedClient,
+  type V5Connect,
+  type V5ConnectPacket,
+} from './connect.ts';
+import type { AedesClient, SessionContext, V5Settings } from './delivery.ts';
+import { EnginePersistence } from './engine-persistence.ts';
+import {
   answerUnknownProtocolLevel,
+  limitPacketSize,
   refuseEmptySubscribe,
   refuseForeignProperties,
   refuseInvalidUtf8,
 } from './packet-guards.ts';
-import { SqlitePersistence, type AedesPacket, type Committer, type PersistenceClient } from './persistence.ts';
-import {
-  inboundFields,
-  mqttRetainHeader,
-  retainedExpiresAtField,
-  retainedProperties,
-  unexpiredRetained,
-  type PublishProperties,
-} from './properties.ts';
+import type { AedesPacket, Committer, PersistenceClient } from './persistence.ts';
+import { enginePublisher } from './publish.ts';
+import { sessionQueueName, sharePrefix } from './queue-names.ts';
+import { Session } from './session.ts';
 import { SessionExpiry } from './session-expiry.ts';
-import { WillDelay, willDelaySec } from './will-delay.ts';
+import { WillDelay } from './will-delay.ts';
 import { isWill, willUserField, type WillPacket } from './wills.ts';
-import {
-  Session,
-  mqttQosHeader,
-  sessionQueueName,
-  sharePrefix,
-  type AedesClient,
-  type SessionContext,
-  type V5Settings,
-} from './session.ts';
 
 export { mqttConfigSchema, type MqttConfig, type MqttConfigInput } from './config.ts';
-
-/** The engine headers of an MQTT publish, one shared object per QoS (the engine copies headers). */
-const qosHeaders = [0, 1, 2].map((qos) => Object.freeze({ [mqttQosHeader]: String(qos) })) as unknown as readonly [
-  Readonly<Record<string, string>>,
-  Readonly<Record<string, string>>,
-  Readonly<Record<string, string>>,
-];
-
-/** The engine headers of a retained MQTT publish, per QoS. */
-const retainedHeaders = qosHeaders.map((headers) =>
-  Object.freeze({ ...headers, [mqttRetainHeader]: '1' }),
-) as unknown as typeof qosHeaders;
-
-/** What an MQTT 5 CONNECT asked for (§3.1.2.11), kept from preConnect to authenticate. */
-interface V5Connect {
-  /** Clean Start [MQTT-3.1.2-4]. */
-  readonly cleanStart: boolean;
-  readonly sessionExpirySec: number;
-  readonly receiveMaximum: number;
-  readonly maximumPacketSize: number;
-  readonly topicAliasMaximum: number;
-  readonly authenticationMethod?: string;
-}
-
-/** mqtt-packet's CONNECT properties (the ones Sluice reads). */
-interface ConnectProperties {
-  sessionExpiryInterval?: number;
-  receiveMaximum?: number;
-  maximumPacketSize?: number;
-  topicAliasMaximum?: number;
-  authenticationMethod?: string;
-  requestProblemInformation?: boolean;
-}
 
 /** The running MQTT listener. */
 export interface MqttListener {
@@ -134,6 +101,8 @@ export async function startMqtt(
       ),
     log,
   );
+  // authorize → engine.publish (durable) → retained store; PUBACK/PUBREC follow only after it resolves.
+  const publishToEngine = enginePublisher({ engine, security, persistence, registered, sessionOf });
 
   const broker = await Aedes.createBroker({
     persistence,
@@ -142,7 +111,8 @@ export async function startMqtt(
     // 3.1.1 cannot advertise a receive window: one QoS 2 PUBLISH too many closes the connection.
     maxInflightInbound: config.maxInFlightPerClient,
     preConnect(client, packet, callback) {
-      if (packet.protocolVersion === 5) prepareV5(client, packet as unknown as V5ConnectPacket);
+      if (packet.protocolVersion === 5)
+        v5Connects.set(client, prepareV5(client, packet as unknown as V5ConnectPacket, config));
       // [MQTT-3.1.3-8] 3.1.1: no client identifier is allowed only with CleanSession = 1
       // (3.1 requires one); otherwise CONNACK 0x02 identifier rejected, and the connection closes.
       else if (!packet.clientId && (!packet.clean || packet.protocolVersion === 3)) rejectedIds.add(client);
@@ -224,7 +194,7 @@ export async function startMqtt(
     authorizePublish(client, packet, callback) {
       // aedes publishes a will through here when the connection ends (client.will is that packet).
       if (client && (client as unknown as { will?: unknown }).will === packet) {
-        const held = holdWill(client, packet as unknown as AedesPacket);
+        const held = holdWill(client, packet as unknown as AedesPacket, v5Connects, clientsById, willDelay);
         if (held !== 'now') return callback(new Error(`will ${held}`));
       }
       const refuse = (error: unknown): void => {
@@ -305,133 +275,6 @@ export async function startMqtt(
         );
     },
   });
-
-  /**
-   * MQTT 5 CONNECT: Sluice's session model from Clean Start and session expiry, the CONNACK
-   * properties, and the server keep-alive. aedes' `clean` becomes "the session is not kept":
-   * a session with an expiry interval (or resumed with Clean Start 0) is a persistent session.
-   */
-  function prepareV5(client: Client, packet: V5ConnectPacket): void {
-    const properties = packet.properties ?? {};
-    const cleanStart = packet.clean;
-    const sessionExpirySec = properties.sessionExpiryInterval ?? 0;
-    v5Connects.set(client, {
-      cleanStart,
-      sessionExpirySec,
-      receiveMaximum: properties.receiveMaximum ?? 65_535,
-      maximumPacketSize: properties.maximumPacketSize ?? 268_435_460,
-      topicAliasMaximum: properties.topicAliasMaximum ?? 0,
-      ...(properties.authenticationMethod !== undefined && { authenticationMethod: properties.authenticationMethod }),
-    });
-    packet.clean = cleanStart && sessionExpirySec === 0;
-    const connack: Record<string, unknown> = {
-      // §3.2.2.3: what the server accepts, so that clients stay within it.
-      receiveMaximum: config.maxInFlightPerClient,
-      maximumPacketSize: config.maxPacketBytes,
-      topicAliasMaximum: config.topicAliasMaximum,
-      retainAvailable: true,
-      wildcardSubscriptionAvailable: true,
-      subscriptionIdentifiersAvailable: true,
-      sharedSubscriptionAvailable: true,
-    };
-    if (config.maxKeepAliveSec > 0 && (packet.keepalive === 0 || packet.keepalive > config.maxKeepAliveSec)) {
-      // [MQTT-3.2.2-21] the client must use the server keep alive instead of its own.
-      packet.keepalive = config.maxKeepAliveSec;
-      connack.serverKeepAlive = config.maxKeepAliveSec;
-    }
-    const patched = client as unknown as PatchedClient;
-    patched.connackProperties = connack;
-    patched.topicAliasMaximum = config.topicAliasMaximum;
-    // The aedes patch leaves out reason strings that would exceed it [MQTT-3.2.2-19] [MQTT-3.4.2-2].
-    if (properties.maximumPacketSize !== undefined) patched.maximumPacketSize = properties.maximumPacketSize;
-    // Request Problem Information 0: no reason strings but on PUBLISH, CONNACK, DISCONNECT [MQTT-3.1.2-29].
-    if (properties.requestProblemInformation === false) patched.problemInformation = false;
-  }
-
-  /**
-   * MQTT 5 will delay [MQTT-3.1.2-8]: the will of a connection that ended waits for the smaller of its
-   * will delay and its session expiry interval ('held'), unless it is due now; a connection that
-   * already took the session over and resumes it means it is not sent at all ('dropped').
-   */
-  function holdWill(client: Client, will: AedesPacket): 'now' | 'held' | 'dropped' {
-    const delaySec = willDelaySec(will);
-    const v5 = v5Connects.get(client);
-    if (delaySec === 0 || !v5) return 'now';
-    const successor = clientsById.get(client.id);
-    if (successor && successor !== client) {
-      const next = v5Connects.get(successor);
-      // [MQTT-3.1.3-9] a new connection to this session: no will. A clean one ended the session.
-      return (next ? !next.cleanStart : !successor.clean) ? 'dropped' : 'now';
-    }
-    const asked = (client as unknown as PatchedClient).disconnectPacket?.properties?.sessionExpiryInterval;
-    const sessionSec = client.clean ? 0 : asked !== undefined && v5.sessionExpirySec > 0 ? asked : v5.sessionExpirySec;
-    return willDelay.defer(client.id, will, Math.min(delaySec, sessionSec), client) ? 'held' : 'now';
-  }
-
-  /** authorize → engine.publish (durable) → retained store; PUBACK/PUBREC follow only after this resolves. */
-  function publishToEngine(client: Client | null, packet: AedesPacket): Promise<unknown> {
-    const clientId = client?.id ?? packet.clientId;
-    // A will goes out with the rights of the user who set it, whoever holds the client id now
-    // (aedes' restart sweep passes no client, or the id's current one); a will stored before
-    // owners were recorded has none: it is anonymous, which has no rights unless anonymous is on.
-    const willUser = (packet as WillPacket)[willUserField];
-    const principal: Principal = isWill(packet)
-      ? { user: willUser ?? null, protocol: 'mqtt', ...(clientId !== undefined && { clientId }) }
-      : (sessionOf(client)?.principal ?? { user: null, protocol: 'mqtt', ...(clientId !== undefined && { clientId }) });
-    if (packet.topic.startsWith('$SYS')) throw new SluiceError('not-authorized', '$SYS topics are reserved');
-    authorize(principal, 'publish', packet.topic, security);
-    if (client) registered.get(client)?.countIn();
-    const qos = (packet.qos ?? 0) as 0 | 1 | 2;
-    // The common case, QoS 0/1 without retain, costs one promise: the engine's commit.
-    if (qos < 2 && !packet.retain) return publishOnce(clientId, packet, qos);
-    return publishSlow(client, clientId, packet, qos);
-  }
-
-  async function publishSlow(
-    client: Client | null,
-    clientId: string | undefined,
-    packet: AedesPacket,
-    qos: 0 | 1 | 2,
-  ): Promise<void> {
-    // [MQTT-4.3.3-2] a retransmitted QoS 2 PUBLISH whose PUBREL is pending was already accepted.
-    if (qos === 2 && client && (await persistence.incomingGetPacket(client, packet).then(Boolean, () => false))) return;
-    await publishOnce(clientId, packet, qos);
-    if (packet.retain) {
-      const published = (packet as { properties?: PublishProperties }).properties;
-      const properties = retainedProperties(published);
-      const expirySec = published?.messageExpiryInterval;
-      await persistence.storeRetained({
-        cmd: 'publish',
-        topic: packet.topic,
-        payload: packet.payload,
-        qos,
-        retain: true,
-        ...(properties && { properties }),
-        // [MQTT-3.3.2-5] the retained copy expires with the message (see EnginePersistence).
-        ...(expirySec !== undefined && { [retainedExpiresAtField]: Date.now() + expirySec * 1000 }),
-      });
-    }
-  }
-
-  function publishOnce(clientId: string | undefined, packet: AedesPacket, qos: 0 | 1 | 2): Promise<unknown> {
-    const { topic, payload } = packet;
-    const headers = (packet.retain ? retainedHeaders : qosHeaders)[qos];
-    const properties = (packet as { properties?: PublishProperties }).properties;
-    if (properties) {
-      // MQTT 5 properties → engine fields and headers (properties.ts).
-      const fields = inboundFields(properties, payload, headers);
-      return engine.publish(
-        clientId === undefined
-          ? { ...fields, topic, payload, protocol: 'mqtt' }
-          : { ...fields, topic, payload, protocol: 'mqtt', publisher: clientId },
-      );
-    }
-    return engine.publish(
-      clientId === undefined
-        ? { topic, payload, protocol: 'mqtt', headers }
-        : { topic, payload, protocol: 'mqtt', headers, publisher: clientId },
-    );
-  }
 
   // aedes' fan-out (retained store, offline enqueue, mqemitter) must not route the same message
   // again: the engine already did. Only aedes' own $SYS traffic goes through its emitter.
@@ -530,144 +373,4 @@ export async function startMqtt(
       await Promise.all(closing);
     },
   };
-}
-
-/**
- * The broker's persistence: SQLite for retained messages, subscriptions, wills and inbound QoS 2,
- * while aedes' outgoing store is replaced by engine queues (DESIGN.md: MQTT sessions are queues):
- * nothing is enqueued or replayed by aedes, and PUBACK/PUBCOMP settle the engine delivery.
- */
-class EnginePersistence extends SqlitePersistence {
-  constructor(
-    store: MqttPersistenceStore,
-    commit: Committer,
-    private readonly sessionOf: (client: PersistenceClient) => Session | undefined,
-    /** The persistent session of this client id is gone: its owner record goes too. */
-    private readonly released: (clientId: string) => void,
-  ) {
-    super(store, commit);
-  }
-
-  /** A will remembers who set it: it is published with that user's rights, also after a crash. */
-  override async putWill(client: PersistenceClient, packet: AedesPacket): Promise<void> {
-    (packet as WillPacket)[willUserField] = this.sessionOf(client)?.principal.user ?? null;
-    await super.putWill(client, packet);
-  }
-
-  override async outgoingEnqueue(): Promise<void> {}
-  override async outgoingEnqueueCombi(): Promise<void> {}
-  override async outgoingUpdate(): Promise<void> {}
-  override outgoingStream(): Readable {
-    return Readable.from([]);
-  }
-  override outgoingClearMessageId(
-    client: PersistenceClient,
-    packet: { cmd?: string; messageId?: number; reasonCode?: number; properties?: { reasonString?: string } },
-  ): Promise<AedesPacket | undefined> {
-    // PUBACK / PUBREC from an MQTT 5 client may refuse the message (reason code >= 0x80); a
-    // PUBCOMP's only failure (0x92, packet id not found) follows a successful PUBREC: an ack.
-    const refusing = packet.cmd === 'puback' || packet.cmd === 'pubrec';
-    this.sessionOf(client)?.acknowledged(
-      packet.messageId,
-      refusing ? (packet.reasonCode ?? 0) : 0,
-      packet.properties?.reasonString,
-    );
-    return Promise.resolve(packet as AedesPacket);
-  }
-
-  /**
-   * Retained messages for a new subscription: an expired one is no longer sent [MQTT-3.3.2-5], the
-   * others carry their remaining lifetime in whole seconds [MQTT-3.3.2-6].
-   */
-  override createRetainedStreamCombi(patterns: string[]): Readable {
-    return super.createRetainedStreamCombi(patterns).flatMap((packet: AedesPacket) => unexpiredRetained(packet));
-  }
-  override createRetainedStream(pattern: string): Readable {
-    return super.createRetainedStream(pattern).flatMap((packet: AedesPacket) => unexpiredRetained(packet));
-  }
-
-  /** UNSUBSCRIBE of a persistent session: its queue stops collecting before UNSUBACK. */
-  override async removeSubscriptions(client: PersistenceClient, topics: string[]): Promise<void> {
-    await this.sessionOf(client)?.unsubscribe(topics);
-    await super.removeSubscriptions(client, topics);
-  }
-
-  /** A clean session starts: the previous persistent session, queue included, is discarded. */
-  override async cleanSubscriptions(client: PersistenceClient): Promise<void> {
-    await this.sessionOf(client)?.discardPersistentSession();
-    await super.cleanSubscriptions(client);
-    this.released(client.id);
-  }
-}
-
-/**
- * A CONNACK refusal aedes understands (3.1.1 return codes 2–5, plus 3 for limits) with the MQTT 5
- * reason code the aedes patch sends to MQTT 5 clients.
- */
-function refusal(returnCode: number, message: string, reasonCode: number): AuthenticateError {
-  return Object.assign(new Error(message), { returnCode, reasonCode }) as AuthenticateError;
-}
-
-/** An MQTT 5 CONNECT as mqtt-packet parses it. */
-interface V5ConnectPacket {
-  clean: boolean;
-  keepalive: number;
-  properties?: ConnectProperties;
-}
-
-/** What the aedes patch adds to its Client (patches/aedes+1.2.0.patch). */
-interface PatchedClient {
-  /** 5 for MQTT 5 clients. */
-  version: number | null;
-  /** Properties of a successful CONNACK. */
-  connackProperties?: Record<string, unknown>;
-  /** Topic aliases the client may set. */
-  topicAliasMaximum?: number;
-  /** MQTT 5: the largest packet the client accepts (CONNECT Maximum Packet Size). */
-  maximumPacketSize?: number;
-  /** MQTT 5: false when the CONNECT's Request Problem Information is 0. */
-  problemInformation?: boolean;
-  /** The client's DISCONNECT, when it sent one. */
-  disconnectPacket?: { reasonCode?: number; properties?: { sessionExpiryInterval?: number } };
-  sendDisconnect(reasonCode: number, reasonString?: string): boolean;
-}
-
-function isV5(client: Client): boolean {
-  return (client as unknown as PatchedClient).version === 5;
-}
-
-/** Writes an MQTT 5 DISCONNECT with a reason code before the broker closes (nothing for 3.1.1). */
-function sendDisconnect(client: Client, reasonCode: number, reasonString: string): void {
-  (client as unknown as PatchedClient).sendDisconnect(reasonCode, reasonString);
-}
-
-function remoteOf(client: Client): string | undefined {
-  const conn = (client as unknown as { conn?: { remoteAddress?: string } }).conn;
-  return conn?.remoteAddress;
-}
-
-/**
- * Closes the connection as soon as a packet header announces more than `maxBytes` (3.1.1 has no
- * reason code for it), before its body is buffered. Wraps mqtt-packet's length step on this
- * client's parser (node_modules/mqtt-packet/parser.js `_parseLength`), the one hook it offers.
- */
-function limitPacketSize(client: Client, maxBytes: number): void {
-  const parser = (client as unknown as { _parser: ParserInternals })._parser;
-  const parseLength = parser._parseLength;
-  parser._parseLength = function limitedParseLength(this: ParserInternals): boolean {
-    const complete = parseLength.call(this);
-    if (complete && this.packet.length > maxBytes) {
-      // MQTT 5 clients get DISCONNECT 0x95 (packet too large) first [MQTT-3.2.2-15].
-      const error = new Error(`packet of ${this.packet.length} bytes exceeds maxPacketBytes ${maxBytes}`);
-      this._emitError(Object.assign(error, { reasonCode: 0x95 }));
-      return false;
-    }
-    return complete;
-  };
-}
-
-interface ParserInternals {
-  packet: { length: number };
-  _parseLength(this: ParserInternals): boolean;
-  _emitError(error: Error): void;
 }

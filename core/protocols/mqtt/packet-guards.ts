@@ -205,3 +205,29 @@ interface ConnectParser {
   };
   _parseConnect(this: ConnectParser): unknown;
 }
+
+/**
+ * Closes the connection as soon as a packet header announces more than `maxBytes` (3.1.1 has no
+ * reason code for it), before its body is buffered. Wraps mqtt-packet's length step on this
+ * client's parser (node_modules/mqtt-packet/parser.js `_parseLength`), the one hook it offers.
+ */
+export function limitPacketSize(client: Client, maxBytes: number): void {
+  const parser = (client as unknown as { _parser: ParserInternals })._parser;
+  const parseLength = parser._parseLength;
+  parser._parseLength = function limitedParseLength(this: ParserInternals): boolean {
+    const complete = parseLength.call(this);
+    if (complete && this.packet.length > maxBytes) {
+      // MQTT 5 clients get DISCONNECT 0x95 (packet too large) first [MQTT-3.2.2-15].
+      const error = new Error(`packet of ${this.packet.length} bytes exceeds maxPacketBytes ${maxBytes}`);
+      this._emitError(Object.assign(error, { reasonCode: 0x95 }));
+      return false;
+    }
+    return complete;
+  };
+}
+
+interface ParserInternals {
+  packet: { length: number };
+  _parseLength(this: ParserInternals): boolean;
+  _emitError(error: Error): void;
+}
