@@ -1,7 +1,7 @@
 /** Security › Roles and rules: roles with their ACL rules; built-in roles read-only (docs/security.md). */
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { useBroker, useOperation } from '../../api/hooks.ts';
-import { ConfirmButton, ErrorNotice, Notice } from '../../components/bits.tsx';
+import { ConfirmButton, Notice } from '../../components/bits.tsx';
 import { count } from '../../logic/format.ts';
 import {
   actionHints,
@@ -15,7 +15,7 @@ import {
   type RoleFields,
   type WireRole,
 } from '../../logic/security-forms.ts';
-import { Chips, useAction, type NoticeState } from './shared.tsx';
+import { Chips, PickList, useAction, type NoticeState } from './shared.tsx';
 
 /** The Roles tab: the list on the left, the selected role (read-only if built in) or its editor on the right. */
 export function Roles(): ReactNode {
@@ -28,59 +28,41 @@ export function Roles(): ReactNode {
 
   return (
     <div className="split">
-      <div className="panel stack" style={{ overflow: 'auto' }}>
-        <div className="row">
-          <h3>Roles</h3>
-          <span className="muted">{count(list.length)}</span>
-          <span className="spacer" />
-          <button
-            className="primary"
-            onClick={() => {
-              setSelected(undefined);
-              setDraft(newRoleFields);
-              setFlash(undefined);
-            }}
-          >
-            New role
-          </button>
-        </div>
-        <ErrorNotice error={roles.error} />
-        <table className="table pick" aria-label="Roles">
-          <thead>
-            <tr>
-              <th>Role</th>
-              <th>Rules</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.map((role) => (
-              <tr
-                key={role.name}
-                className={role.name === selected ? 'selected' : undefined}
-                onClick={() => {
-                  setSelected(role.name);
-                  setDraft(undefined);
-                  setFlash(undefined);
-                }}
-                data-role={role.name}
-              >
-                <td>
-                  <div className="row" style={{ gap: 8 }}>
-                    <strong className="mono">{role.name}</strong>
-                    {role.builtIn && <span className="badge">built in</span>}
-                  </div>
-                  {role.description && <div className="muted">{role.description}</div>}
-                </td>
-                <td className="mono" style={{ fontSize: 14 }}>
-                  {role.rules.map((rule, i) => (
-                    <div key={i}>{ruleSummary(rule)}</div>
-                  ))}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <PickList
+        title="Roles"
+        newLabel="New role"
+        items={list}
+        error={roles.error}
+        selected={selected}
+        columns={['Role', 'Rules']}
+        rowAttribute="data-role"
+        onNew={() => {
+          setSelected(undefined);
+          setDraft(newRoleFields);
+          setFlash(undefined);
+        }}
+        onPick={(name) => {
+          setSelected(name);
+          setDraft(undefined);
+          setFlash(undefined);
+        }}
+        cells={(role) => (
+          <>
+            <td>
+              <div className="row" style={{ gap: 8 }}>
+                <strong className="mono">{role.name}</strong>
+                {role.builtIn && <span className="badge">built in</span>}
+              </div>
+              {role.description && <div className="muted">{role.description}</div>}
+            </td>
+            <td className="mono" style={{ fontSize: 14 }}>
+              {role.rules.map((rule, i) => (
+                <div key={i}>{ruleSummary(rule)}</div>
+              ))}
+            </td>
+          </>
+        )}
+      />
       <div className="stack" style={{ overflow: 'auto' }}>
         <Notice notice={flash} />
         {current?.builtIn ? (

@@ -2,11 +2,11 @@
 import { useState, type FormEvent, type ReactNode } from 'react';
 import type { OperationOutput } from '../../../../core/api/contract.ts';
 import { useBroker, useOperation } from '../../api/hooks.ts';
-import { ConfirmButton, ErrorNotice, Notice } from '../../components/bits.tsx';
+import { ConfirmButton, Notice } from '../../components/bits.tsx';
 import { useSession } from '../../Gate.tsx';
-import { count, time } from '../../logic/format.ts';
+import { time } from '../../logic/format.ts';
 import { newUserProblem, passwordProblem } from '../../logic/security-forms.ts';
-import { Chips, useAction, type NoticeState } from './shared.tsx';
+import { Chips, PickList, useAction, type NoticeState } from './shared.tsx';
 
 type WireUser = OperationOutput<'users.list'>['users'][number];
 
@@ -28,54 +28,35 @@ export function Users(): ReactNode {
 
   return (
     <div className="split">
-      <div className="panel stack" style={{ overflow: 'auto' }}>
-        <div className="row">
-          <h3>Users</h3>
-          <span className="muted">{count(list.length)}</span>
-          <span className="spacer" />
-          <button
-            className="primary"
-            onClick={() => {
-              setSelected(undefined);
-              setFlash(undefined);
-            }}
-          >
-            New user
-          </button>
-        </div>
-        <ErrorNotice error={users.error} />
-        <table className="table pick" aria-label="Users">
-          <thead>
-            <tr>
-              <th>User</th>
-              <th>Roles</th>
-              <th>Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.map((user) => (
-              <tr
-                key={user.name}
-                className={user.name === selected ? 'selected' : undefined}
-                onClick={() => {
-                  setSelected(user.name);
-                  setFlash(undefined);
-                }}
-                data-user={user.name}
-              >
-                <td className="mono">
-                  {user.name}
-                  {user.name === me && <span className="muted"> (you)</span>}
-                </td>
-                <td>
-                  <Chips items={user.roles} />
-                </td>
-                <td className="muted">{time(user.createdAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <PickList
+        title="Users"
+        newLabel="New user"
+        items={list}
+        error={users.error}
+        selected={selected}
+        columns={['User', 'Roles', 'Created']}
+        rowAttribute="data-user"
+        onNew={() => {
+          setSelected(undefined);
+          setFlash(undefined);
+        }}
+        onPick={(name) => {
+          setSelected(name);
+          setFlash(undefined);
+        }}
+        cells={(user) => (
+          <>
+            <td className="mono">
+              {user.name}
+              {user.name === me && <span className="muted"> (you)</span>}
+            </td>
+            <td>
+              <Chips items={user.roles} />
+            </td>
+            <td className="muted">{time(user.createdAt)}</td>
+          </>
+        )}
+      />
       <div className="stack" style={{ overflow: 'auto' }}>
         <Notice notice={flash} />
         {current ? (
