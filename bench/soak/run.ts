@@ -4,14 +4,15 @@
  * bridge, a consumer that stalls, a full disk — then an account of every acknowledged message and
  * the series a report charts. bench/soak.ts is the command; test/crash/soak.test.ts a short run.
  */
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePorts } from '../../test/helpers/process.ts';
 import { ensureRendererBuild } from '../../test/e2e/ui-harness.ts';
 import { startMosquitto, type Mosquitto } from '../../test/integration/bridge-helpers.ts';
 import { SoakBroker } from './broker-process.ts';
-import { Ledger, parseSoakPayload, type Point } from './ledger.ts';
+import { directoryBytes, faultSchedule, fillDisk, mountTmpfs } from './faults.ts';
+import { deadIdsOf, drain, queuedIds } from './inspect.ts';
+import { Ledger, type Point } from './ledger.ts';
 import { endOfLives, latencyWindows, settled, slopePerHour, throughputWindows } from './series.ts';
 import { openUiPage, type UiPage } from './ui-page.ts';
 import {
@@ -469,104 +470,3 @@ function soakConfig(mosquitto: Mosquitto | undefined) {
       : [],
   };
 }
-
-interface Scheduled {
-  readonly at: number;
-  readonly kind: 'kill-9' | 'consumer-stall' | 'bridge-outage' | 'disk-full' | 'replay';
-  readonly lengthMs: number;
-  done?: boolean;
-}
-
-/** Kills at random every few minutes (every 20–40 s in a short run), the rest at fixed points. */
-function faultSchedule(durationMs: number): Scheduled[] {
-  const short = durationMs <= 5 * 60_000;
-  const items: Scheduled[] = [];
-  const [minGap, maxGap] = short ? [20_000, 40_000] : [120_000, 300_000];
-  for (let at = minGap; at < durationMs - 15_000; at += minGap + Math.random() * (maxGap - minGap))
-    items.push({ at, kind: 'kill-9', lengthMs: 0 });
-  items.push({ at: durationMs * 0.2, kind: 'consumer-stall', lengthMs: Math.min(durationMs * 0.15, 180_000) });
-  items.push({ at: durationMs * 0.4, kind: 'bridge-outage', lengthMs: Math.min(durationMs * 0.1, 90_000) });
-  items.push({ at: durationMs * 0.65, kind: 'disk-full', lengthMs: Math.min(durationMs * 0.05, 30_000) });
-  const replayEvery = Math.max(30_000, durationMs / 6);
-  for (let at = replayEvery / 2; at < durationMs - 10_000; at += replayEvery)
-    items.push({ at, kind: 'replay', lengthMs: 0 });
-  return items;
-}
-
-/** Mounts a tmpfs of `sizeMb` on `dir` (root only), so the disk can be filled without filling the machine. */
-function mountTmpfs(dir: string, sizeMb: number): { mounted: boolean; reason: string; unmount(): void } {
-  if (process.getuid?.() !== 0)
-    return { mounted: false, reason: 'needs root to mount a small filesystem', unmount() {} };
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', dir], { stdio: 'pipe' });
-  } catch (error) {
-    return { mounted: false, reason: `mount failed: ${(error as Error).message.split('\n')[0]}`, unmount() {} };
-  }
-  return { mounted: true, reason: '', unmount: () => execFileSync('umount', ['-l', dir], { stdio: 'ignore' }) };
-}
-
-/** Writes a ballast file until the filesystem is full; returns its path. */
-function fillDisk(dir: string): string {
-  const path = join(dir, 'ballast');
-  const chunk = Buffer.alloc(1024 * 1024);
-  const fd = openSync(path, 'w');
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch {
-    // ENOSPC: full
-  } finally {
-    closeSync(fd);
-  }
-  return path;
-}
-
-function directoryBytes(dir: string): number {
-  let total = 0;
-  for (const name of readdirSync(dir)) {
-    if (name === 'ballast') continue;
-    try {
-      total += statSync(join(dir, name)).size;
-    } catch {
-      // removed meanwhile
-    }
-  }
-  return total;
-}
-
-async function drain(api: ReturnType<typeof apiClient>, queues: string[], timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const stats = await api.call('stats.get', {}).catch(() => undefined);
-    if (stats && queues.every((name) => (stats.queues.find((queue) => queue.name === name)?.depth ?? 0) === 0)) return;
-    await sleep(500);
-  }
-}
-
-async function queuedIds(api: ReturnType<typeof apiClient>, queue: string): Promise<Set<string>> {
-  const ids = new Set<string>();
-  let after: string | undefined;
-  for (;;) {
-    const page = await api
-      .call('queues.browse', { name: queue, limit: 1000, ...(after && { afterEntryId: after }) })
-      .catch(() => undefined);
-    if (!page) return ids;
-    for (const entry of page.messages) {
-      const parsed = parseSoakPayload(text(entry.message.payload, entry.message.payloadEncoding));
-      if (parsed) ids.add(parsed.id);
-    }
-    if (page.nextAfterEntryId === null) return ids;
-    after = page.nextAfterEntryId;
-  }
-}
-
-async function deadIdsOf(api: ReturnType<typeof apiClient>, queue: string): Promise<Set<string>> {
-  const ids = new Set<string>();
-  for await (const dead of api.stream('dmq.export', { queue })) {
-    const parsed = parseSoakPayload(text(dead.message.payload, dead.message.payloadEncoding));
-    if (parsed) ids.add(parsed.id);
-  }
-  return ids;
-}
-
-const text = (payload: string, encoding: string) =>
-  encoding === 'base64' ? Buffer.from(payload, 'base64').toString('utf8') : payload;
