@@ -5,10 +5,12 @@
  */
 import type { Logger } from 'pino';
 import type { SqliteStore } from '../store/sqlite-store.ts';
-import type { StoredMessage } from '../store/store.ts';
+import type { MessageProps, StoredMessage } from '../store/store.ts';
+import type { Consumer } from './consumer.ts';
 import type { Flush, GroupCommit } from './group-commit.ts';
 import type { JourneyRecorder } from './journey.ts';
 import type { QueueRuntime, ReadyEntry } from './queue.ts';
+import type { Router } from './router.ts';
 
 /** The replayable log's bounds and size, kept in memory and in the meta table. */
 export interface LogState {
@@ -60,4 +62,52 @@ export interface EngineContext {
     event: { type: 'expire' } | { type: 'evict' },
     details: { consumer?: string; error?: string },
   ): void;
+}
+
+/** Broker-wide counters since start. */
+export interface EngineCounters {
+  published: number;
+  publishRefused: number;
+  delivered: number;
+  commits: number;
+  commitMsTotal: number;
+}
+
+/** The last simple publish's properties, reused while the next ones are equal (publish.ts, messageProps). */
+export interface LastProps {
+  readonly props: MessageProps;
+  readonly propsJson: string;
+  readonly propsBytes: number;
+  readonly publisher: string | undefined;
+  readonly protocol: string | undefined;
+  readonly headerCount: number;
+}
+
+/**
+ * The engine's state as its own modules see it (publish.ts, delivery.ts, queue-management.ts: the
+ * publish path, dispatch and settlement, queue management): EngineContext plus the registries they
+ * work on as the engine's private methods did. The Engine class implements it; those modules
+ * depend on this interface, never on engine.ts.
+ */
+export interface EngineInternals extends EngineContext {
+  readonly options: { readonly maxMessageBytes: number };
+  readonly counters: EngineCounters;
+  readonly router: Router;
+  readonly queuesByName: Map<string, QueueRuntime>;
+  readonly queuesById: Map<number, QueueRuntime>;
+  /** Creation time of each queue, by id. */
+  readonly createdAt: Map<number, number>;
+  readonly consumers: Map<QueueRuntime, Consumer[]>;
+  readonly roundRobin: Map<QueueRuntime, number>;
+  /** Queues dispatch looks at in the next commit. */
+  readonly dirtyQueues: Set<QueueRuntime>;
+  /** Set by close(): publishes and new consumers are refused from then on. */
+  readonly closing: boolean;
+  lastProps: LastProps | undefined;
+  /** Adds a queue to the registries (and the router). */
+  register(queue: QueueRuntime, createdAt: number): void;
+  /** Takes a queue out of the registries (and the router). */
+  unregister(queue: QueueRuntime): void;
+  /** The queue named `name`, or a queue-not-found error. */
+  requireQueue(name: string): QueueRuntime;
 }

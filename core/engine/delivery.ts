@@ -7,7 +7,7 @@
 import { SluiceError } from '../errors.ts';
 import type { Consumer, Settlement } from './consumer.ts';
 import { deadLetter } from './dmq.ts';
-import type { Engine } from './engine.ts';
+import type { EngineInternals } from './context.ts';
 import { transition, type DeadReason } from './entry-state.ts';
 import type { Flush } from './group-commit.ts';
 import { toMessage } from './message.ts';
@@ -15,7 +15,7 @@ import type { InFlightEntry, QueueRuntime, ReadyEntry } from './queue.ts';
 
 /** Settles one in-flight delivery inside `flush`: the state machine decides (entry-state.ts). */
 export function settleInFlush(
-  engine: Engine,
+  engine: EngineInternals,
   flush: Flush,
   consumer: Consumer,
   deliveryId: number,
@@ -82,7 +82,7 @@ export function settleInFlush(
 }
 
 /** Hands ready entries of `queue` to its consumers with credit, inside the commit that records it. */
-export function dispatch(engine: Engine, flush: Flush, queue: QueueRuntime): void {
+export function dispatch(engine: EngineInternals, flush: Flush, queue: QueueRuntime): void {
   for (;;) {
     // Entry first: choosing a consumer advances the round robin, so only choose one for real work.
     const entry = queue.peekReady(engine.store);
@@ -148,7 +148,7 @@ export function dispatch(engine: Engine, flush: Flush, queue: QueueRuntime): voi
 }
 
 /** The consumer next in line with credit: an exclusive queue's first, else round robin. */
-function nextConsumer(engine: Engine, queue: QueueRuntime): Consumer | undefined {
+function nextConsumer(engine: EngineInternals, queue: QueueRuntime): Consumer | undefined {
   const list = engine.consumers.get(queue);
   if (!list || list.length === 0) return undefined;
   if (queue.config.accessType === 'exclusive') {
@@ -169,7 +169,7 @@ function nextConsumer(engine: Engine, queue: QueueRuntime): Consumer | undefined
 
 /** Applies a terminal event to a ready entry: expiry or eviction. */
 export function removeEntry(
-  engine: Engine,
+  engine: EngineInternals,
   flush: Flush,
   queue: QueueRuntime,
   entry: ReadyEntry,
@@ -190,7 +190,7 @@ export function removeEntry(
 
 /** An entry's end: to the DMQ or discarded, per the transition's effect. */
 export function applyDeath(
-  engine: Engine,
+  engine: EngineInternals,
   flush: Flush,
   queue: QueueRuntime,
   entry: ReadyEntry,
@@ -211,7 +211,7 @@ export function applyDeath(
 }
 
 /** A message older than the replayable log is deleted once no entry points at it. */
-export function releaseLogReference(engine: Engine, flush: Flush, messageId: number): void {
+export function releaseLogReference(engine: EngineInternals, flush: Flush, messageId: number): void {
   if (messageId < engine.log.startId) {
     engine.store.deleteMessageIfUnreferenced(flush.tx, messageId);
     engine.journey.forget(messageId);

@@ -10,7 +10,7 @@ import { GroupCommit, type Flush } from './group-commit.ts';
 import { JourneyRecorder, readJourney, stepCode, type MessageJourney } from './journey.ts';
 import type { PublishInput, PublishReceipt } from './message.ts';
 import { dispatch, removeEntry, settleInFlush } from './delivery.ts';
-import { appendAndEnqueue, copyLog, enqueue, validatePublish, type LastProps } from './publish.ts';
+import { appendAndEnqueue, copyLog, enqueue, validatePublish } from './publish.ts';
 import {
   browseQueue,
   createQueue,
@@ -33,7 +33,7 @@ import {
   type QueueCounters,
   type ReadyEntry,
 } from './queue.ts';
-import type { EngineContext, LogState } from './context.ts';
+import type { EngineCounters, EngineInternals, LastProps, LogState } from './context.ts';
 import { ReplayManager } from './replay.ts';
 import { Retention, type RetentionLimits } from './retention.ts';
 import { Router, type LiveListener } from './router.ts';
@@ -58,14 +58,7 @@ export interface EngineOptions {
   readonly logger: Logger;
 }
 
-/** Broker-wide counters since start. */
-export interface EngineCounters {
-  published: number;
-  publishRefused: number;
-  delivered: number;
-  commits: number;
-  commitMsTotal: number;
-}
+export type { EngineCounters } from './context.ts';
 
 /** Upper bounds (ms) of the commit latency histogram buckets (Prometheus `le`). */
 export const commitMsBucketBounds: readonly number[] = [0.5, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500];
@@ -74,7 +67,7 @@ export const commitMsBucketBounds: readonly number[] = [0.5, 1, 2, 5, 10, 25, 50
  * The broker engine: routing, queues, consumers, DMQ, replay, retention and expiry over one
  * SQLite store, with every state change made durable by a group commit before anyone sees it.
  */
-export class Engine implements ConsumerHost, EngineContext {
+export class Engine implements ConsumerHost, EngineInternals {
   readonly commit: GroupCommit;
   readonly log: LogState;
   readonly counters: EngineCounters = { published: 0, publishRefused: 0, delivered: 0, commits: 0, commitMsTotal: 0 };
@@ -86,8 +79,8 @@ export class Engine implements ConsumerHost, EngineContext {
   /** Commits per latency bucket (`commitMsBucketBounds`), not cumulative; slower ones are only in `counters.commits`. */
   readonly commitMsBuckets: number[] = commitMsBucketBounds.map(() => 0);
 
-  // Shared with the engine's own modules (publish.ts, delivery.ts, queue-management.ts), which
-  // work on them as its private methods did; not for use outside core/engine.
+  // EngineInternals (context.ts): the engine's own modules (publish.ts, delivery.ts,
+  // queue-management.ts) work on these as its private methods did; not for use outside core/engine.
   readonly router = new Router();
   readonly queuesByName = new Map<string, QueueRuntime>();
   readonly queuesById = new Map<number, QueueRuntime>();

@@ -7,22 +7,12 @@ import { SluiceError } from '../errors.ts';
 import { StoredEntryState, type MessageDraft, type MessageProps, type StoredMessage } from '../store/store.ts';
 import { deadLetter } from './dmq.ts';
 import { removeEntry } from './delivery.ts';
-import type { Engine } from './engine.ts';
+import type { EngineInternals } from './context.ts';
 import type { Flush } from './group-commit.ts';
 import { stepCode } from './journey.ts';
 import { toMessage, type PublishInput, type PublishReceipt } from './message.ts';
 import type { QueueConfig, QueueRuntime, ReadyEntry } from './queue.ts';
 import { assertTopicName } from '../schema/topic.ts';
-
-/** The last simple publish's properties, reused while the next ones are equal (messageProps). */
-export interface LastProps {
-  readonly props: MessageProps;
-  readonly propsJson: string;
-  readonly propsBytes: number;
-  readonly publisher: string | undefined;
-  readonly protocol: string | undefined;
-  readonly headerCount: number;
-}
 
 /** Prefix of a topic that addresses one queue by name instead of being routed. */
 export const queueTopicPrefix = '$queue/';
@@ -34,7 +24,7 @@ export function queueOfTopic(topic: string): string | undefined {
 
 /** Replay's bulk path: copies a range of the log into `queue` in SQL (EngineContext.copyLog). */
 export function copyLog(
-  engine: Engine,
+  engine: EngineInternals,
   flush: Flush,
   queue: QueueRuntime,
   range: { fromId: number; toId: number; limit: number; filter: string | null; replayId?: number },
@@ -70,7 +60,7 @@ export function copyLog(
 
 /** Inserts a new ready entry for `message` into `queue` (EngineContext.enqueue); returns its id. */
 export function enqueue(
-  engine: Engine,
+  engine: EngineInternals,
   flush: Flush,
   queue: QueueRuntime,
   message: StoredMessage,
@@ -108,7 +98,7 @@ export function enqueue(
 }
 
 /** validate: the checks before a publish enters a commit; answers the message to append. */
-export function validatePublish(engine: Engine, input: PublishInput): MessageDraft {
+export function validatePublish(engine: EngineInternals, input: PublishInput): MessageDraft {
   if (engine.closing) throw new SluiceError('broker-closing', 'The broker is shutting down');
   assertTopicName(input.topic);
   const payload = typeof input.payload === 'string' ? Buffer.from(input.payload) : Buffer.from(input.payload);
@@ -146,7 +136,7 @@ export function validatePublish(engine: Engine, input: PublishInput): MessageDra
  * object is shared by those messages; nothing mutates it after engine.
  */
 function messageProps(
-  engine: Engine,
+  engine: EngineInternals,
   input: PublishInput,
   headerKeys: readonly string[],
 ): { props: MessageProps; propsJson: string; propsBytes: number } {
@@ -186,7 +176,7 @@ function messageProps(
 }
 
 /** appendToLog → enqueueMatches, inside the publish's commit. */
-export function appendAndEnqueue(engine: Engine, flush: Flush, draft: MessageDraft): PublishReceipt {
+export function appendAndEnqueue(engine: EngineInternals, flush: Flush, draft: MessageDraft): PublishReceipt {
   const queues = engine.router.hasQueues() ? [...engine.router.queuesFor(draft.topic)] : [];
   // DESIGN.md: `$queue/<name>` addresses one queue directly, on every protocol.
   const addressed = queueOfTopic(draft.topic);
@@ -249,7 +239,7 @@ export function appendAndEnqueue(engine: Engine, flush: Flush, draft: MessageDra
 }
 
 /** drop-oldest: the queue's oldest ready entry goes (to the DMQ, or discarded). */
-function evictOldest(engine: Engine, flush: Flush, queue: QueueRuntime): void {
+function evictOldest(engine: EngineInternals, flush: Flush, queue: QueueRuntime): void {
   const oldest = queue.peekReady(engine.store);
   if (!oldest) return;
   queue.shiftReady();

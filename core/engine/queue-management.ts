@@ -5,7 +5,7 @@
  */
 import { SluiceError } from '../errors.ts';
 import { StoredEntryState } from '../store/store.ts';
-import type { Engine } from './engine.ts';
+import type { EngineInternals } from './context.ts';
 import { stepCode } from './journey.ts';
 import type { Flush } from './group-commit.ts';
 import { toMessage, type Message } from './message.ts';
@@ -46,7 +46,7 @@ export interface QueuedMessage {
 
 /** Creates a queue; refused if one of that name exists. */
 export async function createQueue(
-  engine: Engine,
+  engine: EngineInternals,
   name: string,
   configInput: QueueConfigInput = {},
 ): Promise<QueueInfo> {
@@ -59,7 +59,7 @@ export async function createQueue(
 }
 
 /** Inserts and registers a new queue inside `flush`; unregistered again if the commit fails. */
-export function insertQueue(engine: Engine, flush: Flush, name: string, config: QueueConfig): QueueRuntime {
+export function insertQueue(engine: EngineInternals, flush: Flush, name: string, config: QueueConfig): QueueRuntime {
   const id = engine.store.insertQueue(flush.tx, name, JSON.stringify(config), flush.now);
   const queue = new QueueRuntime(id, name, config, { count: 0, bytes: 0, maxId: 0 }, emptyCounters());
   engine.register(queue, flush.now);
@@ -69,7 +69,7 @@ export function insertQueue(engine: Engine, flush: Flush, name: string, config: 
 
 /** Creates the queue if missing; leaves an existing one as it is. */
 export async function ensureQueue(
-  engine: Engine,
+  engine: EngineInternals,
   name: string,
   configInput: QueueConfigInput = {},
 ): Promise<QueueInfo> {
@@ -85,7 +85,11 @@ export async function ensureQueue(
 }
 
 /** Changes a queue's config; its subscriptions are rebound and dispatch looks at it again. */
-export async function updateQueue(engine: Engine, name: string, changes: QueueConfigInput): Promise<QueueInfo> {
+export async function updateQueue(
+  engine: EngineInternals,
+  name: string,
+  changes: QueueConfigInput,
+): Promise<QueueInfo> {
   const queue = engine.requireQueue(name);
   const config = parseQueueConfig({ ...queue.config, ...changes });
   return engine.commit.submit((flush) => {
@@ -105,7 +109,11 @@ export async function updateQueue(engine: Engine, name: string, changes: QueueCo
 }
 
 /** Deletes a queue and its entries. With consumers attached it needs `force`, which detaches them. */
-export async function deleteQueue(engine: Engine, name: string, options: { force?: boolean } = {}): Promise<void> {
+export async function deleteQueue(
+  engine: EngineInternals,
+  name: string,
+  options: { force?: boolean } = {},
+): Promise<void> {
   const queue = engine.requireQueue(name);
   const attached = engine.consumers.get(queue) ?? [];
   if (attached.length > 0 && !options.force)
@@ -137,7 +145,7 @@ export async function deleteQueue(engine: Engine, name: string, options: { force
 }
 
 /** Removes every ready entry; in-flight ones stay with their consumers. Returns how many went. */
-export async function purgeQueue(engine: Engine, name: string): Promise<number> {
+export async function purgeQueue(engine: EngineInternals, name: string): Promise<number> {
   const queue = engine.requireQueue(name);
   return engine.commit.submit((flush) => {
     engine.journey.bulk(flush.now, (atUs) =>
@@ -157,7 +165,7 @@ export async function purgeQueue(engine: Engine, name: string): Promise<number> 
 }
 
 /** Every queue, by name. */
-export function listQueues(engine: Engine): QueueInfo[] {
+export function listQueues(engine: EngineInternals): QueueInfo[] {
   return [...engine.queuesByName.values()]
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((q) => queueInfo(engine, q));
@@ -165,7 +173,7 @@ export function listQueues(engine: Engine): QueueInfo[] {
 
 /** Messages in a queue in delivery order, without consuming them. */
 export function browseQueue(
-  engine: Engine,
+  engine: EngineInternals,
   name: string,
   options: { afterEntryId?: number; limit?: number } = {},
 ): QueuedMessage[] {
@@ -184,7 +192,7 @@ export function browseQueue(
 }
 
 /** A queue's state for APIs and the UI. */
-export function queueInfo(engine: Engine, queue: QueueRuntime): QueueInfo {
+export function queueInfo(engine: EngineInternals, queue: QueueRuntime): QueueInfo {
   return {
     name: queue.name,
     config: queue.config,
