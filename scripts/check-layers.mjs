@@ -122,6 +122,9 @@ function sources(dir) {
 
 const importPattern = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 const problems = [];
+/** Relative imports of the product's code (core, electron, renderer), for the import-circle check. */
+const graph = new Map();
+const product = (file) => /^(core|electron|renderer)\//.test(file) && !/\.test\.tsx?$/.test(file);
 for (const file of ['core', 'electron', 'renderer', 'test', 'bench', 'scripts', 'bin'].flatMap(sources)) {
   const zone = zoneOf(file);
   if (!zone) {
@@ -133,6 +136,7 @@ for (const file of ['core', 'electron', 'renderer', 'test', 'bench', 'scripts', 
     const spec = match[1] ?? match[2];
     if (spec.startsWith('.')) {
       const target = relative(root, resolve(root, dirname(file), spec));
+      if (product(file) && product(target)) graph.set(file, [...(graph.get(file) ?? []), target]);
       const targetZone = zoneOf(target);
       if (targetZone && !allowedZones[zone].includes(targetZone))
         problems.push(
@@ -147,6 +151,25 @@ for (const file of ['core', 'electron', 'renderer', 'test', 'bench', 'scripts', 
     }
   }
 }
+// No import circles in the product's code, type-only imports included: two modules that need each
+// other are one concept, or share a piece that belongs in a file of its own (core/engine/context.ts).
+const visiting = new Set();
+const visited = new Set();
+const circle = (file, path) => {
+  visiting.add(file);
+  for (const target of graph.get(file) ?? []) {
+    if (visiting.has(target))
+      problems.push(
+        `import circle: ${[...path.slice(path.indexOf(target)), target].join(' → ')}; ` +
+          'move what they share into a file of its own',
+      );
+    else if (!visited.has(target)) circle(target, [...path, target]);
+  }
+  visiting.delete(file);
+  visited.add(file);
+};
+for (const file of graph.keys()) if (!visited.has(file)) circle(file, [file]);
+
 if (problems.length > 0) {
   console.error(`Layer check failed:\n  ${problems.join('\n  ')}`);
   process.exit(1);

@@ -5,46 +5,9 @@ import { SluiceError, toSluiceError } from '../../errors.ts';
 import type { Principal, RightsChange, SecurityPolicy } from '../../security/authorize.ts';
 import type { AmqpConfig } from './config.ts';
 import { ConsumerLink, resolveSource } from './consumer.ts';
+import type { AmqpCounters, AmqpShared, LinkHost } from './link-host.ts';
 import { PublisherLink } from './publisher.ts';
 import { linkState, type AnyLink } from './rhea-internals.ts';
-
-/** Counters across connections. */
-export interface AmqpCounters {
-  /** Connections open now (after OPEN). */
-  connections: number;
-  /** Connections closed for the connection limit. */
-  refused: number;
-  /** Live messages dropped for receivers without credit. */
-  liveDropped: number;
-}
-
-/** What every connection shares. */
-export interface AmqpShared {
-  readonly engine: Engine;
-  readonly config: AmqpConfig;
-  readonly logger: Logger;
-  readonly security: SecurityPolicy;
-  readonly counters: AmqpCounters;
-}
-
-/** What a link needs from its connection. */
-export interface LinkHost extends AmqpShared {
-  readonly principal: Principal;
-  /** The peer's container id (OPEN container-id): names durable subscriptions. */
-  readonly containerId: string;
-  /** Kept as the message's publisher. */
-  readonly publisherName: string;
-  /** The queue must exist (or is auto-created). */
-  queueForPublish(queue: string): Promise<void>;
-  /** Throws queue-not-found now (so the attach itself is refused) unless the queue exists or will be auto-created. */
-  assertQueueReachable(queue: string): void;
-  /** The queue must exist (or is auto-created). */
-  queueForConsume(queue: string): Promise<void>;
-  /** Logs a failed engine settlement (an unknown delivery after a broker-side detach is routine). */
-  settleInEngine(settlement: Promise<void>): void;
-  /** Detaches a link from the broker side with an error. */
-  detachLink(link: AnyLink, error: { condition: string; description: string }): void;
-}
 
 /**
  * One AMQP connection after OPEN: its principal, its links and their lifecycle. The links are

@@ -4,7 +4,7 @@ import type { Message } from '../../engine/message.ts';
 import { SluiceError } from '../../errors.ts';
 import { assertOwner, authorize } from '../../security/authorize.ts';
 import { consumeAddress, parseReplayStart, replayFilterKey, type ReplayStart } from './address.ts';
-import type { LinkHost } from './connection.ts';
+import type { LinkHost } from './link-host.ts';
 import { toAmqpMessage } from './mapping.ts';
 import { linkState, terminusEcho } from './rhea-internals.ts';
 

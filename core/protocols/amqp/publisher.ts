@@ -2,7 +2,7 @@ import type { Delivery as AmqpDelivery, EventContext, Message as AmqpMessage, Re
 import { SluiceError, toSluiceError } from '../../errors.ts';
 import { authorize } from '../../security/authorize.ts';
 import { publishAddress, queueTopic, type Address } from './address.ts';
-import type { LinkHost } from './connection.ts';
+import type { LinkHost } from './link-host.ts';
 import { toPublishInput } from './mapping.ts';
 import { linkState, terminusEcho } from './rhea-internals.ts';
 

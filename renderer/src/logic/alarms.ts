@@ -4,19 +4,10 @@
  * unit-tested.
  */
 import type { WireQueueInfo } from '../../../core/api/contract.ts';
+import type { Alarm } from './alarm.ts';
 import { bridgeAlarms, type WireBridge } from './bridges.ts';
 
-/** One alarm line. */
-export interface Alarm {
-  readonly severity: 'warn' | 'danger';
-  readonly text: string;
-  /** A second, smaller line (a bridge's upstream, backlog, last success and last error). */
-  readonly detail?: string;
-  /** Where to go to act on it. */
-  readonly view: 'queues' | 'dead' | 'overview' | 'bridges';
-  /** A stable React key when the text changes as time passes (defaults to the text). */
-  readonly key?: string;
-}
+export type { Alarm } from './alarm.ts';
 
 /** How full a queue may get before it is an alarm (share of its message or byte limit). */
 export const nearLimitShare = 0.8;

@@ -4,7 +4,7 @@
  * severity mapping and the texts are unit-tested.
  */
 import type { OperationOutput } from '../../../core/api/contract.ts';
-import type { Alarm } from './alarms.ts';
+import type { Alarm } from './alarm.ts';
 import { count, duration } from './format.ts';
 
 /** One bridge's status (core/schema/bridge-status.ts, over the API). */
