@@ -32,4 +32,11 @@ export function coalesceWrites(socket: Socket): void {
     }
     return write.apply(this, args as never);
   } as Socket['write'];
+  // destroy() drops what is still buffered: a frame written just before (the CLOSE a closing
+  // broker sends each peer) must leave first, as it would have without the cork. end() flushes itself.
+  const destroy = socket.destroy;
+  socket.destroy = function flushedDestroy(this: Socket, error?: Error): Socket {
+    if (corked) uncork();
+    return destroy.call(this, error);
+  };
 }

@@ -45,6 +45,21 @@ describe('addressing', () => {
   });
 });
 
+describe('broker shutdown', () => {
+  // AMQP 1.0 §2.4.2: a peer is told why its connection ends. The broker writes CLOSE and drops the
+  // socket in the same tick; the CLOSE must leave first (core/net.ts coalesceWrites).
+  test('a closing broker sends each AMQP peer CLOSE with amqp:connection:forced before dropping it', async () => {
+    const broker = await openAmqpBroker();
+    const connection = await connect(broker.port);
+    const closed = new Promise<string | undefined>((resolve) => {
+      connection.once('connection_close', () => resolve((connection.error as { condition?: string })?.condition));
+      connection.once('disconnected', () => resolve('disconnected without CLOSE'));
+    });
+    await broker.close();
+    assert.equal(await closed, 'amqp:connection:forced');
+  });
+});
+
 describe('headers', () => {
   test('AMQP properties and typed application properties survive the engine round trip', async () => {
     const broker = await openAmqpBroker();
