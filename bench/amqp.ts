@@ -188,6 +188,10 @@ console.log(
   `AMQP benchmark: ${messages} durable × ${payloadBytes} B per shape, ${windowPerPublisher} unsettled per publisher, ` +
     `receiver credit ${receiverCredit}, ${rounds} round(s); sluice = \`sluice serve\` (security on) vs Debian's RabbitMQ`,
 );
+if (quick)
+  console.log(
+    'QUICK=1 checks the harness: one short round is no figure (seen: twice the CPU per delivery of a full run)',
+  );
 const brokers: BrokerKind[] = only ? [only as BrokerKind] : ['sluice', 'rabbitmq'];
 const results = new Map<string, Result[]>();
 for (let round = 0; round < rounds; round++)

@@ -191,6 +191,10 @@ console.log(
   `MQTT benchmark: ${messages} × 200 B per shape (1→16: ${Math.floor(messages / 16)} published), 100 in flight per ` +
     `publisher, ${repeat} round(s); sections ${[...sections].join(', ')}; sluice = \`sluice serve\` (security on)`,
 );
+if (quick)
+  console.log(
+    'QUICK=1 checks the harness: one short round is no figure (seen: twice the CPU per delivery of a full run)',
+  );
 
 try {
   if (sections.has('main')) {
