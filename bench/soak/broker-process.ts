@@ -85,6 +85,13 @@ export class SoakBroker {
     return this.output;
   }
 
+  /** How the broker ended when it is not running, or undefined while it runs. */
+  exited(): string | undefined {
+    const child = this.child;
+    if (!child || (child.exitCode === null && child.signalCode === null)) return undefined;
+    return child.signalCode !== null ? `killed by ${child.signalCode}` : `exited with code ${child.exitCode}`;
+  }
+
   /** SIGKILL, the power cut: no shutdown code runs. */
   async kill9(): Promise<void> {
     await this.signal('SIGKILL');

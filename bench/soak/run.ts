@@ -346,6 +346,17 @@ async function soak(options: SoakOptions, cleanups: Cleanup[]): Promise<SoakResu
     await sleep(250);
   }
 
+  // A broker that ended by itself (not one of the kills, each followed by a restart) is a failure
+  // of its own: say how it ended and what it printed, instead of an unreachable broker later.
+  const stillServing = (stage: string): void => {
+    const ended = broker.exited();
+    if (ended)
+      throw new Error(
+        `the broker stopped on its own (${ended}) ${stage}; it printed:\n${broker.printed().slice(-4000)}`,
+      );
+  };
+  stillServing('during the run');
+
   // Wind down: publishers stop, the stalled consumer resumes, the queues drain.
   options.log('publishers stopping; waiting for the consumers to drain');
   await Promise.all(publishers.map((publisher) => publisher.close()));
@@ -359,6 +370,7 @@ async function soak(options: SoakOptions, cleanups: Cleanup[]): Promise<SoakResu
   );
   await sleep(6000); // the TTL queue's last messages expire (5 s TTL)
   clearInterval(sampler);
+  stillServing('while the queues drained');
 
   const accounts: SinkAccount[] = [];
   for (const sink of Object.values(sinks)) {
