@@ -51,19 +51,36 @@ const tokenPrefix = 'slc_';
 /** Bounds the ACL decision cache (many distinct topics, say a topic per device, just refill it). */
 const maxCachedDecisions = 10_000;
 
+/** Users or roles by name; any change empties the ACL decisions made from them (`changed`). */
+class RightsMap<V> extends Map<string, V> {
+  constructor(private readonly changed: () => void) {
+    super();
+  }
+  override set(key: string, value: V): this {
+    this.changed();
+    return super.set(key, value);
+  }
+  override delete(key: string): boolean {
+    this.changed();
+    return super.delete(key);
+  }
+}
+
 /** Users, roles, tokens and the ACL decision. */
 export class BrokerSecurity implements SecurityPolicy {
   readonly audit: AuditLog;
   readonly owners: Owners;
-  private readonly users = new Map<string, UserRow>();
-  private readonly roles = new Map<string, Role>();
+  // Every change to these empties the ACL decision cache (RightsMap).
+  private readonly users = new RightsMap<UserRow>(() => this.decisions.clear());
+  private readonly roles = new RightsMap<Role>(() => this.decisions.clear());
   private readonly throttle: LoginThrottle;
   /** Failed logins and logins made to wait since start (for /metrics). */
   readonly loginCounters = { failed: 0, throttled: 0 };
   private readonly rightsListeners = new Set<(change: RightsChange) => void>();
   /**
    * ACL decisions by user, action and resource: a publisher repeats the same few topics, and each
-   * decision otherwise walks every rule of every role. Emptied whenever a user or role changes.
+   * decision otherwise walks every rule of every role. Emptied whenever a user or role changes
+   * (the users and roles maps do it).
    */
   private readonly decisions = new Map<string, boolean>();
 
@@ -251,7 +268,6 @@ export class BrokerSecurity implements SecurityPolicy {
     if (this.users.has(name) || !this.store.insertUser(row))
       throw new SluiceError('user-exists', `User "${name}" already exists`);
     this.users.set(name, row);
-    this.decisions.clear();
     return userInfo(row);
   }
 
@@ -266,7 +282,6 @@ export class BrokerSecurity implements SecurityPolicy {
       now,
     );
     this.users.set(name, this.store.getUser(name)!);
-    this.decisions.clear();
     // A new password ends the old credentials: bearer tokens and open connections.
     if (passwordHash !== undefined) {
       this.store.deleteTokensOf(name);
@@ -282,7 +297,6 @@ export class BrokerSecurity implements SecurityPolicy {
       throw new SluiceError('invalid-input', `"${name}" is the last admin; give another user the admin role first`);
     this.store.deleteUser(name); // and its tokens
     this.users.delete(name);
-    this.decisions.clear();
     this.rightsChanged({ user: name, kind: 'credentials' });
   }
 
@@ -307,7 +321,6 @@ export class BrokerSecurity implements SecurityPolicy {
     if (existing) {
       this.store.updateUser(name, { roles, ...(passwordHash !== undefined && { passwordHash }) }, now);
       this.users.set(name, this.store.getUser(name)!);
-      this.decisions.clear();
       // Rights are live (docs/security.md): an import that changes a user's password or roles
       // acts on its open connections and tokens exactly as users.update does.
       if (passwordHash !== undefined && passwordHash !== existing.passwordHash) {
@@ -321,7 +334,6 @@ export class BrokerSecurity implements SecurityPolicy {
     const row: UserRow = { name, passwordHash, roles: [...roles], createdAt: now, updatedAt: now };
     if (!this.store.insertUser(row)) throw new SluiceError('user-exists', `User "${name}" already exists`);
     this.users.set(name, row);
-    this.decisions.clear();
     return userInfo(row);
   }
 
@@ -329,7 +341,6 @@ export class BrokerSecurity implements SecurityPolicy {
   removeImportedUser(name: string): void {
     this.store.deleteUser(name);
     this.users.delete(name);
-    this.decisions.clear();
     this.rightsChanged({ user: name, kind: 'credentials' });
   }
 
@@ -357,7 +368,6 @@ export class BrokerSecurity implements SecurityPolicy {
     const role: Role = { name, description, rules: rules.map((r) => ({ ...r })), builtIn: false };
     this.store.putRole({ name, description, rulesJson: JSON.stringify(role.rules), updatedAt: Date.now() });
     this.roles.set(name, role);
-    this.decisions.clear();
     this.rightsChanged({ user: null, kind: 'roles' });
     return role;
   }
@@ -371,7 +381,6 @@ export class BrokerSecurity implements SecurityPolicy {
       throw new SluiceError('invalid-input', `Role "${name}" is given to ${users.join(', ')}; take it away first`);
     this.store.deleteRole(name);
     this.roles.delete(name);
-    this.decisions.clear();
   }
 
   /**
