@@ -28,7 +28,7 @@ function wellFormed(bytes: Buffer): boolean {
   for (let i = 0; i < bytes.length; i++) {
     const byte = bytes[i]!;
     if (byte === 0) return false;
-    if (byte > 0x7f) return isUtf8(bytes) && !bytes.includes(0);
+    if (byte > 0x7f) return isUtf8(bytes) && !bytes.includes(0, i);
   }
   return true;
 }
