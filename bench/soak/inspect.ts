@@ -1,8 +1,7 @@
 /** What the soak reads back from the broker for its account: queue depths, queued and dead message ids. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseSoakPayload } from './ledger.ts';
 import type { apiClient } from './workload.ts';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits until every queue of `queues` is empty, or `timeoutMs`. */
 export async function drain(api: ReturnType<typeof apiClient>, queues: string[], timeoutMs: number): Promise<void> {

@@ -4,6 +4,7 @@
  * bridge, a consumer that stalls, a full disk — then an account of every acknowledged message and
  * the series a report charts. bench/soak.ts is the command; test/crash/soak.test.ts a short run.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePorts } from '../../test/helpers/process.ts';
@@ -96,7 +97,6 @@ export interface SoakResult {
   };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const retentionMaxLogBytes = 64 * 1024 * 1024;
 
 /** Undoes what a run set up, newest first, when it fails part way (nothing left running or mounted). */

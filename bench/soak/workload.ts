@@ -4,6 +4,7 @@
  * persistent session), AMQP (rejecting a share on purpose), HTTP pull (stalls on request) and SSE.
  * Every client reconnects by itself after a broker kill, as real plant clients do.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import mqtt, { type MqttClient } from 'mqtt';
 import rhea, { type Connection, type EventContext, type Message } from 'rhea';
 import { createHttpClient, type HttpClient } from '../../core/api/client.ts';
@@ -19,8 +20,6 @@ export interface Credentials {
 export interface Client {
   close(): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function connectMqtt(url: string, credentials: Credentials, options: mqtt.IClientOptions): MqttClient {
   const client = mqtt.connect(url, { ...credentials, reconnectPeriod: 300, connectTimeout: 5000, ...options });
