@@ -1,0 +1,82 @@
+// Before/after helper (not a benchmark): this checkout's `sluice serve` against another's, both
+// started once and kept up, with one load shape run against each in turn, many short rounds in a
+// random order per pair. On a VM whose speed drifts by tens of percent within minutes, only a
+// ratio taken within one pair says whether a change helped; the median of those ratios is printed.
+//   SLUICE_BASELINE=<checkout> node --import tsx bench/ab-mqtt.ts <qos> <publishers>x<subscribers> <messages> <pairs>
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { LoadResult, LoadSpec } from './mqtt-load.ts';
+import { cpuSplitMicros, fmt, median, startSluiceServe } from './processes.ts';
+
+const [qos = '0', shape = '1x1', count = '50000', pairs = '9'] = process.argv.slice(2);
+const [publishers, subscribers] = shape.split('x').map(Number);
+const baselineCheckout = process.env.SLUICE_BASELINE;
+if (!baselineCheckout) throw new Error('SLUICE_BASELINE=<another checkout> is required');
+const here = new URL('.', import.meta.url).pathname;
+
+type Broker = Awaited<ReturnType<typeof startSluiceServe>>;
+interface Reading {
+  msgPerSec: number;
+  userUs: number;
+  sysUs: number;
+}
+
+/** One measured round against `broker`: CPU per delivery, user and system apart. */
+async function round(broker: Broker): Promise<Reading> {
+  const spec: LoadSpec = {
+    url: broker.mqttUrl,
+    qos: Number(qos) as 0 | 1,
+    publishers: publishers!,
+    subscribers: subscribers!,
+    total: Number(count),
+    handshake: true,
+    username: broker.auth.username,
+    password: broker.auth.password,
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'mqtt-load.ts'), JSON.stringify(spec)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let start = { user: 0, sys: 0 };
+  let used = { user: 0, sys: 0 };
+  for await (const line of createInterface({ input: child.stdout! })) {
+    if (line === 'measure') start = cpuSplitMicros(broker.pid);
+    if (line === 'measured') {
+      const end = cpuSplitMicros(broker.pid);
+      used = { user: end.user - start.user, sys: end.sys - start.sys };
+    }
+    if (line === 'measure' || line === 'measured') child.stdin!.write('go\n');
+    if (line.startsWith('{')) {
+      const result = JSON.parse(line) as LoadResult;
+      if (result.delivered !== result.expected) throw new Error(`delivered ${result.delivered} of ${result.expected}`);
+      return { msgPerSec: result.msgPerSec, userUs: used.user / result.delivered, sysUs: used.sys / result.delivered };
+    }
+  }
+  throw new Error('the load generator ended without a result');
+}
+
+const brokers = { after: await startSluiceServe(), before: await startSluiceServe({ checkout: baselineCheckout }) };
+try {
+  const ratios: number[] = [];
+  const readings: Record<'after' | 'before', Reading[]> = { after: [], before: [] };
+  for (let i = 0; i < Number(pairs); i++) {
+    const order = Math.random() < 0.5 ? (['after', 'before'] as const) : (['before', 'after'] as const);
+    const pair: Partial<Record<'after' | 'before', Reading>> = {};
+    for (const which of order) pair[which] = await round(brokers[which]);
+    for (const which of order) readings[which].push(pair[which]!);
+    const total = (r: Reading) => r.userUs + r.sysUs;
+    ratios.push(total(pair.after!) / total(pair.before!));
+    console.log(
+      `pair ${i + 1}: after ${fmt(total(pair.after!), 1)} µs (user ${fmt(pair.after!.userUs, 1)}), ` +
+        `before ${fmt(total(pair.before!), 1)} µs (user ${fmt(pair.before!.userUs, 1)}), ratio ${fmt(ratios.at(-1)!, 2)}`,
+    );
+  }
+  const med = (which: 'after' | 'before', field: keyof Reading) => median(readings[which].map((r) => r[field]));
+  for (const which of ['after', 'before'] as const)
+    console.log(
+      `${which}: ${fmt(med(which, 'msgPerSec'))} msg/s, user ${fmt(med(which, 'userUs'), 2)} µs, sys ${fmt(med(which, 'sysUs'), 2)} µs per delivery (medians)`,
+    );
+  console.log(`CPU per delivery, after / before: median of ${ratios.length} pairs ${fmt(median(ratios), 3)}`);
+} finally {
+  await Promise.all([brokers.after.stop(), brokers.before.stop()]);
+}
