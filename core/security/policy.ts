@@ -51,6 +51,35 @@ const tokenPrefix = 'slc_';
 /** Bounds the ACL decision cache (many distinct topics, say a topic per device, just refill it). */
 const maxCachedDecisions = 10_000;
 
+/**
+ * ACL decisions by user ('' for anonymous), action and resource, in nested maps: the resource is
+ * the topic string a publish already carries, so a look-up hashes no string built for it (a
+ * joined key showed in the broker's profile). At most `maxCachedDecisions`; then it starts over.
+ */
+class DecisionCache {
+  private readonly byUser = new Map<string, Map<Action, Map<string, boolean>>>();
+  private size = 0;
+
+  get(user: string, action: Action, resource: string): boolean | undefined {
+    return this.byUser.get(user)?.get(action)?.get(resource);
+  }
+
+  set(user: string, action: Action, resource: string, allowed: boolean): void {
+    if (this.size >= maxCachedDecisions) this.clear();
+    let byAction = this.byUser.get(user);
+    if (!byAction) this.byUser.set(user, (byAction = new Map()));
+    let byResource = byAction.get(action);
+    if (!byResource) byAction.set(action, (byResource = new Map()));
+    byResource.set(resource, allowed);
+    this.size++;
+  }
+
+  clear(): void {
+    this.byUser.clear();
+    this.size = 0;
+  }
+}
+
 /** Users or roles by name; any change empties the ACL decisions made from them (`changed`). */
 class RightsMap<V> extends Map<string, V> {
   constructor(private readonly changed: () => void) {
@@ -78,11 +107,10 @@ export class BrokerSecurity implements SecurityPolicy {
   readonly loginCounters = { failed: 0, throttled: 0 };
   private readonly rightsListeners = new Set<(change: RightsChange) => void>();
   /**
-   * ACL decisions by user, action and resource: a publisher repeats the same few topics, and each
-   * decision otherwise walks every rule of every role. Emptied whenever a user or role changes
-   * (the users and roles maps do it).
+   * ACL decisions: a publisher repeats the same few topics, and each decision otherwise walks
+   * every rule of every role. Emptied whenever a user or role changes (the users and roles maps do it).
    */
-  private readonly decisions = new Map<string, boolean>();
+  private readonly decisions = new DecisionCache();
 
   constructor(
     private readonly store: SecurityStore,
@@ -180,13 +208,12 @@ export class BrokerSecurity implements SecurityPolicy {
   }
 
   allows(principal: Principal, action: Action, resource: string): boolean {
-    // User names never hold a newline; anonymous ('') is no user name.
-    const key = `${principal.user ?? ''}\n${action}\n${resource}`;
-    let allowed = this.decisions.get(key);
+    // Anonymous ('') is no user name (userNamePattern).
+    const user = principal.user ?? '';
+    let allowed = this.decisions.get(user, action, resource);
     if (allowed === undefined) {
       allowed = rolesAllow(this.rolesOf(principal), principal, action, resource);
-      if (this.decisions.size >= maxCachedDecisions) this.decisions.clear();
-      this.decisions.set(key, allowed);
+      this.decisions.set(user, action, resource, allowed);
     }
     return allowed;
   }
