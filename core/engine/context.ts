@@ -22,6 +22,8 @@ export interface LogState {
   lastTimestamp: number;
   /** Bytes of the replayable log. */
   bytes: number;
+  /** The commit (Flush.seq) whose undo already puts `lastTimestamp` and `bytes` back (one per commit, publish.ts). */
+  undoneIn: number;
 }
 
 /** Everything a commit changed, used by the modules that share the engine's state. */

@@ -197,16 +197,22 @@ export function appendAndEnqueue(engine: EngineInternals, flush: Flush, draft: M
         { queue: queue.name },
       );
   }
-  const previousTimestamp = engine.log.lastTimestamp;
-  const timestamp = Math.max(flush.now, previousTimestamp);
+  const { log } = engine;
+  if (log.undoneIn !== flush.seq) {
+    // One undo per commit, not a closure per message: a failed commit puts the figures back to
+    // what they were before its first append (appends only add to them).
+    const { lastTimestamp, bytes } = log;
+    log.undoneIn = flush.seq;
+    flush.undo(() => {
+      log.lastTimestamp = lastTimestamp;
+      log.bytes = bytes;
+    });
+  }
+  const timestamp = Math.max(flush.now, log.lastTimestamp);
   const id = engine.store.appendMessage(flush.tx, timestamp, draft);
   const message = storedMessage(id, timestamp, draft);
-  engine.log.lastTimestamp = timestamp;
-  engine.log.bytes += draft.size;
-  flush.undo(() => {
-    engine.log.lastTimestamp = previousTimestamp;
-    engine.log.bytes -= draft.size;
-  });
+  log.lastTimestamp = timestamp;
+  log.bytes += draft.size;
   for (const queue of queues) {
     if (queue.wouldOverflow(draft.size)) {
       if (queue.config.overflow === 'dead-letter') {
