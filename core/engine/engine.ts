@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import { SluiceError } from '../errors.ts';
 import { SqliteStore } from '../store/sqlite-store.ts';
-import type { StoredMessage } from '../store/store.ts';
+import type { MessageDraft, StoredMessage } from '../store/store.ts';
 import { Consumer, type ConsumerHost, type ConsumerOptions, type Settlement } from './consumer.ts';
 import { DeadMessages } from './dmq.ts';
 import { ExpirySweeper } from './expiry.ts';
 import { StrandedEntries } from './stranded.ts';
-import { GroupCommit, type Flush } from './group-commit.ts';
+import { GroupCommit, type Done, type Flush } from './group-commit.ts';
 import { JourneyRecorder, readJourney, stepCode, type MessageJourney } from './journey.ts';
 import type { PublishInput, PublishReceipt } from './message.ts';
 import { dispatch, removeEntry, settleInFlush } from './delivery.ts';
@@ -126,7 +126,7 @@ export class Engine implements ConsumerHost, EngineInternals {
       },
       effectFailed: (error) => this.logger.error({ err: error }, 'after-commit effect failed'),
     });
-    this.log = { startId: 1, prunedThroughTs: null, lastTimestamp: 0, bytes: 0 };
+    this.log = { startId: 1, prunedThroughTs: null, lastTimestamp: 0, bytes: 0, undoneIn: 0 };
     this.journey = new JourneyRecorder(store, options.journey ?? true);
     this.deadMessages = new DeadMessages(this);
     this.replays = new ReplayManager(this);
@@ -248,14 +248,33 @@ export class Engine implements ConsumerHost, EngineInternals {
    * authorize (adapter) → validate → appendToLog → enqueueMatches → commit → acknowledge.
    * Resolves only once the message and its queue entries are durable.
    */
-  async publish(input: PublishInput): Promise<PublishReceipt> {
+  publish(input: PublishInput): Promise<PublishReceipt> {
+    return new Promise((resolve, reject) => {
+      this.publishThen(input, (error, receipt) => (error ? reject(error) : resolve(receipt!)));
+    });
+  }
+
+  /**
+   * `publish` answered through `done`, never before this call returns: the path of the MQTT
+   * listener, which publishes per packet and answers aedes with a callback (no promise per message).
+   */
+  publishThen(input: PublishInput, done: Done<PublishReceipt>): void {
+    let message: MessageDraft;
     try {
-      const message = validatePublish(this, input);
-      return await this.commit.submit((flush) => appendAndEnqueue(this, flush, message), 'publish');
+      message = validatePublish(this, input);
     } catch (error) {
       this.counters.publishRefused++;
-      throw error;
+      queueMicrotask(() => done(error as Error));
+      return;
     }
+    this.commit.enqueue(
+      (flush) => appendAndEnqueue(this, flush, message),
+      'publish',
+      (error, receipt) => {
+        if (error) this.counters.publishRefused++;
+        done(error, receipt);
+      },
+    );
   }
 
   // ── live listeners ──────────────────────────────────────────────────────────────────

@@ -9,6 +9,8 @@ import type { Tx } from '../store/store.ts';
  */
 export interface Flush {
   readonly tx: Tx;
+  /** This transaction's number: a new one for every attempt, retries included. */
+  readonly seq: number;
   /** Wall-clock time of this commit, shared by every operation in it. */
   readonly now: number;
   /** Runs once the commit is durable. */
@@ -23,11 +25,13 @@ export type Operation<T> = (flush: Flush) => T;
 /** Publishes are told apart so they can be refused alone when the disk is full. */
 export type OperationKind = 'publish' | 'other';
 
+/** How an operation's outcome is answered: an error (a SluiceError from a commit), or null and its result. */
+export type Done<T> = (error: Error | null, value?: T) => void;
+
 interface Pending {
   readonly run: Operation<unknown>;
   readonly kind: OperationKind;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
+  readonly done: Done<unknown>;
 }
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: SluiceError };
@@ -53,6 +57,7 @@ export class GroupCommit {
   private pending: Pending[] = [];
   private scheduled = false;
   private closed = false;
+  private attempts = 0;
 
   constructor(
     private readonly store: SqliteStore,
@@ -61,11 +66,23 @@ export class GroupCommit {
 
   /** Queues `run` for the next commit; resolves with its result once durable. */
   submit<T>(run: Operation<T>, kind: OperationKind = 'other'): Promise<T> {
-    if (this.closed) return Promise.reject(new SluiceError('broker-closing', 'The broker is shutting down'));
     return new Promise<T>((resolve, reject) => {
-      this.pending.push({ run, kind, resolve: resolve as (value: unknown) => void, reject });
-      this.schedule();
+      this.enqueue(run, kind, (error, value) => (error ? reject(error) : resolve(value as T)));
     });
+  }
+
+  /**
+   * `submit` answered through `done` instead of a promise, never before this call returns: the
+   * path of a publish per packet, where a promise and its reactions per message showed in the
+   * broker's profile. An exception thrown by `done` is reported (`effectFailed`), not raised.
+   */
+  enqueue<T>(run: Operation<T>, kind: OperationKind, done: Done<T>): void {
+    if (this.closed) {
+      queueMicrotask(() => done(new SluiceError('broker-closing', 'The broker is shutting down')));
+      return;
+    }
+    this.pending.push({ run, kind, done: done as Done<unknown> });
+    this.schedule();
   }
 
   /** Asks for a commit even with no operation pending (e.g. new consumer credit to dispatch). */
@@ -98,28 +115,37 @@ export class GroupCommit {
     } catch (firstError) {
       const error = asStoreError(firstError);
       if (error.code !== 'store-full') {
-        for (const op of batch) op.reject(error);
+        for (const op of batch) this.answer(op, error);
         return;
       }
       // DESIGN.md: disk full refuses publishes but keeps serving consumers. Acks and other
       // settlements usually free space, so retry them alone.
       const others = batch.filter((op) => op.kind !== 'publish');
-      for (const op of batch) if (op.kind === 'publish') op.reject(error);
+      for (const op of batch) if (op.kind === 'publish') this.answer(op, error);
       try {
         outcomes = this.attempt(others);
       } catch (secondError) {
-        for (const op of others) op.reject(asStoreError(secondError));
+        for (const op of others) this.answer(op, asStoreError(secondError));
         return;
       }
       batch.length = 0;
       batch.push(...others);
     }
     this.hooks.committed(performance.now() - started, batch.length);
-    batch.forEach((op, i) => {
+    for (let i = 0; i < batch.length; i++) {
       const outcome = outcomes[i]!;
-      if (outcome.ok) op.resolve(outcome.value);
-      else op.reject(outcome.error);
-    });
+      if (outcome.ok) this.answer(batch[i]!, null, outcome.value);
+      else this.answer(batch[i]!, outcome.error);
+    }
+  }
+
+  /** Calls an operation's `done`; one that throws does not keep the others of its commit unanswered. */
+  private answer(op: Pending, error: SluiceError | null, value?: unknown): void {
+    try {
+      op.done(error, value);
+    } catch (thrown) {
+      this.hooks.effectFailed(thrown);
+    }
   }
 
   /** One transaction over `ops`; returns per-operation outcomes, or throws if the commit failed. */
@@ -131,6 +157,7 @@ export class GroupCommit {
       this.store.transaction((tx) => {
         const flush: Flush = {
           tx,
+          seq: ++this.attempts,
           now: Date.now(),
           after: (effect) => afters.push(effect),
           undo: (revert) => undos.push(revert),

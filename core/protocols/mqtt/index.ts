@@ -231,14 +231,12 @@ export async function startMqtt(
         );
         callback(refused);
       };
-      let published: Promise<unknown>;
       try {
-        published = publishToEngine(client, packet as unknown as AedesPacket);
+        publishToEngine(client, packet as unknown as AedesPacket, (error) => (error ? refuse(error) : callback(null)));
       } catch (error) {
-        // Refused before reaching the engine (authorization, $SYS): answered in the next turn, as before.
-        published = Promise.reject(error);
+        // Refused before reaching the engine (authorization, $SYS): answered after this returns, as the engine answers.
+        queueMicrotask(() => refuse(error));
       }
-      published.then(() => callback(null), refuse);
     },
     authorizeSubscribe(client, subscription, callback) {
       const session = sessions.get(client);

@@ -1,6 +1,7 @@
 import type { Client } from 'aedes';
 import type { ConnectionHandle } from '../../api/connections.ts';
 import type { Engine } from '../../engine/engine.ts';
+import type { PublishInput } from '../../engine/message.ts';
 import { SluiceError } from '../../errors.ts';
 import { authorize, type Principal, type SecurityPolicy } from '../../security/authorize.ts';
 import type { EnginePersistence } from './engine-persistence.ts';
@@ -46,11 +47,15 @@ export interface PublishWiring {
  */
 export function enginePublisher(
   wiring: PublishWiring,
-): (client: Client | null, packet: AedesPacket) => Promise<unknown> {
+): (client: Client | null, packet: AedesPacket, done: (error: Error | null) => void) => void {
   const { engine, security, persistence, registered, sessionOf } = wiring;
 
-  /** authorize → engine.publish (durable) → retained store; PUBACK/PUBREC follow only after this resolves. */
-  function publishToEngine(client: Client | null, packet: AedesPacket): Promise<unknown> {
+  /**
+   * authorize → engine.publish (durable) → retained store; `done` is called once that is over, never
+   * before this returns, and PUBACK/PUBREC follow only then. A refusal before the engine (authorization,
+   * `$SYS`) is thrown.
+   */
+  function publishToEngine(client: Client | null, packet: AedesPacket, done: (error: Error | null) => void): void {
     const clientId = client?.id ?? packet.clientId;
     // A will goes out with the rights of the user who set it, whoever holds the client id now
     // (aedes' restart sweep passes no client, or the id's current one); a will stored before
@@ -63,9 +68,9 @@ export function enginePublisher(
     authorize(principal, 'publish', packet.topic, security);
     if (client) registered.get(client)?.countIn();
     const qos = (packet.qos ?? 0) as 0 | 1 | 2;
-    // The common case, QoS 0/1 without retain, costs one promise: the engine's commit.
-    if (qos < 2 && !packet.retain) return publishOnce(clientId, packet, qos);
-    return publishSlow(client, clientId, packet, qos);
+    // The common case, QoS 0/1 without retain, costs no promise: the engine answers `done` after its commit.
+    if (qos < 2 && !packet.retain) return engine.publishThen(engineInput(clientId, packet, qos), done);
+    publishSlow(client, clientId, packet, qos).then(() => done(null), done);
   }
 
   async function publishSlow(
@@ -76,7 +81,7 @@ export function enginePublisher(
   ): Promise<void> {
     // [MQTT-4.3.3-2] a retransmitted QoS 2 PUBLISH whose PUBREL is pending was already accepted.
     if (qos === 2 && client && (await persistence.incomingGetPacket(client, packet).then(Boolean, () => false))) return;
-    await publishOnce(clientId, packet, qos);
+    await engine.publish(engineInput(clientId, packet, qos));
     if (packet.retain) {
       const published = (packet as { properties?: PublishProperties }).properties;
       const properties = retainedProperties(published);
@@ -94,24 +99,21 @@ export function enginePublisher(
     }
   }
 
-  function publishOnce(clientId: string | undefined, packet: AedesPacket, qos: 0 | 1 | 2): Promise<unknown> {
+  /** What the engine publishes for `packet`. */
+  function engineInput(clientId: string | undefined, packet: AedesPacket, qos: 0 | 1 | 2): PublishInput {
     const { topic, payload } = packet;
     const headers = (packet.retain ? retainedHeaders : qosHeaders)[qos];
     const properties = (packet as { properties?: PublishProperties }).properties;
     if (properties) {
       // MQTT 5 properties → engine fields and headers (properties.ts).
       const fields = inboundFields(properties, payload, headers);
-      return engine.publish(
-        clientId === undefined
-          ? { ...fields, topic, payload, protocol: 'mqtt' }
-          : { ...fields, topic, payload, protocol: 'mqtt', publisher: clientId },
-      );
+      return clientId === undefined
+        ? { ...fields, topic, payload, protocol: 'mqtt' }
+        : { ...fields, topic, payload, protocol: 'mqtt', publisher: clientId };
     }
-    return engine.publish(
-      clientId === undefined
-        ? { topic, payload, protocol: 'mqtt', headers }
-        : { topic, payload, protocol: 'mqtt', headers, publisher: clientId },
-    );
+    return clientId === undefined
+      ? { topic, payload, protocol: 'mqtt', headers }
+      : { topic, payload, protocol: 'mqtt', headers, publisher: clientId };
   }
 
   return publishToEngine;
