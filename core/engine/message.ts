@@ -58,15 +58,20 @@ export interface Message {
   readonly dmqEligible: boolean;
 }
 
+const noHeaders: Readonly<Record<string, string>> = Object.freeze({});
+
 /** Flattens a stored message; `replayed` adds the replay marks to the headers. */
 export function toMessage(stored: StoredMessage, replayed = false): Message {
   const { props } = stored;
-  const headers: Record<string, string> = { ...props.headers };
-  if (replayed) {
-    headers[replayedHeader] = 'true';
-    headers[originalIdHeader] = String(stored.id);
-    headers[originalTimeHeader] = new Date(stored.timestamp).toISOString();
-  }
+  // Headers are read-only: a message that is not replayed shares its stored props' object.
+  const headers = replayed
+    ? {
+        ...props.headers,
+        [replayedHeader]: 'true',
+        [originalIdHeader]: String(stored.id),
+        [originalTimeHeader]: new Date(stored.timestamp).toISOString(),
+      }
+    : (props.headers ?? noHeaders);
   // Built field by field, not by conditional spreads: this runs for every message that has a
   // live listener (the topic tree listens to everything), and spreads cost a map transition each.
   const message: { -readonly [K in keyof Message]: Message[K] } = {
