@@ -32,6 +32,7 @@ import {
 } from './packet-guards.ts';
 import type { AedesPacket, Committer, PersistenceClient } from './persistence.ts';
 import { enginePublisher } from './publish.ts';
+import { parsePublishesInPlace } from './publish-parse.ts';
 import { sessionQueueName, sharePrefix } from './queue-names.ts';
 import { Session } from './session.ts';
 import { SessionExpiry } from './session-expiry.ts';
@@ -349,6 +350,7 @@ export async function startMqtt(
     refuseEmptySubscribe(client);
     refuseForeignProperties(client);
     answerUnknownProtocolLevel(client);
+    parsePublishesInPlace(client, config.maxPacketBytes);
     connection.once('close', () => endSession(client));
   }).catch(async (error) => {
     await new Promise<void>((resolve) => broker.close(() => resolve()));
