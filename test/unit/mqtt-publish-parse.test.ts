@@ -65,13 +65,22 @@ const publishArb = fc.record({
   dup: fc.boolean(),
   messageId: fc.integer({ min: 1, max: 65_535 }),
 });
-const otherArb = fc.constantFrom(
-  { cmd: 'puback', messageId: 7 },
-  { cmd: 'pingreq' },
-  { cmd: 'subscribe', messageId: 9, subscriptions: [{ topic: 'a/#', qos: 1 }] },
+const otherArb = fc.oneof(
+  fc.record({ cmd: fc.constant('puback'), messageId: fc.integer({ min: 1, max: 65_535 }) }),
+  // MQTT 5: a PUBACK with a reason code (3 bytes) or a reason string (properties).
+  fc.constantFrom(
+    { cmd: 'puback', messageId: 8, reasonCode: 0x10 },
+    { cmd: 'puback', messageId: 8, reasonCode: 0x87, properties: { reasonString: 'no' } },
+    { cmd: 'pingreq' },
+    { cmd: 'subscribe', messageId: 9, subscriptions: [{ topic: 'a/#', qos: 1 }] },
+  ),
 );
-/** Bytes no generator makes: QoS 3, a remaining length of five bytes, a truncated topic length. */
-const malformedArb = fc.constantFrom(
+/**
+ * Bytes mqtt-packet does not generate: an MQTT 5 PUBACK of just a packet id (success), and
+ * malformed ones: QoS 3, a remaining length of five bytes, a truncated topic length.
+ */
+const rawArb = fc.constantFrom(
+  Buffer.from([0x40, 0x02, 0x01, 0x05]),
   Buffer.from([0x36, 0x03, 0x00, 0x01, 0x61]),
   Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01]),
   Buffer.from([0x30, 0x01, 0x00]),
@@ -86,7 +95,7 @@ function streamArb(version: 4 | 5) {
   const packet = fc.oneof(
     { weight: 8, arbitrary: publish.map((p) => mqttPacket.generate(p, { protocolVersion: version })) },
     { weight: 2, arbitrary: otherArb.map((p) => mqttPacket.generate(p, { protocolVersion: version })) },
-    { weight: 1, arbitrary: malformedArb },
+    { weight: 1, arbitrary: rawArb },
   );
   const connect = mqttPacket.generate({ cmd: 'connect', protocolVersion: version, clientId: 'c', clean: true });
   return fc

@@ -1,12 +1,12 @@
 import type { Client } from 'aedes';
 
 /**
- * Parses the common PUBLISH straight from the chunk the socket gave, instead of through
+ * Parses the common PUBLISH and PUBACK straight from the chunk the socket gave, instead of through
  * mqtt-packet's byte list: its state machine makes a new Buffer view per step (header, length,
  * topic, and the consumed packet) and cost about 700 ns a packet against about 150 here
  * (docs/benchmarks.md). Only what this can prove well-formed takes this path: a PUBLISH wholly in
  * the chunk, with a QoS below 3, an ASCII topic without U+0000, within `maxBytes`, and (MQTT 5) no
- * properties. At the first packet that is anything else, the rest of the chunk goes to
+ * properties; a PUBACK of just a packet id. At the first packet that is anything else, the rest of the chunk goes to
  * mqtt-packet's own parse with every check of packet-guards.ts, so a malformed packet gets the
  * same answer either way. The packets are mqtt-packet's own class with the same fields in the
  * same order, emitted as it emits them.
@@ -65,7 +65,7 @@ export function parseInPlace(mqttPacketParser: unknown, maxBytes: number): void 
   };
 }
 
-/** Emits the leading PUBLISHes of `buf` this path takes; answers the rest (null: none left). */
+/** Emits the leading PUBLISHes and PUBACKs of `buf` this path takes; answers the rest (null: none left). */
 function emitPublishes(
   parser: PacketParser,
   buf: Buffer,
@@ -76,6 +76,17 @@ function emitPublishes(
   let at = 0;
   while (at < buf.length && !parser.error) {
     const first = buf[at]!;
+    if (first === pubackHeader && buf[at + 1] === 2 && at + 4 <= buf.length && maxBytes >= 2) {
+      // PUBACK of a QoS 1 delivery, nothing but its packet id (MQTT 5: reason code 0, success).
+      const packet = new Packet();
+      packet.cmd = 'puback';
+      packet.length = 2;
+      packet.messageId = (buf[at + 2]! << 8) | buf[at + 3]!;
+      if (v5) packet.reasonCode = 0;
+      at += 4;
+      parser.emit('packet', packet);
+      continue;
+    }
     const qos = (first >> 1) & 3;
     if (first >> 4 !== publishType || qos === 3) break;
     // Remaining length: a variable byte integer of at most 4 bytes.
@@ -124,6 +135,8 @@ function emitPublishes(
 
 /** The fixed header's packet type of a PUBLISH. */
 const publishType = 3;
+/** The first byte of a PUBACK (type 4, flags 0). */
+const pubackHeader = 0x40;
 
 /** Bytes 0x01–0x7F only: well-formed UTF-8 without U+0000 ([MQTT-1.5.3-1], [MQTT-1.5.3-2]). */
 function plainAscii(buf: Buffer, start: number, end: number): boolean {
@@ -143,6 +156,7 @@ interface ParsedPacket {
   length: number;
   topic: string | null;
   messageId?: number;
+  reasonCode?: number;
   payload: Buffer | null;
 }
 
