@@ -125,6 +125,7 @@ export class Engine implements ConsumerHost, EngineInternals {
         if (bucket >= 0) this.commitMsBuckets[bucket]!++;
       },
       effectFailed: (error) => this.logger.error({ err: error }, 'after-commit effect failed'),
+      publishRefused: () => this.counters.publishRefused++,
     });
     this.log = { startId: 1, prunedThroughTs: null, lastTimestamp: 0, bytes: 0, undoneIn: 0 };
     this.journey = new JourneyRecorder(store, options.journey ?? true);
@@ -267,15 +268,12 @@ export class Engine implements ConsumerHost, EngineInternals {
       queueMicrotask(() => done(error as Error));
       return;
     }
-    this.commit.enqueue(
-      (flush) => appendAndEnqueue(this, flush, message),
-      'publish',
-      (error, receipt) => {
-        if (error) this.counters.publishRefused++;
-        done(error, receipt);
-      },
-    );
+    this.commit.enqueue(this.appendDraft, message, 'publish', done);
   }
+
+  /** A publish's step in its commit, made once (not a closure per message). */
+  private readonly appendDraft = (flush: Flush, draft: MessageDraft): PublishReceipt =>
+    appendAndEnqueue(this, flush, draft);
 
   // ── live listeners ──────────────────────────────────────────────────────────────────
   /** Taps the live flow on a topic filter (not durable); returns the function that stops it. */

@@ -29,7 +29,9 @@ export type OperationKind = 'publish' | 'other';
 export type Done<T> = (error: Error | null, value?: T) => void;
 
 interface Pending {
-  readonly run: Operation<unknown>;
+  readonly run: (flush: Flush, arg: unknown) => unknown;
+  /** Given to `run`: a publish passes its message instead of a closure per message. */
+  readonly arg: unknown;
   readonly kind: OperationKind;
   readonly done: Done<unknown>;
 }
@@ -46,6 +48,8 @@ export interface CommitHooks {
   committed(durationMs: number, operations: number): void;
   /** An after-commit effect threw (a consumer callback, say); the commit stands. */
   effectFailed(error: unknown): void;
+  /** A publish was refused in its commit (validation, a full queue, the store), for metrics. */
+  publishRefused(): void;
 }
 
 /**
@@ -67,21 +71,22 @@ export class GroupCommit {
   /** Queues `run` for the next commit; resolves with its result once durable. */
   submit<T>(run: Operation<T>, kind: OperationKind = 'other'): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.enqueue(run, kind, (error, value) => (error ? reject(error) : resolve(value as T)));
+      this.enqueue(run, undefined, kind, (error, value) => (error ? reject(error) : resolve(value as T)));
     });
   }
 
   /**
-   * `submit` answered through `done` instead of a promise, never before this call returns: the
-   * path of a publish per packet, where a promise and its reactions per message showed in the
-   * broker's profile. An exception thrown by `done` is reported (`effectFailed`), not raised.
+   * `submit` answered through `done` instead of a promise, never before this call returns, with
+   * `arg` given to `run`: the path of a publish per packet, where a promise and its reactions per
+   * message showed in the broker's profile. An exception thrown by `done` is reported
+   * (`effectFailed`), not raised.
    */
-  enqueue<T>(run: Operation<T>, kind: OperationKind, done: Done<T>): void {
+  enqueue<A, T>(run: (flush: Flush, arg: A) => T, arg: A, kind: OperationKind, done: Done<T>): void {
     if (this.closed) {
       queueMicrotask(() => done(new SluiceError('broker-closing', 'The broker is shutting down')));
       return;
     }
-    this.pending.push({ run, kind, done: done as Done<unknown> });
+    this.pending.push({ run: run as Pending['run'], arg, kind, done: done as Done<unknown> });
     this.schedule();
   }
 
@@ -141,6 +146,7 @@ export class GroupCommit {
 
   /** Calls an operation's `done`; one that throws does not keep the others of its commit unanswered. */
   private answer(op: Pending, error: SluiceError | null, value?: unknown): void {
+    if (error && op.kind === 'publish') this.hooks.publishRefused();
     try {
       op.done(error, value);
     } catch (thrown) {
@@ -164,7 +170,7 @@ export class GroupCommit {
         };
         for (const op of ops) {
           try {
-            outcomes.push({ ok: true, value: op.run(flush) });
+            outcomes.push({ ok: true, value: op.run(flush, op.arg) });
           } catch (error) {
             // Operations validate before they write, so a SluiceError leaves nothing behind.
             if (!(error instanceof SluiceError)) throw error;
