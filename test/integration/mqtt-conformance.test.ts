@@ -297,4 +297,18 @@ describe('server keep alive', () => {
     await watcher.endAsync();
     await broker.close();
   });
+
+  test('5 [MQTT-3.1.2-22]: a client that sends a packet within every keep alive stays connected past several of them, and is disconnected once silent', async () => {
+    const broker = await openMqttBroker({ maxKeepAliveSec: 1 });
+    const { client } = await RawClient5.open(broker.mqtt.ports.tcp!, { clientId: 'ka-busy', keepalive: 0 });
+    // 1.5 s allowed between packets: a PINGREQ every 0.5 s for 4 s (well past 1.5 s from the CONNECT).
+    const started = Date.now();
+    while (Date.now() - started < 4000) {
+      client.send({ cmd: 'pingreq' });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(client.closed, false, `disconnected ${Date.now() - started} ms in, while sending every 0.5 s`);
+    }
+    await waitFor(() => client.closed, { timeoutMs: 10_000, what: 'the client disconnected once silent' });
+    await broker.close();
+  });
 });
