@@ -150,6 +150,15 @@ async function pushStep(
     step.progress = { done: processed.seqs.length, total: target };
     await sleep(50);
   }
+  // The endpoint counts an order when its POST arrives; the push consumer acknowledges it once the
+  // 2xx is back, a moment later. Wait (at most 5 s) for those acknowledgements, or a check of the
+  // queue's depth right after this step could still see the last order in flight.
+  const queue = run.pushQueues.get(actor.id);
+  for (const until = Date.now() + 5000; target > 0 && queue !== undefined && Date.now() < until;) {
+    run.checkStopped();
+    if ((await run.call('queues.get', { name: queue })).depth === 0) break;
+    await sleep(50);
+  }
   step.progress = target > 0 ? { done: processed.seqs.length, total: target } : null;
   step.detail = `${actor.label} is back: ${processed.seqs.length} booked (${endpoint.requests} requests)`;
 }
