@@ -3,17 +3,14 @@
 // random order per pair. On a VM whose speed drifts by tens of percent within minutes, only a
 // ratio taken within one pair says whether a change helped; the median of those ratios is printed.
 //   SLUICE_BASELINE=<checkout> node --import tsx bench/ab-mqtt.ts <qos> <publishers>x<subscribers> <messages> <pairs>
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { LoadResult, LoadSpec } from './mqtt-load.ts';
-import { cpuSplitMicros, fmt, median, startSluiceServe } from './processes.ts';
+import type { LoadResult } from './mqtt-load.ts';
+import { cpuSplitMicros, fmt, median, spawnMqttLoad, startSluiceServe } from './processes.ts';
 
 const [qos = '0', shape = '1x1', count = '50000', pairs = '9'] = process.argv.slice(2);
 const [publishers, subscribers] = shape.split('x').map(Number);
 const baselineCheckout = process.env.SLUICE_BASELINE;
 if (!baselineCheckout) throw new Error('SLUICE_BASELINE=<another checkout> is required');
-const here = new URL('.', import.meta.url).pathname;
 
 type Broker = Awaited<ReturnType<typeof startSluiceServe>>;
 interface Reading {
@@ -24,18 +21,11 @@ interface Reading {
 
 /** One measured round against `broker`: CPU per delivery, user and system apart. */
 async function round(broker: Broker): Promise<Reading> {
-  const spec: LoadSpec = {
-    url: broker.mqttUrl,
+  const child = spawnMqttLoad(broker, {
     qos: Number(qos) as 0 | 1,
     publishers: publishers!,
     subscribers: subscribers!,
     total: Number(count),
-    handshake: true,
-    username: broker.auth.username,
-    password: broker.auth.password,
-  };
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'mqtt-load.ts'), JSON.stringify(spec)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
   });
   let start = { user: 0, sys: 0 };
   let used = { user: 0, sys: 0 };

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createHttpClient } from '../core/api/client.ts';
 import { brokerNodeFlags } from '../core/node-flags.ts';
+import type { LoadSpec } from './mqtt-load.ts';
 import { tempDir } from '../test/helpers/engine.ts';
 import { freePort } from '../test/helpers/process.ts';
 
@@ -222,3 +223,24 @@ export function median(values: readonly number[]): number {
 
 /** A number for a table ('—' when not measured). */
 export const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+
+/**
+ * The MQTT load generator (bench/mqtt-load.ts) for one shape against `broker`, as the bench user,
+ * with the `measure` / `measured` handshake on its stdin and stdout (the profiling helpers'
+ * one round; bench/mqtt.ts runs its own).
+ */
+export function spawnMqttLoad(
+  broker: { mqttUrl: string; auth: typeof benchUser },
+  shape: { qos: 0 | 1; publishers: number; subscribers: number; total: number },
+): ChildProcess {
+  const spec: LoadSpec = {
+    url: broker.mqttUrl,
+    ...shape,
+    handshake: true,
+    username: broker.auth.username,
+    password: broker.auth.password,
+  };
+  return spawn(process.execPath, ['--import', 'tsx', join(ownRoot, 'bench/mqtt-load.ts'), JSON.stringify(spec)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+}

@@ -8,27 +8,18 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { brokerNodeFlags } from '../core/node-flags.ts';
-import type { LoadSpec } from './mqtt-load.ts';
 import { createHttpClient } from '../core/api/client.ts';
-import { cpuMicros, startSluiceServe } from './processes.ts';
+import { cpuMicros, spawnMqttLoad, startSluiceServe } from './processes.ts';
 
 const [qos = '0', shape = '1x1', count = '100000', outDir = '/tmp/prof'] = process.argv.slice(2);
 const [publishers, subscribers] = shape.split('x').map(Number);
-const here = new URL('.', import.meta.url).pathname;
 const broker = await startSluiceServe({ nodeFlags: [...brokerNodeFlags, '--perf-basic-prof'] });
 try {
-  const spec: LoadSpec = {
-    url: broker.mqttUrl,
+  const child = spawnMqttLoad(broker, {
     qos: Number(qos) as 0 | 1,
     publishers: publishers!,
     subscribers: subscribers!,
     total: Number(count),
-    handshake: true,
-    username: broker.auth.username,
-    password: broker.auth.password,
-  };
-  const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'mqtt-load.ts'), JSON.stringify(spec)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
   });
   let perf: ReturnType<typeof spawn> | undefined;
   let cpu = 0;
