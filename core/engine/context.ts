@@ -22,8 +22,6 @@ export interface LogState {
   lastTimestamp: number;
   /** Bytes of the replayable log. */
   bytes: number;
-  /** The commit (Flush.seq) whose undo already puts `lastTimestamp` and `bytes` back (one per commit, publish.ts). */
-  undoneIn: number;
 }
 
 /** Everything a commit changed, used by the modules that share the engine's state. */

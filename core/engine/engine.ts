@@ -107,6 +107,8 @@ export class Engine implements ConsumerHost, EngineInternals {
   private readonly stranded: StrandedEntries;
   /** Set while a failed commit's retry waits (see afterRollback). */
   private retryTimer: NodeJS.Timeout | undefined;
+  /** The log's newest accept time when the current transaction began (afterRollback puts it back). */
+  private lastTimestampBefore = 0;
 
   private constructor(
     readonly store: SqliteStore,
@@ -114,6 +116,7 @@ export class Engine implements ConsumerHost, EngineInternals {
   ) {
     this.logger = options.logger;
     this.commit = new GroupCommit(store, {
+      begin: () => (this.lastTimestampBefore = this.log.lastTimestamp),
       beforeCommit: (flush) => this.beforeCommit(flush),
       afterRollback: (error) => this.afterRollback(error),
       committed: (ms) => {
@@ -127,7 +130,7 @@ export class Engine implements ConsumerHost, EngineInternals {
       effectFailed: (error) => this.logger.error({ err: error }, 'after-commit effect failed'),
       publishRefused: () => this.counters.publishRefused++,
     });
-    this.log = { startId: 1, prunedThroughTs: null, lastTimestamp: 0, bytes: 0, undoneIn: 0 };
+    this.log = { startId: 1, prunedThroughTs: null, lastTimestamp: 0, bytes: 0 };
     this.journey = new JourneyRecorder(store, options.journey ?? true);
     this.deadMessages = new DeadMessages(this);
     this.replays = new ReplayManager(this);
@@ -390,6 +393,7 @@ export class Engine implements ConsumerHost, EngineInternals {
     this.changedQueues.clear();
     this.journey.discard();
     this.log.bytes = this.store.sumLogBytes(this.log.startId);
+    this.log.lastTimestamp = this.lastTimestampBefore;
     // A full disk fails every commit until space returns: look again twice a second, not in a
     // tight loop of failing commits (publishes still get their store-full answer at once).
     if (error.code !== 'store-full') this.commit.kick();

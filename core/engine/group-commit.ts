@@ -9,8 +9,6 @@ import type { Tx } from '../store/store.ts';
  */
 export interface Flush {
   readonly tx: Tx;
-  /** This transaction's number: a new one for every attempt, retries included. */
-  readonly seq: number;
   /** Wall-clock time of this commit, shared by every operation in it. */
   readonly now: number;
   /** Runs once the commit is durable. */
@@ -40,6 +38,8 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: SluiceError };
 
 /** What the engine does at the edges of each commit. */
 export interface CommitHooks {
+  /** At the start of each transaction, before its operations: note what a rollback puts back. */
+  begin(): void;
   /** Inside the transaction, after the operations: dispatch to consumers, persist counters. */
   beforeCommit(flush: Flush): void;
   /** After a failed commit: rebuild in-memory state that mirrors the store. */
@@ -61,7 +61,6 @@ export class GroupCommit {
   private pending: Pending[] = [];
   private scheduled = false;
   private closed = false;
-  private attempts = 0;
 
   constructor(
     private readonly store: SqliteStore,
@@ -161,9 +160,9 @@ export class GroupCommit {
     const outcomes: Outcome[] = [];
     try {
       this.store.transaction((tx) => {
+        this.hooks.begin();
         const flush: Flush = {
           tx,
-          seq: ++this.attempts,
           now: Date.now(),
           after: (effect) => afters.push(effect),
           undo: (revert) => undos.push(revert),

@@ -197,17 +197,8 @@ export function appendAndEnqueue(engine: EngineInternals, flush: Flush, draft: M
         { queue: queue.name },
       );
   }
+  // A failed commit puts the log's figures back (the engine's afterRollback), not an undo per message.
   const { log } = engine;
-  if (log.undoneIn !== flush.seq) {
-    // One undo per commit, not a closure per message: a failed commit puts the figures back to
-    // what they were before its first append (appends only add to them).
-    const { lastTimestamp, bytes } = log;
-    log.undoneIn = flush.seq;
-    flush.undo(() => {
-      log.lastTimestamp = lastTimestamp;
-      log.bytes = bytes;
-    });
-  }
   const timestamp = Math.max(flush.now, log.lastTimestamp);
   const id = engine.store.appendMessage(flush.tx, timestamp, draft);
   const message = storedMessage(id, timestamp, draft);
