@@ -8,7 +8,7 @@ import {
   refuseForeignProperties,
   refuseInvalidUtf8,
 } from '../../core/protocols/mqtt/packet-guards.ts';
-import { parseInPlace } from '../../core/protocols/mqtt/publish-parse.ts';
+import { parsePublishesInPlace } from '../../core/protocols/mqtt/publish-parse.ts';
 
 // The in-place PUBLISH parse must be invisible: for any byte stream, cut into any chunks, a parser
 // with it emits the same packets and the same first error as mqtt-packet's own parser with the
@@ -30,13 +30,13 @@ const maxBytes = 400;
 /** A parser as the listener sets it up: the guards, and the in-place parse when `inPlace`. */
 function parserWith(inPlace: boolean): Parser {
   const parser = mqttPacket.parser();
-  // The guards take an aedes client and use only its parser.
+  // The guards and the in-place parse take an aedes client and use only its parser.
   const holder = { _parser: parser } as unknown as Parameters<typeof limitPacketSize>[0];
   limitPacketSize(holder, maxBytes);
   refuseInvalidUtf8(holder);
   refuseEmptySubscribe(holder);
   refuseForeignProperties(holder);
-  if (inPlace) parseInPlace(parser, maxBytes);
+  if (inPlace) parsePublishesInPlace(holder, maxBytes);
   return parser;
 }
 

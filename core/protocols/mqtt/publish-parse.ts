@@ -12,12 +12,7 @@ import type { Client } from 'aedes';
  * same order, emitted as it emits them.
  */
 export function parsePublishesInPlace(client: Client, maxBytes: number): void {
-  parseInPlace((client as unknown as { _parser: unknown })._parser, maxBytes);
-}
-
-/** `parsePublishesInPlace` on an mqtt-packet Parser itself. */
-export function parseInPlace(mqttPacketParser: unknown, maxBytes: number): void {
-  const parser = mqttPacketParser as PacketParser;
+  const parser = (client as unknown as { _parser: PacketParser })._parser;
   const parse = parser.parse;
   const Packet = parser.packet.constructor as new () => ParsedPacket;
   /** Chunks given while a chunk is being parsed (a packet handler read the socket again). */
