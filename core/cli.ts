@@ -218,6 +218,12 @@ async function serve(options: Record<string, string | undefined>, io: Output): P
   // time without the broker's modules (aedes, rhea, kafkajs…); docs/packaging.md.
   const { createBroker } = await import('./broker.ts');
   const broker = await createBroker(config);
+  // Listening before the ready line: a supervisor that stops the broker as soon as it reads that
+  // line must get a clean close, not Node's default end by SIGTERM (seen once in a CI run).
+  const signal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   io.out(`Sluice ${version} serving ${broker.httpUrl} (data in ${config.dataDir})\n`);
   for (const listener of broker.listeners.slice(1)) io.out(`  ${listener.name}: ${listener.url}\n`);
   if (broker.firstRunAdmin) {
@@ -227,15 +233,12 @@ async function serve(options: Record<string, string | undefined>, io: Output): P
       `First run: created user "${user}" with password ${password}\n  (also in ${file}, mode 0600; change it with sluice users update ${user} --password …)\n`,
     );
   }
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  const received = await signal;
   // A second signal while draining means "now".
   const force = () => process.exit(exitCodes.refused);
   process.once('SIGINT', force);
   process.once('SIGTERM', force);
-  io.err(`${signal}: closing\n`);
+  io.err(`${received}: closing\n`);
   await broker.close();
   process.off('SIGINT', force);
   process.off('SIGTERM', force);
