@@ -3,8 +3,12 @@
 // random order per pair. On a VM whose speed drifts by tens of percent within minutes, only a
 // ratio taken within one pair says whether a change helped; the median of those ratios is printed.
 //   SLUICE_BASELINE=<checkout> node --import tsx bench/ab-mqtt.ts <qos> <publishers>x<subscribers> <messages> <pairs>
+// COLD=1 starts a fresh pair of brokers for every round instead (start-up costs included, as in
+// bench:mqtt's main section); AB_FLAGS='--flag …' gives this checkout's broker V8 flags beyond
+// core/node-flags.ts (a flag against the same code in the other checkout).
 import { createInterface } from 'node:readline';
 import type { LoadResult } from './mqtt-load.ts';
+import { brokerNodeFlags } from '../core/node-flags.ts';
 import { cpuSplitMicros, fmt, median, spawnMqttLoad, startSluiceServe } from './processes.ts';
 
 const [qos = '0', shape = '1x1', count = '50000', pairs = '9'] = process.argv.slice(2);
@@ -45,14 +49,29 @@ async function round(broker: Broker): Promise<Reading> {
   throw new Error('the load generator ended without a result');
 }
 
-const brokers = { after: await startSluiceServe(), before: await startSluiceServe({ checkout: baselineCheckout }) };
+const extraFlags = (process.env.AB_FLAGS ?? '').split(' ').filter(Boolean);
+const start = {
+  after: () => startSluiceServe({ nodeFlags: [...brokerNodeFlags, ...extraFlags] }),
+  before: () => startSluiceServe({ checkout: baselineCheckout }),
+};
+const cold = process.env.COLD === '1';
+const brokers: Partial<Record<'after' | 'before', Broker>> = cold
+  ? {}
+  : { after: await start.after(), before: await start.before() };
 try {
   const ratios: number[] = [];
   const readings: Record<'after' | 'before', Reading[]> = { after: [], before: [] };
   for (let i = 0; i < Number(pairs); i++) {
     const order = Math.random() < 0.5 ? (['after', 'before'] as const) : (['before', 'after'] as const);
     const pair: Partial<Record<'after' | 'before', Reading>> = {};
-    for (const which of order) pair[which] = await round(brokers[which]);
+    for (const which of order) {
+      const broker = (brokers[which] ??= await start[which]());
+      pair[which] = await round(broker);
+      if (cold) {
+        await broker.stop();
+        delete brokers[which];
+      }
+    }
     for (const which of order) readings[which].push(pair[which]!);
     const total = (r: Reading) => r.userUs + r.sysUs;
     ratios.push(total(pair.after!) / total(pair.before!));
@@ -68,5 +87,5 @@ try {
     );
   console.log(`CPU per delivery, after / before: median of ${ratios.length} pairs ${fmt(median(ratios), 3)}`);
 } finally {
-  await Promise.all([brokers.after.stop(), brokers.before.stop()]);
+  await Promise.all([brokers.after?.stop(), brokers.before?.stop()]);
 }

@@ -11,6 +11,9 @@
 //   ui      Sluice with a real Chromium page open on the Topics view and on the Overview during
 //           the run, against the UI closed (paired per round): throughput, CPU per delivery, and
 //           the page's longest main-thread task (Long Tasks API).
+//   steady  1→1 once the broker is past its start-up: a warm-up of as many messages as the
+//           measured round (JIT, heap and page-cache growth, the WAL's first fill) before it.
+//           A fresh process pays those once; a broker that runs for hours does not (docs/benchmarks.md).
 //   pinned  the load generator pinned to CPU 0 and the broker to CPU 1 (taskset), both brokers.
 //   engine  the engine-only child (bench/mqtt-broker-child.ts: no security, HTTP or AMQP) as a
 //           third broker in the main rotation; off unless named in SECTIONS.
@@ -19,9 +22,9 @@
 // fresh broker per run; runs are interleaved and the order rotates per round so drift on a shared
 // machine hits every broker alike. Tables show medians; ratios are medians of per-round ratios.
 //
-//   npm run bench:mqtt           full run (MESSAGES=50000, REPEAT=5; about 10 minutes)
+//   npm run bench:mqtt           full run (MESSAGES=150000, the run length of issue 17's figures; REPEAT=5; about 25 minutes)
 //   QUICK=1 npm run bench:mqtt   about a minute: MESSAGES=10000, REPEAT=1 (checks the harness, not figures)
-//   MESSAGES, REPEAT, SCENARIOS=0:1x1,1:16x1 (QoS:PxS), SECTIONS=main,ui,pinned,engine,
+//   MESSAGES, REPEAT, SCENARIOS=0:1x1,1:16x1 (QoS:PxS), SECTIONS=main,steady,ui,pinned,engine,
 //   SLUICE_BENCH_OUT=<file> (default bench/results/mqtt-latest.json),
 //   SLUICE_BASELINE=<checkout> adds `sluice serve` from another checkout (e.g. a git worktree of an
 //   older commit with node_modules and out/renderer) as `baseline` to the main and ui sections,
@@ -45,9 +48,9 @@ import {
 import { chromiumPath, closeUiBrowser, openUiProbe, type UiProbe, type UiView } from './ui-probe.ts';
 
 const quick = process.env.QUICK === '1';
-const messages = Number(process.env.MESSAGES ?? (quick ? 10_000 : 50_000));
+const messages = Number(process.env.MESSAGES ?? (quick ? 10_000 : 150_000));
 const repeat = Number(process.env.REPEAT ?? (quick ? 1 : 5));
-const sections = new Set((process.env.SECTIONS ?? 'main,ui,pinned').split(','));
+const sections = new Set((process.env.SECTIONS ?? 'main,steady,ui,pinned').split(','));
 const here = new URL('.', import.meta.url).pathname;
 const outFile = process.env.SLUICE_BENCH_OUT ?? join(here, 'results/mqtt-latest.json');
 const baselineCheckout = process.env.SLUICE_BASELINE;
@@ -64,6 +67,8 @@ interface Variant {
   readonly ui?: UiView;
   /** Load generator on CPU 0, broker on CPU 1. */
   readonly pinned?: boolean;
+  /** Messages through the broker before the measured round (default: the load generator's own, at most 5000). */
+  readonly warmup?: number;
 }
 interface RunResult extends LoadResult {
   /** Broker CPU (user + sys) per delivery over the measured round, µs. */
@@ -107,6 +112,7 @@ async function run(kind: BrokerKind, scenario: Scenario, variant: Variant = {}):
       url: broker.mqttUrl!,
       ...scenario,
       total,
+      ...(variant.warmup !== undefined && { warmup: variant.warmup }),
       handshake: true,
       ...(broker.auth && { username: broker.auth.username, password: broker.auth.password }),
     };
@@ -249,6 +255,32 @@ try {
       }
       tables.push(`Baseline \`sluice serve\` (${baselineCheckout}), same rounds:\n\n${baseRows.join('\n')}`);
     }
+  }
+
+  if (sections.has('steady') && oneToOne.length > 0) {
+    const brokers = ['sluice', 'mosquitto', ...(baselineCheckout ? (['baseline'] as const) : [])] as const;
+    const runs = await rounds('steady', oneToOne, brokers, (broker, scenario) =>
+      run(broker, scenario, { warmup: messages }),
+    );
+    report.steady = Object.fromEntries(runs);
+    const rows = [
+      '| shape | Sluice msg/s | µs/delivery (sys) | Mosquitto msg/s | µs/delivery (sys) | throughput ratio per round | CPU/delivery ratio per round | baseline µs/delivery (sys) | Sluice/baseline CPU per round |',
+      '|---|---|---|---|---|---|---|---|---|',
+    ];
+    for (const scenario of oneToOne) {
+      const { sluice, mosquitto, baseline } = runs.get(key(scenario))! as Record<string, RunResult[]>;
+      const cpu = (list: readonly RunResult[]) =>
+        `${fmt(med(list, 'cpuUsPerDelivery'), 1)} (${fmt(med(list, 'sysUsPerDelivery'), 1)})`;
+      rows.push(
+        `| ${key(scenario)} | ${fmt(med(sluice!, 'msgPerSec'))} | ${cpu(sluice!)} | ${fmt(med(mosquitto!, 'msgPerSec'))} | ` +
+          `${cpu(mosquitto!)} | ${ratioText(paired(sluice!, mosquitto!, 'msgPerSec'))} | ` +
+          `${ratioText(paired(sluice!, mosquitto!, 'cpuUsPerDelivery'))} | ` +
+          `${baseline ? `${cpu(baseline)} | ${ratioText(paired(sluice!, baseline, 'cpuUsPerDelivery'))}` : '— | —'} |`,
+      );
+    }
+    tables.push(
+      `Past start-up (a warm-up of ${messages} messages before each measured round), medians of ${repeat} round(s):\n\n${rows.join('\n')}`,
+    );
   }
 
   if (sections.has('ui') && oneToOne.length > 0) {
