@@ -27,7 +27,7 @@
 //   MESSAGES, REPEAT, SCENARIOS=0:1x1,1:16x1 (QoS:PxS), SECTIONS=main,steady,ui,pinned,engine,
 //   SLUICE_BENCH_OUT=<file> (default bench/results/mqtt-latest.json),
 //   SLUICE_BASELINE=<checkout> adds `sluice serve` from another checkout (e.g. a git worktree of an
-//   older commit with node_modules and out/renderer) as `baseline` to the main and ui sections,
+//   older commit with node_modules and out/renderer) as `baseline` to the main, steady and ui sections,
 //   interleaved with the others: before/after figures from one run on the same machine.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -268,14 +268,14 @@ try {
       '|---|---|---|---|---|---|---|---|---|',
     ];
     for (const scenario of oneToOne) {
-      const { sluice, mosquitto, baseline } = runs.get(key(scenario))! as Record<string, RunResult[]>;
+      const { sluice, mosquitto, baseline } = runs.get(key(scenario))!;
       const cpu = (list: readonly RunResult[]) =>
         `${fmt(med(list, 'cpuUsPerDelivery'), 1)} (${fmt(med(list, 'sysUsPerDelivery'), 1)})`;
       rows.push(
-        `| ${key(scenario)} | ${fmt(med(sluice!, 'msgPerSec'))} | ${cpu(sluice!)} | ${fmt(med(mosquitto!, 'msgPerSec'))} | ` +
-          `${cpu(mosquitto!)} | ${ratioText(paired(sluice!, mosquitto!, 'msgPerSec'))} | ` +
-          `${ratioText(paired(sluice!, mosquitto!, 'cpuUsPerDelivery'))} | ` +
-          `${baseline ? `${cpu(baseline)} | ${ratioText(paired(sluice!, baseline, 'cpuUsPerDelivery'))}` : '— | —'} |`,
+        `| ${key(scenario)} | ${fmt(med(sluice, 'msgPerSec'))} | ${cpu(sluice)} | ${fmt(med(mosquitto, 'msgPerSec'))} | ` +
+          `${cpu(mosquitto)} | ${ratioText(paired(sluice, mosquitto, 'msgPerSec'))} | ` +
+          `${ratioText(paired(sluice, mosquitto, 'cpuUsPerDelivery'))} | ` +
+          `${baselineCheckout ? `${cpu(baseline)} | ${ratioText(paired(sluice, baseline, 'cpuUsPerDelivery'))}` : '— | —'} |`,
       );
     }
     tables.push(
