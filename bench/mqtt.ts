@@ -193,6 +193,35 @@ const brokerCells = (list: readonly RunResult[]) =>
 
 const report: Record<string, unknown> = { messages, repeat, quick, startedAt: new Date().toISOString() };
 const tables: string[] = [];
+
+/**
+ * The 1→1 shapes, Sluice against Mosquitto (and the baseline, with `withBaseline` and SLUICE_BASELINE)
+ * under `variant`, in `section`'s rounds; answers its table's rows (and keeps every run in the report).
+ */
+async function versusMosquitto(section: string, variant: Variant, withBaseline: boolean): Promise<string[]> {
+  const withBase = withBaseline && baselineCheckout !== undefined;
+  const brokers = ['sluice', 'mosquitto', ...(withBase ? (['baseline'] as const) : [])] as const;
+  const runs = await rounds(section, oneToOne, brokers, (broker, scenario) => run(broker, scenario, variant));
+  report[section] = Object.fromEntries(runs);
+  const rows = [
+    '| shape | Sluice msg/s | µs/delivery (sys) | p50 / p99 ms | peak RSS MB | Mosquitto msg/s | µs/delivery (sys) | p50 / p99 ms | peak RSS MB | throughput ratio per round | CPU/delivery ratio per round |' +
+      (withBase ? ' baseline µs/delivery (sys) | Sluice/baseline CPU per round |' : ''),
+    '|---|---|---|---|---|---|---|---|---|---|---|' + (withBase ? '---|---|' : ''),
+  ];
+  for (const scenario of oneToOne) {
+    const { sluice, mosquitto, baseline } = runs.get(key(scenario))!;
+    rows.push(
+      `| ${key(scenario)} | ${brokerCells(sluice)} | ${brokerCells(mosquitto)} | ` +
+        `${ratioText(paired(sluice, mosquitto, 'msgPerSec'))} | ${ratioText(paired(sluice, mosquitto, 'cpuUsPerDelivery'))} |` +
+        (withBase
+          ? ` ${fmt(med(baseline, 'cpuUsPerDelivery'), 1)} (${fmt(med(baseline, 'sysUsPerDelivery'), 1)}) | ` +
+            `${ratioText(paired(sluice, baseline, 'cpuUsPerDelivery'))} |`
+          : ''),
+    );
+  }
+  return rows;
+}
+
 console.log(
   `MQTT benchmark: ${messages} × 200 B per shape (1→16: ${Math.floor(messages / 16)} published), 100 in flight per ` +
     `publisher, ${repeat} round(s); sections ${[...sections].join(', ')}; sluice = \`sluice serve\` (security on)`,
@@ -258,26 +287,7 @@ try {
   }
 
   if (sections.has('steady') && oneToOne.length > 0) {
-    const brokers = ['sluice', 'mosquitto', ...(baselineCheckout ? (['baseline'] as const) : [])] as const;
-    const runs = await rounds('steady', oneToOne, brokers, (broker, scenario) =>
-      run(broker, scenario, { warmup: messages }),
-    );
-    report.steady = Object.fromEntries(runs);
-    const rows = [
-      '| shape | Sluice msg/s | µs/delivery (sys) | Mosquitto msg/s | µs/delivery (sys) | throughput ratio per round | CPU/delivery ratio per round | baseline µs/delivery (sys) | Sluice/baseline CPU per round |',
-      '|---|---|---|---|---|---|---|---|---|',
-    ];
-    for (const scenario of oneToOne) {
-      const { sluice, mosquitto, baseline } = runs.get(key(scenario))!;
-      const cpu = (list: readonly RunResult[]) =>
-        `${fmt(med(list, 'cpuUsPerDelivery'), 1)} (${fmt(med(list, 'sysUsPerDelivery'), 1)})`;
-      rows.push(
-        `| ${key(scenario)} | ${fmt(med(sluice, 'msgPerSec'))} | ${cpu(sluice)} | ${fmt(med(mosquitto, 'msgPerSec'))} | ` +
-          `${cpu(mosquitto)} | ${ratioText(paired(sluice, mosquitto, 'msgPerSec'))} | ` +
-          `${ratioText(paired(sluice, mosquitto, 'cpuUsPerDelivery'))} | ` +
-          `${baselineCheckout ? `${cpu(baseline)} | ${ratioText(paired(sluice, baseline, 'cpuUsPerDelivery'))}` : '— | —'} |`,
-      );
-    }
+    const rows = await versusMosquitto('steady', { warmup: messages }, true);
     tables.push(
       `Past start-up (a warm-up of ${messages} messages before each measured round), medians of ${repeat} round(s):\n\n${rows.join('\n')}`,
     );
@@ -327,21 +337,7 @@ try {
   }
 
   if (sections.has('pinned') && oneToOne.length > 0) {
-    const runs = await rounds('pinned', oneToOne, ['sluice', 'mosquitto'] as const, (broker, scenario) =>
-      run(broker, scenario, { pinned: true }),
-    );
-    report.pinned = Object.fromEntries(runs);
-    const rows = [
-      '| shape | Sluice msg/s | µs/delivery (sys) | p50 / p99 ms | peak RSS MB | Mosquitto msg/s | µs/delivery (sys) | p50 / p99 ms | peak RSS MB | throughput ratio per round | CPU/delivery ratio per round |',
-      '|---|---|---|---|---|---|---|---|---|---|---|',
-    ];
-    for (const scenario of oneToOne) {
-      const { sluice, mosquitto } = runs.get(key(scenario))!;
-      rows.push(
-        `| ${key(scenario)} | ${brokerCells(sluice)} | ${brokerCells(mosquitto)} | ` +
-          `${ratioText(paired(sluice, mosquitto, 'msgPerSec'))} | ${ratioText(paired(sluice, mosquitto, 'cpuUsPerDelivery'))} |`,
-      );
-    }
+    const rows = await versusMosquitto('pinned', { pinned: true }, false);
     tables.push(
       `Load generator pinned to CPU 0, broker to CPU 1 (taskset), medians of ${repeat} round(s):\n\n${rows.join('\n')}`,
     );
