@@ -33,13 +33,13 @@ async function round(broker: Broker): Promise<Reading> {
   });
   let start = { user: 0, sys: 0 };
   let used = { user: 0, sys: 0 };
-  for await (const line of createInterface({ input: child.stdout! })) {
+  for await (const line of createInterface({ input: child.stdout })) {
     if (line === 'measure') start = cpuSplitMicros(broker.pid);
     if (line === 'measured') {
       const end = cpuSplitMicros(broker.pid);
       used = { user: end.user - start.user, sys: end.sys - start.sys };
     }
-    if (line === 'measure' || line === 'measured') child.stdin!.write('go\n');
+    if (line === 'measure' || line === 'measured') child.stdin.write('go\n');
     if (line.startsWith('{')) {
       const result = JSON.parse(line) as LoadResult;
       if (result.delivered !== result.expected) throw new Error(`delivered ${result.delivered} of ${result.expected}`);

@@ -29,17 +29,17 @@
 //   SLUICE_BASELINE=<checkout> adds `sluice serve` from another checkout (e.g. a git worktree of an
 //   older commit with node_modules and out/renderer) as `baseline` to the main, steady and ui sections,
 //   interleaved with the others: before/after figures from one run on the same machine.
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { LoadResult, LoadSpec } from './mqtt-load.ts';
+import type { LoadResult } from './mqtt-load.ts';
 import {
   cpuSplitMicros,
   fmt,
   median,
   peakRssMb,
+  spawnMqttLoad,
   startEngineChild,
   startMosquitto,
   startSluiceServe,
@@ -108,18 +108,11 @@ async function run(kind: BrokerKind, scenario: Scenario, variant: Variant = {}):
       probe = await openUiProbe(sluice.httpUrl, sluice.admin, variant.ui);
     }
     const total = scenario.subscribers === 1 ? messages : Math.max(1000, Math.floor(messages / scenario.subscribers));
-    const spec: LoadSpec = {
-      url: broker.mqttUrl!,
-      ...scenario,
-      total,
-      ...(variant.warmup !== undefined && { warmup: variant.warmup }),
-      handshake: true,
-      ...(broker.auth && { username: broker.auth.username, password: broker.auth.password }),
-    };
-    const loadArgs = ['--import', 'tsx', join(here, 'mqtt-load.ts'), JSON.stringify(spec)];
-    const child = variant.pinned
-      ? spawn('taskset', ['-c', '0', process.execPath, ...loadArgs], { stdio: ['pipe', 'pipe', 'inherit'] })
-      : spawn(process.execPath, loadArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawnMqttLoad(
+      broker,
+      { ...scenario, total, ...(variant.warmup !== undefined && { warmup: variant.warmup }) },
+      variant.pinned ? '0' : undefined,
+    );
     const exited = once(child, 'exit');
     let cpuAtStart = { user: NaN, sys: NaN };
     let cpuUsed = { user: NaN, sys: NaN };

@@ -2,12 +2,13 @@
 // Mosquitto, the engine-only MQTT child, and the CPU time and peak RSS of any of them read from
 // /proc (user + sys of the broker process: far less sensitive to other load on a shared machine
 // than throughput). An optional CPU list pins a broker with `taskset -c`.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
 import { createHttpClient } from '../core/api/client.ts';
 import { brokerNodeFlags } from '../core/node-flags.ts';
 import type { LoadSpec } from './mqtt-load.ts';
@@ -225,22 +226,27 @@ export function median(values: readonly number[]): number {
 export const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toFixed(digits) : '—');
 
 /**
- * The MQTT load generator (bench/mqtt-load.ts) for one shape against `broker`, as the bench user,
- * with the `measure` / `measured` handshake on its stdin and stdout (the profiling helpers'
- * one round; bench/mqtt.ts runs its own).
+ * The MQTT load generator (bench/mqtt-load.ts) for one shape against `broker` (as its bench user
+ * when it has one), with the `measure` / `measured` handshake on its stdin and stdout; pinned to
+ * `cpus` with `taskset -c` when given.
  */
 export function spawnMqttLoad(
-  broker: { mqttUrl: string; auth: typeof benchUser },
-  shape: { qos: 0 | 1; publishers: number; subscribers: number; total: number },
-): ChildProcess {
+  broker: Pick<BrokerProcess, 'mqttUrl' | 'auth'>,
+  shape: Pick<LoadSpec, 'qos' | 'publishers' | 'subscribers' | 'total' | 'warmup'>,
+  cpus?: string,
+): ChildProcessByStdio<Writable, Readable, null> {
+  if (!broker.mqttUrl) throw new Error('the broker has no MQTT listener');
   const spec: LoadSpec = {
     url: broker.mqttUrl,
     ...shape,
     handshake: true,
-    username: broker.auth.username,
-    password: broker.auth.password,
+    ...(broker.auth && { username: broker.auth.username, password: broker.auth.password }),
   };
-  return spawn(process.execPath, ['--import', 'tsx', join(ownRoot, 'bench/mqtt-load.ts'), JSON.stringify(spec)], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const [command, args] = pinned(cpus, process.execPath, [
+    '--import',
+    'tsx',
+    join(ownRoot, 'bench/mqtt-load.ts'),
+    JSON.stringify(spec),
+  ]);
+  return spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] });
 }

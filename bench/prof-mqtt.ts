@@ -30,18 +30,18 @@ try {
     return { commits: engine.commits, published: engine.published };
   };
   let before = { commits: 0, published: 0 };
-  for await (const line of createInterface({ input: child.stdout! })) {
+  for await (const line of createInterface({ input: child.stdout })) {
     if (line === 'measure') before = await commits();
     if (line === 'measure' && outDir === '-') {
       cpu = cpuMicros(broker.pid);
-      child.stdin!.write('go\n');
+      child.stdin.write('go\n');
     } else if (line === 'measure') {
       perf = spawn('perf', ['record', '-F', '999', '-g', '-p', String(broker.pid), '-o', join(outDir, 'perf.data')], {
         stdio: 'inherit',
       });
       await new Promise((resolve) => setTimeout(resolve, 500));
       cpu = cpuMicros(broker.pid);
-      child.stdin!.write('go\n');
+      child.stdin.write('go\n');
     } else if (line === 'measured') {
       cpu = cpuMicros(broker.pid) - cpu;
       const after = await commits();
@@ -49,7 +49,7 @@ try {
       console.log(`${after.commits - before.commits} commits, ${perCommit.toFixed(1)} publishes per commit`);
       perf?.kill('SIGINT');
       if (perf) await once(perf, 'exit');
-      child.stdin!.write('ok\n');
+      child.stdin.write('ok\n');
     } else if (line.startsWith('{')) {
       const result = JSON.parse(line) as { delivered: number; msgPerSec: number };
       console.log(`${result.msgPerSec.toFixed(0)} msg/s, ${(cpu / result.delivered).toFixed(1)} µs/delivery`);
